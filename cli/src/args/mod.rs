@@ -1,0 +1,41 @@
+//! Command-line arguments: clap structs only, one file per command. Flags
+//! follow LXC's spellings so `lxc-NAME` scripts keep working.
+
+pub mod checkconfig;
+pub mod common;
+pub mod config;
+pub mod install_links;
+pub mod ls;
+pub mod update_config;
+
+use clap::{Parser, Subcommand};
+
+pub use common::{Common, Format};
+
+/// rlxc: Linux containers, the LXC commands in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "rlxc", version, propagate_version = true, disable_help_subcommand = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command of this build.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the system config (lxc-config) or check and show container configs.
+    Config(config::ConfigArgs),
+    /// Rewrite a config from legacy keys to modern ones (lxc-update-config).
+    UpdateConfig(update_config::UpdateConfigArgs),
+    /// List containers (lxc-ls).
+    Ls(ls::LsArgs),
+    /// Report what this kernel supports (lxc-checkconfig).
+    Checkconfig(checkconfig::CheckconfigArgs),
+    /// Print the version (lxc-version).
+    Version,
+    /// List the storage, network and template backends of this build.
+    Backends(checkconfig::BackendsArgs),
+    /// Create lxc-* symlinks to this binary in DIR.
+    InstallLinks(install_links::InstallLinksArgs),
+}

@@ -1,0 +1,61 @@
+//! Command handlers: `run(args, ctx)` per command.
+
+pub mod checkconfig;
+pub mod config;
+pub mod install_links;
+pub mod ls;
+pub mod update_config;
+pub mod version;
+
+use std::path::{Path, PathBuf};
+
+use rlxc_core::config::SystemConfig;
+use rlxc_core::container::Paths;
+use rlxc_core::registry::Registry;
+
+/// What every handler gets.
+#[derive(Debug)]
+pub struct Ctx {
+    /// `/etc/lxc/lxc.conf` (or `RLXC_SYSTEM_CONFIG`).
+    pub system: SystemConfig,
+    /// The backends of this build.
+    pub registry: Registry,
+}
+
+impl Ctx {
+    /// The system config path: `RLXC_SYSTEM_CONFIG` when set (tests), else `/etc/lxc/lxc.conf`.
+    pub fn system_config_path() -> PathBuf {
+        std::env::var_os("RLXC_SYSTEM_CONFIG").map_or_else(
+            || PathBuf::from(rlxc_core::config::system::SYSTEM_CONFIG),
+            PathBuf::from,
+        )
+    }
+
+    /// Paths for `-P` or the system lxcpath.
+    pub fn paths(&self, lxcpath: Option<&Path>) -> Paths {
+        Paths::new(lxcpath.map_or_else(|| self.system.lxcpath(), Path::to_path_buf))
+    }
+}
+
+/// A command that ran and reports failure with an exit code (its output is already printed).
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code.
+    pub code: i32,
+    /// A last message for stderr, if any.
+    pub message: Option<String>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message.as_deref().unwrap_or(""))
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

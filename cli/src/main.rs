@@ -1,0 +1,83 @@
+//! The `rlxc` binary: `rlxc COMMAND …`, or LXC's `lxc-COMMAND …` through a
+//! symlink. Parses arguments, sets up logging, dispatches, and maps errors to
+//! exit codes in one place.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod aliases;
+mod args;
+mod cmd;
+mod logging;
+mod registry;
+
+use clap::{CommandFactory, Parser};
+
+use args::{Cli, Command, Common};
+use cmd::{Ctx, Failure};
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let prog = argv
+        .first()
+        .and_then(|a| a.rsplit('/').next())
+        .unwrap_or("rlxc")
+        .to_string();
+    let argv = aliases::rewrite(argv);
+    if let Some(missing) = unimplemented_command(&argv) {
+        eprintln!("{prog}: `{missing}` is not implemented in rlxc {} yet", rlxc_core::VERSION);
+        std::process::exit(1);
+    }
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    std::process::exit(match run(&cli) {
+        Ok(()) => 0,
+        Err(e) => report(&prog, &e),
+    });
+}
+
+/// A known LXC command that this build has no handler for yet.
+fn unimplemented_command(argv: &[String]) -> Option<String> {
+    let cmd = argv.get(1)?;
+    let known = aliases::ALIASES.iter().any(|(_, c)| c == cmd);
+    (known && Cli::command().find_subcommand(cmd).is_none()).then(|| cmd.clone())
+}
+
+fn common(cmd: &Command) -> Common {
+    match cmd {
+        Command::Ls(a) => a.common.clone(),
+        _ => Common::default(),
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<()> {
+    let c = common(&cli.command);
+    logging::init(c.logfile.as_deref(), c.logpriority.as_deref(), c.quiet)?;
+    let system = rlxc_core::config::SystemConfig::load(&Ctx::system_config_path())?;
+    let ctx = Ctx {
+        system,
+        registry: registry::registry(),
+    };
+    match &cli.command {
+        Command::Config(a) => cmd::config::run(a, &ctx),
+        Command::UpdateConfig(a) => cmd::update_config::run(a),
+        Command::Ls(a) => cmd::ls::run(a, &ctx),
+        Command::Checkconfig(a) => cmd::checkconfig::run(a),
+        Command::Version => cmd::version::run(),
+        Command::Backends(a) => cmd::checkconfig::backends(a, &ctx),
+        Command::InstallLinks(a) => cmd::install_links::run(a),
+    }
+}
+
+/// Prints the error and returns the exit code: the one a [`Failure`] carries, 1 otherwise.
+fn report(prog: &str, e: &anyhow::Error) -> i32 {
+    if let Some(f) = e.downcast_ref::<Failure>() {
+        if let Some(m) = &f.message {
+            eprintln!("{prog}: {m}");
+        }
+        return f.code;
+    }
+    eprintln!("{prog}: {e:#}");
+    1
+}

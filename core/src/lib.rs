@@ -1,0 +1,27 @@
+//! rlxc core: everything that is not a backend.
+//!
+//! - [`config`]: the LXC config language, legacy and modern dialects, includes,
+//!   byte-exact saving, `update-config`, cgroup v1/v2 translation, the system config.
+//! - [`container`]: names, on-disk paths (LXC's layout), locks, listing.
+//! - [`storage`], [`network`], [`template`]: the backend traits, used as `Arc<dyn …>`.
+//! - [`registry`]: the backends of one build (filled by the binary; core names none).
+//! - [`sys`]: the boundary for syscalls and external tools, real and recording fake.
+//! - [`host`]: the host's cgroup layout and kernel features (`checkconfig`).
+//!
+//! Privileges: parsing and listing need none; the `Sys` calls need root (or the
+//! capabilities of the operation). Nothing in this crate prints; it logs with `tracing`.
+
+pub mod config;
+pub mod container;
+pub mod host;
+pub mod network;
+pub mod registry;
+pub mod storage;
+pub mod sys;
+pub mod template;
+
+/// The version of rlxc.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The LXC version whose commands and config rlxc follows.
+pub const LXC_COMPAT_VERSION: &str = "5.0";

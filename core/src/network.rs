@@ -1,0 +1,93 @@
+//! The network backend trait: one implementation per `lxc.net.N.type`.
+//!
+//! Set-up is split as LXC splits it: a host half that runs in the host's network
+//! namespace while the container's init waits, and a container half that runs
+//! inside the new network namespace. Teardown is best effort and reports every
+//! failure instead of stopping at the first.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::config::Nic;
+use crate::sys::{Sys, SysError};
+
+/// What the host half created, handed to the container half and to teardown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NicState {
+    /// Index of the NIC in the config (`lxc.net.N`).
+    pub index: u32,
+    /// Interface name on the host side (veth peer), if any.
+    pub host_ifname: Option<String>,
+    /// Name the interface has before it is renamed inside the container.
+    pub transit_ifname: Option<String>,
+}
+
+/// Where the set-up runs.
+#[derive(Debug, Clone, Copy)]
+pub struct NetContext<'a> {
+    /// The boundary for syscalls and tools.
+    pub sys: &'a dyn Sys,
+    /// Container name (for generated interface names and hook environment).
+    pub container: &'a str,
+    /// PID of the container's init, whose network namespace is the target.
+    pub init_pid: i32,
+}
+
+/// A network failure, naming the NIC.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The NIC's configuration is not usable by this backend.
+    #[error("lxc.net.{index}: {reason}")]
+    Invalid {
+        /// NIC index.
+        index: u32,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A netlink request, tool or syscall failed.
+    #[error("lxc.net.{index} ({what}): {source}")]
+    Sys {
+        /// NIC index.
+        index: u32,
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: SysError,
+    },
+    /// The backend does not do this operation.
+    #[error("network type `{driver}` does not support {op}")]
+    Unsupported {
+        /// Backend name.
+        driver: &'static str,
+        /// The operation asked for.
+        op: &'static str,
+    },
+}
+
+/// A network backend.
+#[async_trait]
+pub trait Network: Send + Sync + fmt::Debug {
+    /// The `lxc.net.N.type` value this backend serves.
+    fn name(&self) -> &'static str;
+
+    /// Checks the NIC's configuration without side effects.
+    fn validate(&self, nic: &Nic) -> Result<(), NetworkError>;
+
+    /// Host half: create the link, attach it, run `script.up`. Runs in the host
+    /// network namespace. Not idempotent: call once per start.
+    async fn setup_host(&self, ctx: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError>;
+
+    /// Container half: rename, address, routes, link up. Runs inside the
+    /// container's network namespace.
+    async fn setup_container(
+        &self,
+        ctx: NetContext<'_>,
+        nic: &Nic,
+        state: &NicState,
+    ) -> Result<(), NetworkError>;
+
+    /// Removes what `setup_host` made. Idempotent and best effort: returns every
+    /// failure, an empty list when all went well.
+    async fn teardown(&self, ctx: NetContext<'_>, nic: &Nic, state: &NicState) -> Vec<NetworkError>;
+}

@@ -1,0 +1,219 @@
+//! The storage backend trait: where a container's root filesystem lives.
+//!
+//! A rootfs is named as LXC names it, `backend:location` (`dir:/var/lib/lxc/c1/rootfs`,
+//! `btrfs:/path`, `zfs:pool/ds`, `lvm:/dev/vg/lv`, `overlay:lower:upper`, `loop:/file`);
+//! with no known prefix each compiled backend's [`Storage::detect`] is asked in turn.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use crate::sys::{Sys, SysError};
+
+/// Backend prefixes LXC writes in `lxc.rootfs.path`.
+pub const KNOWN_PREFIXES: &[&str] = &[
+    "dir", "btrfs", "zfs", "lvm", "overlay", "overlayfs", "aufs", "loop", "nbd", "rbd",
+];
+
+/// A parsed `lxc.rootfs.path` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootfsSpec {
+    /// The backend named by the prefix, if there was one.
+    pub backend: Option<String>,
+    /// Everything after the prefix (for overlay: `lower:upper`).
+    pub location: String,
+}
+
+impl RootfsSpec {
+    /// Splits a known `backend:` prefix off `value`. An unknown prefix is part of
+    /// the location (a path may contain `:`).
+    pub fn parse(value: &str) -> Self {
+        if let Some((prefix, rest)) = value.split_once(':') {
+            if KNOWN_PREFIXES.contains(&prefix) {
+                let backend = if prefix == "overlayfs" { "overlay" } else { prefix };
+                return RootfsSpec {
+                    backend: Some(backend.to_string()),
+                    location: rest.to_string(),
+                };
+            }
+        }
+        RootfsSpec {
+            backend: None,
+            location: value.to_string(),
+        }
+    }
+
+    /// A spec with an explicit backend.
+    pub fn new(backend: &str, location: impl Into<String>) -> Self {
+        RootfsSpec {
+            backend: Some(backend.to_string()),
+            location: location.into(),
+        }
+    }
+}
+
+impl fmt::Display for RootfsSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.backend {
+            Some(b) => write!(f, "{b}:{}", self.location),
+            None => f.write_str(&self.location),
+        }
+    }
+}
+
+/// What a backend can do, as data (not as optional methods).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StorageCaps {
+    /// Cheap copy-on-write clone (`copy -s`, `snapshot`).
+    pub snapshot: bool,
+    /// Full copy to a new rootfs of this backend.
+    pub copy: bool,
+    /// The rootfs can be grown.
+    pub resize: bool,
+    /// The rootfs must be mounted before start (a block device, a dataset…).
+    pub needs_mount: bool,
+}
+
+/// What `create`, `copy` and `snapshot` are asked to make.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateRequest {
+    /// Container name.
+    pub name: String,
+    /// The container directory (`<lxcpath>/<name>`).
+    pub container_dir: PathBuf,
+    /// Size in bytes (`--fssize`), where the backend has one.
+    pub size: Option<u64>,
+    /// Filesystem to make (`--fstype`), where the backend makes one.
+    pub fstype: Option<String>,
+    /// Backend options by LXC flag name (`vgname`, `lvname`, `thinpool`, `zfsroot`, `dir`).
+    pub options: BTreeMap<String, String>,
+}
+
+/// A storage failure, naming the rootfs or path.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The backend does not do this operation.
+    #[error("storage backend `{driver}` does not support {op}")]
+    Unsupported {
+        /// Backend name.
+        driver: &'static str,
+        /// The operation asked for.
+        op: &'static str,
+    },
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// An external tool or syscall failed.
+    #[error("{rootfs}: {source}")]
+    Sys {
+        /// The rootfs involved.
+        rootfs: String,
+        /// The error.
+        source: SysError,
+    },
+    /// The request is wrong for this backend.
+    #[error("{rootfs}: {reason}")]
+    Invalid {
+        /// The rootfs involved.
+        rootfs: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl StorageError {
+    /// Wraps an I/O error with its path.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        StorageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// A storage backend. Every method runs on the host side; `create`, `destroy`
+/// and `umount` must leave nothing behind when they fail.
+#[async_trait]
+pub trait Storage: Send + Sync + fmt::Debug {
+    /// The name used in `-B NAME` and as the `lxc.rootfs.path` prefix.
+    fn name(&self) -> &'static str;
+
+    /// What this backend can do.
+    fn caps(&self) -> StorageCaps;
+
+    /// Whether an unprefixed rootfs value belongs to this backend (probing the
+    /// host is allowed; side effects are not).
+    fn detect(&self, spec: &RootfsSpec) -> bool;
+
+    /// Makes a new, empty rootfs for `req` and returns its spec. Not idempotent.
+    async fn create(&self, sys: &dyn Sys, req: &CreateRequest) -> Result<RootfsSpec, StorageError>;
+
+    /// Makes the rootfs visible at `target`. Idempotent for directory backends.
+    async fn mount(&self, sys: &dyn Sys, spec: &RootfsSpec, target: &Path) -> Result<(), StorageError>;
+
+    /// Undoes [`Storage::mount`]. Idempotent.
+    async fn umount(&self, sys: &dyn Sys, spec: &RootfsSpec, target: &Path) -> Result<(), StorageError>;
+
+    /// Removes the rootfs and everything it holds. Idempotent: a missing rootfs is not an error.
+    async fn destroy(&self, sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError>;
+
+    /// Full copy of `src` (of any backend, mounted at `src_path`) into a new rootfs.
+    async fn copy(
+        &self,
+        _sys: &dyn Sys,
+        _src_path: &Path,
+        _req: &CreateRequest,
+    ) -> Result<RootfsSpec, StorageError> {
+        Err(StorageError::Unsupported {
+            driver: self.name(),
+            op: "copy",
+        })
+    }
+
+    /// Cheap copy-on-write clone of `src`, which belongs to this backend.
+    async fn snapshot(
+        &self,
+        _sys: &dyn Sys,
+        _src: &RootfsSpec,
+        _req: &CreateRequest,
+    ) -> Result<RootfsSpec, StorageError> {
+        Err(StorageError::Unsupported {
+            driver: self.name(),
+            op: "snapshot",
+        })
+    }
+
+    /// Bytes used by the rootfs.
+    async fn size(&self, _sys: &dyn Sys, _spec: &RootfsSpec) -> Result<u64, StorageError> {
+        Err(StorageError::Unsupported {
+            driver: self.name(),
+            op: "size",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootfs_prefixes() {
+        let s = RootfsSpec::parse("dir:/var/lib/lxc/c1/rootfs");
+        assert_eq!(s.backend.as_deref(), Some("dir"));
+        assert_eq!(s.location, "/var/lib/lxc/c1/rootfs");
+        assert_eq!(s.to_string(), "dir:/var/lib/lxc/c1/rootfs");
+        let o = RootfsSpec::parse("overlayfs:/a:/b");
+        assert_eq!(o.backend.as_deref(), Some("overlay"));
+        assert_eq!(o.location, "/a:/b");
+        let plain = RootfsSpec::parse("/srv/odd:name");
+        assert_eq!(plain.backend, None);
+        assert_eq!(plain.location, "/srv/odd:name");
+    }
+}

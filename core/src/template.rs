@@ -1,0 +1,136 @@
+//! The template trait: what fills a new rootfs.
+//!
+//! Besides built-in templates, any executable `lxc-NAME` in the template
+//! directory (or an absolute path) is a template, called with LXC's argument
+//! convention: `--path DIR --name NAME --rootfs ROOTFS [--mapped-uid U --mapped-gid G]`
+//! followed by the user's arguments after `--`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+use crate::sys::{Sys, SysError};
+
+/// What a template is asked to build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateRequest {
+    /// Container name.
+    pub name: String,
+    /// Container directory (`--path`).
+    pub path: PathBuf,
+    /// The rootfs to fill (`--rootfs`), already created and mounted.
+    pub rootfs: PathBuf,
+    /// Arguments the user gave after `--`.
+    pub args: Vec<String>,
+    /// Root of the idmap, for unprivileged containers.
+    pub mapped_uid: Option<u32>,
+    /// Group root of the idmap.
+    pub mapped_gid: Option<u32>,
+    /// The template cache directory (`/var/cache/lxc`).
+    pub cache_dir: PathBuf,
+}
+
+impl TemplateRequest {
+    /// LXC's argument list for an external template script.
+    pub fn lxc_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--path".to_string(),
+            self.path.display().to_string(),
+            "--name".to_string(),
+            self.name.clone(),
+            "--rootfs".to_string(),
+            self.rootfs.display().to_string(),
+        ];
+        if let (Some(u), Some(g)) = (self.mapped_uid, self.mapped_gid) {
+            args.extend(["--mapped-uid".into(), u.to_string(), "--mapped-gid".into(), g.to_string()]);
+        }
+        args.extend(self.args.iter().cloned());
+        args
+    }
+}
+
+/// What a template produced besides the rootfs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateOutput {
+    /// Config lines to append to the container's config.
+    pub config_lines: Vec<String>,
+}
+
+/// A template failure.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The user's template arguments are wrong.
+    #[error("template `{template}`: {reason}")]
+    Usage {
+        /// Template name.
+        template: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A host prerequisite is missing (a package, a binary).
+    #[error("template `{template}`: {what} is missing: {hint}")]
+    Missing {
+        /// Template name.
+        template: String,
+        /// What is missing.
+        what: String,
+        /// How to get it.
+        hint: String,
+    },
+    /// A file operation failed.
+    #[error("template `{template}`: {path}: {source}")]
+    Io {
+        /// Template name.
+        template: String,
+        /// Path involved.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A tool failed.
+    #[error("template `{template}`: {source}")]
+    Sys {
+        /// Template name.
+        template: String,
+        /// The error.
+        source: SysError,
+    },
+}
+
+/// A template. Runs on the host side, against a rootfs that is already mounted.
+#[async_trait]
+pub trait Template: Send + Sync + fmt::Debug {
+    /// The name used in `-t NAME`.
+    fn name(&self) -> &'static str;
+
+    /// Help for the template's own arguments (`create -t NAME -h`).
+    fn help(&self) -> String;
+
+    /// Fills `req.rootfs`. On failure the caller removes the rootfs; the template
+    /// need not clean up after itself beyond its own temporary files.
+    async fn create(&self, sys: &dyn Sys, req: &TemplateRequest) -> Result<TemplateOutput, TemplateError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lxc_argument_convention() {
+        let req = TemplateRequest {
+            name: "c1".into(),
+            path: "/var/lib/lxc/c1".into(),
+            rootfs: "/var/lib/lxc/c1/rootfs".into(),
+            args: vec!["-r".into(), "bookworm".into()],
+            mapped_uid: Some(100000),
+            mapped_gid: Some(100000),
+            cache_dir: "/var/cache/lxc".into(),
+        };
+        assert_eq!(
+            req.lxc_args().join(" "),
+            "--path /var/lib/lxc/c1 --name c1 --rootfs /var/lib/lxc/c1/rootfs \
+             --mapped-uid 100000 --mapped-gid 100000 -r bookworm"
+        );
+    }
+}

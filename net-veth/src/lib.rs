@@ -1,0 +1,12 @@
+//! veth networking for rlxc: a veth pair per NIC, the host end attached to a bridge, and the lxcbr0 default bridge with NAT and DHCP.
+//!
+//! **Status: not implemented yet.** This crate is a shell until its own issue
+//! lands: the `rlxc` binary, when built with its feature, registers the names
+//! below as *not available* so that naming them gives a clear error instead of
+//! a fake success. It depends on `rlxc-core` and nothing else of ours.
+
+/// The backend names this crate will provide.
+pub const NAMES: &[&str] = &["veth"];
+
+/// Why the backend cannot be used in this version.
+pub const UNAVAILABLE: &str = "veth networking is not implemented yet in this version of rlxc";

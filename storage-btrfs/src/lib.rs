@@ -1,0 +1,12 @@
+//! btrfs storage for rlxc: a subvolume per container and native snapshots, through nix ioctls (not the unmaintained btrfsutil crate).
+//!
+//! **Status: not implemented yet.** This crate is a shell until its own issue
+//! lands: the `rlxc` binary, when built with its feature, registers the names
+//! below as *not available* so that naming them gives a clear error instead of
+//! a fake success. It depends on `rlxc-core` and nothing else of ours.
+
+/// The backend names this crate will provide.
+pub const NAMES: &[&str] = &["btrfs"];
+
+/// Why the backend cannot be used in this version.
+pub const UNAVAILABLE: &str = "the btrfs storage backend is not implemented yet in this version of rlxc";

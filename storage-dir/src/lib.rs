@@ -1,0 +1,12 @@
+//! Directory storage for rlxc: the rootfs is a plain directory (`dir:/path`), with overlay snapshots of it.
+//!
+//! **Status: not implemented yet.** This crate is a shell until its own issue
+//! lands: the `rlxc` binary, when built with its feature, registers the names
+//! below as *not available* so that naming them gives a clear error instead of
+//! a fake success. It depends on `rlxc-core` and nothing else of ours.
+
+/// The backend names this crate will provide.
+pub const NAMES: &[&str] = &["dir"];
+
+/// Why the backend cannot be used in this version.
+pub const UNAVAILABLE: &str = "the dir storage backend is not implemented yet in this version of rlxc";

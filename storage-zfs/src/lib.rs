@@ -1,0 +1,12 @@
+//! ZFS storage for rlxc: a dataset per container (`--zfsroot`), snapshots and clones, through our own wrapper of the zfs/zpool tools.
+//!
+//! **Status: not implemented yet.** This crate is a shell until its own issue
+//! lands: the `rlxc` binary, when built with its feature, registers the names
+//! below as *not available* so that naming them gives a clear error instead of
+//! a fake success. It depends on `rlxc-core` and nothing else of ours.
+
+/// The backend names this crate will provide.
+pub const NAMES: &[&str] = &["zfs"];
+
+/// Why the backend cannot be used in this version.
+pub const UNAVAILABLE: &str = "the zfs storage backend is not implemented yet in this version of rlxc";
