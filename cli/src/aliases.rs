@@ -47,7 +47,9 @@ pub fn command_for(argv0: &str) -> Option<(&'static str, &'static str)> {
 
 /// Rewrites `lxc-NAME ARGS…` as `rlxc COMMAND ARGS…`; other argv are returned unchanged.
 pub fn rewrite(args: Vec<String>) -> Vec<String> {
-    let Some(first) = args.first() else { return args };
+    let Some(first) = args.first() else {
+        return args;
+    };
     match command_for(first) {
         Some((_, cmd)) => {
             let mut out = vec!["rlxc".to_string(), cmd.to_string()];
@@ -66,8 +68,14 @@ mod tests {
     fn rewrites_lxc_names() {
         let a = rewrite(vec!["/usr/local/bin/lxc-ls".into(), "-1".into()]);
         assert_eq!(a, vec!["rlxc", "ls", "-1"]);
-        assert_eq!(rewrite(vec!["rlxc".into(), "ls".into()]), vec!["rlxc", "ls"]);
-        assert_eq!(command_for("lxc-start-ephemeral"), Some(("lxc-start-ephemeral", "start-ephemeral")));
+        assert_eq!(
+            rewrite(vec!["rlxc".into(), "ls".into()]),
+            vec!["rlxc", "ls"]
+        );
+        assert_eq!(
+            command_for("lxc-start-ephemeral"),
+            Some(("lxc-start-ephemeral", "start-ephemeral"))
+        );
         assert_eq!(command_for("lxc-nope"), None);
     }
 }

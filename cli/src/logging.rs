@@ -24,8 +24,15 @@ pub fn level(priority: &str) -> anyhow::Result<LevelFilter> {
 /// and, with `-o FILE`, everything at `-l` (default ERROR) appended to FILE.
 /// `RUST_LOG`, when set, overrides the stderr filter.
 pub fn init(logfile: Option<&Path>, priority: Option<&str>, quiet: bool) -> anyhow::Result<()> {
-    let file_level = priority.map(level).transpose()?.unwrap_or(LevelFilter::ERROR);
-    let stderr_default = if quiet { LevelFilter::ERROR } else { LevelFilter::WARN };
+    let file_level = priority
+        .map(level)
+        .transpose()?
+        .unwrap_or(LevelFilter::ERROR);
+    let stderr_default = if quiet {
+        LevelFilter::ERROR
+    } else {
+        LevelFilter::WARN
+    };
     let stderr_filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => EnvFilter::try_new(spec).context("bad RUST_LOG")?,
         _ => EnvFilter::default().add_directive(stderr_default.into()),
@@ -51,7 +58,11 @@ pub fn init(logfile: Option<&Path>, priority: Option<&str>, quiet: bool) -> anyh
         }
         None => None,
     };
-    tracing_subscriber::registry().with(stderr).with(file).try_init().ok();
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
+        .try_init()
+        .ok();
     Ok(())
 }
 

@@ -24,7 +24,10 @@ fn main() {
         .to_string();
     let argv = aliases::rewrite(argv);
     if let Some(missing) = unimplemented_command(&argv) {
-        eprintln!("{prog}: `{missing}` is not implemented in rlxc {} yet", rlxc_core::VERSION);
+        eprintln!(
+            "{prog}: `{missing}` is not implemented in rlxc {} yet",
+            rlxc_core::VERSION
+        );
         std::process::exit(1);
     }
     let cli = match Cli::try_parse_from(&argv) {

@@ -24,39 +24,89 @@ fn missing(r: &mut Registry, kind: Kind, names: &[&str], feature: &'static str) 
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     #[cfg(feature = "storage-dir")]
-    shell(&mut r, Kind::Storage, rlxc_storage_dir::NAMES, rlxc_storage_dir::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Storage,
+        rlxc_storage_dir::NAMES,
+        rlxc_storage_dir::UNAVAILABLE,
+    );
     #[cfg(not(feature = "storage-dir"))]
     missing(&mut r, Kind::Storage, &["dir"], "storage-dir");
     #[cfg(feature = "storage-lvm")]
-    shell(&mut r, Kind::Storage, rlxc_storage_lvm::NAMES, rlxc_storage_lvm::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Storage,
+        rlxc_storage_lvm::NAMES,
+        rlxc_storage_lvm::UNAVAILABLE,
+    );
     #[cfg(not(feature = "storage-lvm"))]
     missing(&mut r, Kind::Storage, &["lvm"], "storage-lvm");
     #[cfg(feature = "storage-btrfs")]
-    shell(&mut r, Kind::Storage, rlxc_storage_btrfs::NAMES, rlxc_storage_btrfs::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Storage,
+        rlxc_storage_btrfs::NAMES,
+        rlxc_storage_btrfs::UNAVAILABLE,
+    );
     #[cfg(not(feature = "storage-btrfs"))]
     missing(&mut r, Kind::Storage, &["btrfs"], "storage-btrfs");
     #[cfg(feature = "storage-zfs")]
-    shell(&mut r, Kind::Storage, rlxc_storage_zfs::NAMES, rlxc_storage_zfs::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Storage,
+        rlxc_storage_zfs::NAMES,
+        rlxc_storage_zfs::UNAVAILABLE,
+    );
     #[cfg(not(feature = "storage-zfs"))]
     missing(&mut r, Kind::Storage, &["zfs"], "storage-zfs");
     #[cfg(feature = "net-veth")]
-    shell(&mut r, Kind::Network, rlxc_net_veth::NAMES, rlxc_net_veth::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Network,
+        rlxc_net_veth::NAMES,
+        rlxc_net_veth::UNAVAILABLE,
+    );
     #[cfg(not(feature = "net-veth"))]
     missing(&mut r, Kind::Network, &["veth"], "net-veth");
     #[cfg(feature = "net-macvlan")]
-    shell(&mut r, Kind::Network, rlxc_net_macvlan::NAMES, rlxc_net_macvlan::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Network,
+        rlxc_net_macvlan::NAMES,
+        rlxc_net_macvlan::UNAVAILABLE,
+    );
     #[cfg(not(feature = "net-macvlan"))]
     missing(&mut r, Kind::Network, &["macvlan"], "net-macvlan");
     #[cfg(feature = "net-phys")]
-    shell(&mut r, Kind::Network, rlxc_net_phys::NAMES, rlxc_net_phys::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Network,
+        rlxc_net_phys::NAMES,
+        rlxc_net_phys::UNAVAILABLE,
+    );
     #[cfg(not(feature = "net-phys"))]
     missing(&mut r, Kind::Network, &["phys"], "net-phys");
     #[cfg(feature = "templates-ubuntu")]
-    shell(&mut r, Kind::Template, rlxc_templates_ubuntu::NAMES, rlxc_templates_ubuntu::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Template,
+        rlxc_templates_ubuntu::NAMES,
+        rlxc_templates_ubuntu::UNAVAILABLE,
+    );
     #[cfg(not(feature = "templates-ubuntu"))]
-    missing(&mut r, Kind::Template, &["ubuntu", "ubuntu-cloud"], "templates-ubuntu");
+    missing(
+        &mut r,
+        Kind::Template,
+        &["ubuntu", "ubuntu-cloud"],
+        "templates-ubuntu",
+    );
     #[cfg(feature = "templates-debian")]
-    shell(&mut r, Kind::Template, rlxc_templates_debian::NAMES, rlxc_templates_debian::UNAVAILABLE);
+    shell(
+        &mut r,
+        Kind::Template,
+        rlxc_templates_debian::NAMES,
+        rlxc_templates_debian::UNAVAILABLE,
+    );
     #[cfg(not(feature = "templates-debian"))]
     missing(&mut r, Kind::Template, &["debian"], "templates-debian");
     r
@@ -71,8 +121,22 @@ mod tests {
     fn every_backend_is_in_the_registry() {
         let r = registry();
         let names: Vec<String> = r.entries().into_iter().map(|e| e.name).collect();
-        for n in ["dir", "lvm", "btrfs", "zfs", "veth", "macvlan", "phys", "ubuntu", "ubuntu-cloud", "debian"] {
-            assert!(names.iter().any(|x| x == n), "{n} missing from the registry");
+        for n in [
+            "dir",
+            "lvm",
+            "btrfs",
+            "zfs",
+            "veth",
+            "macvlan",
+            "phys",
+            "ubuntu",
+            "ubuntu-cloud",
+            "debian",
+        ] {
+            assert!(
+                names.iter().any(|x| x == n),
+                "{n} missing from the registry"
+            );
         }
     }
 
@@ -80,6 +144,9 @@ mod tests {
     #[test]
     fn a_left_out_backend_names_its_feature() {
         let err = registry().storage("zfs").unwrap_err().to_string();
-        assert_eq!(err, "storage backend `zfs` is not compiled into this build (feature `storage-zfs`)");
+        assert_eq!(
+            err,
+            "storage backend `zfs` is not compiled into this build (feature `storage-zfs`)"
+        );
     }
 }

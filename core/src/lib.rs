@@ -1,12 +1,12 @@
 //! rlxc core: everything that is not a backend.
 //!
-//! - [`config`]: the LXC config language, legacy and modern dialects, includes,
+//! - [`config`] — the LXC config language, legacy and modern dialects, includes,
 //!   byte-exact saving, `update-config`, cgroup v1/v2 translation, the system config.
-//! - [`container`]: names, on-disk paths (LXC's layout), locks, listing.
-//! - [`storage`], [`network`], [`template`]: the backend traits, used as `Arc<dyn …>`.
-//! - [`registry`]: the backends of one build (filled by the binary; core names none).
-//! - [`sys`]: the boundary for syscalls and external tools, real and recording fake.
-//! - [`host`]: the host's cgroup layout and kernel features (`checkconfig`).
+//! - [`container`] — names, on-disk paths (LXC's layout), locks, listing.
+//! - [`storage`], [`network`], [`template`] — the backend traits, used as `Arc<dyn …>`.
+//! - [`registry`] — the backends of one build (filled by the binary; core names none).
+//! - [`sys`] — the boundary for syscalls and external tools, real and recording fake.
+//! - [`host`] — the host's cgroup layout and kernel features (`checkconfig`).
 //!
 //! Privileges: parsing and listing need none; the `Sys` calls need root (or the
 //! capabilities of the operation). Nothing in this crate prints; it logs with `tracing`.

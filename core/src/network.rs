@@ -89,5 +89,6 @@ pub trait Network: Send + Sync + fmt::Debug {
 
     /// Removes what `setup_host` made. Idempotent and best effort: returns every
     /// failure, an empty list when all went well.
-    async fn teardown(&self, ctx: NetContext<'_>, nic: &Nic, state: &NicState) -> Vec<NetworkError>;
+    async fn teardown(&self, ctx: NetContext<'_>, nic: &Nic, state: &NicState)
+        -> Vec<NetworkError>;
 }

@@ -276,11 +276,19 @@ mod tests {
     #[test]
     fn absent_backends_explain_themselves() {
         let mut r = Registry::new();
-        r.add_absent(Kind::Storage, "zfs", Absence::NotCompiled { feature: "storage-zfs" });
+        r.add_absent(
+            Kind::Storage,
+            "zfs",
+            Absence::NotCompiled {
+                feature: "storage-zfs",
+            },
+        );
         r.add_absent(
             Kind::Network,
             "macvlan",
-            Absence::NotAvailable { reason: "not implemented yet" },
+            Absence::NotAvailable {
+                reason: "not implemented yet",
+            },
         );
         assert_eq!(
             r.storage("zfs").unwrap_err().to_string(),

@@ -14,7 +14,16 @@ use crate::sys::{Sys, SysError};
 
 /// Backend prefixes LXC writes in `lxc.rootfs.path`.
 pub const KNOWN_PREFIXES: &[&str] = &[
-    "dir", "btrfs", "zfs", "lvm", "overlay", "overlayfs", "aufs", "loop", "nbd", "rbd",
+    "dir",
+    "btrfs",
+    "zfs",
+    "lvm",
+    "overlay",
+    "overlayfs",
+    "aufs",
+    "loop",
+    "nbd",
+    "rbd",
 ];
 
 /// A parsed `lxc.rootfs.path` value.
@@ -32,7 +41,11 @@ impl RootfsSpec {
     pub fn parse(value: &str) -> Self {
         if let Some((prefix, rest)) = value.split_once(':') {
             if KNOWN_PREFIXES.contains(&prefix) {
-                let backend = if prefix == "overlayfs" { "overlay" } else { prefix };
+                let backend = if prefix == "overlayfs" {
+                    "overlay"
+                } else {
+                    prefix
+                };
                 return RootfsSpec {
                     backend: Some(backend.to_string()),
                     location: rest.to_string(),
@@ -156,10 +169,20 @@ pub trait Storage: Send + Sync + fmt::Debug {
     async fn create(&self, sys: &dyn Sys, req: &CreateRequest) -> Result<RootfsSpec, StorageError>;
 
     /// Makes the rootfs visible at `target`. Idempotent for directory backends.
-    async fn mount(&self, sys: &dyn Sys, spec: &RootfsSpec, target: &Path) -> Result<(), StorageError>;
+    async fn mount(
+        &self,
+        sys: &dyn Sys,
+        spec: &RootfsSpec,
+        target: &Path,
+    ) -> Result<(), StorageError>;
 
     /// Undoes [`Storage::mount`]. Idempotent.
-    async fn umount(&self, sys: &dyn Sys, spec: &RootfsSpec, target: &Path) -> Result<(), StorageError>;
+    async fn umount(
+        &self,
+        sys: &dyn Sys,
+        spec: &RootfsSpec,
+        target: &Path,
+    ) -> Result<(), StorageError>;
 
     /// Removes the rootfs and everything it holds. Idempotent: a missing rootfs is not an error.
     async fn destroy(&self, sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError>;

@@ -43,7 +43,12 @@ impl TemplateRequest {
             self.rootfs.display().to_string(),
         ];
         if let (Some(u), Some(g)) = (self.mapped_uid, self.mapped_gid) {
-            args.extend(["--mapped-uid".into(), u.to_string(), "--mapped-gid".into(), g.to_string()]);
+            args.extend([
+                "--mapped-uid".into(),
+                u.to_string(),
+                "--mapped-gid".into(),
+                g.to_string(),
+            ]);
         }
         args.extend(self.args.iter().cloned());
         args
@@ -109,7 +114,11 @@ pub trait Template: Send + Sync + fmt::Debug {
 
     /// Fills `req.rootfs`. On failure the caller removes the rootfs; the template
     /// need not clean up after itself beyond its own temporary files.
-    async fn create(&self, sys: &dyn Sys, req: &TemplateRequest) -> Result<TemplateOutput, TemplateError>;
+    async fn create(
+        &self,
+        sys: &dyn Sys,
+        req: &TemplateRequest,
+    ) -> Result<TemplateOutput, TemplateError>;
 }
 
 #[cfg(test)]

@@ -9,4 +9,5 @@
 pub const NAMES: &[&str] = &["btrfs"];
 
 /// Why the backend cannot be used in this version.
-pub const UNAVAILABLE: &str = "the btrfs storage backend is not implemented yet in this version of rlxc";
+pub const UNAVAILABLE: &str =
+    "the btrfs storage backend is not implemented yet in this version of rlxc";

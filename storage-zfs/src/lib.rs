@@ -9,4 +9,5 @@
 pub const NAMES: &[&str] = &["zfs"];
 
 /// Why the backend cannot be used in this version.
-pub const UNAVAILABLE: &str = "the zfs storage backend is not implemented yet in this version of rlxc";
+pub const UNAVAILABLE: &str =
+    "the zfs storage backend is not implemented yet in this version of rlxc";

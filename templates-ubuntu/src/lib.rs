@@ -9,4 +9,5 @@
 pub const NAMES: &[&str] = &["ubuntu", "ubuntu-cloud"];
 
 /// Why the backend cannot be used in this version.
-pub const UNAVAILABLE: &str = "the ubuntu templates are not implemented yet in this version of rlxc";
+pub const UNAVAILABLE: &str =
+    "the ubuntu templates are not implemented yet in this version of rlxc";

@@ -3,6 +3,7 @@
 //! The binary is found next to the test executable (`target/<profile>/rlxc`)
 //! or through `RLXC_BIN`; build it first (`./run test` does). Tests that need
 //! root check for it and fail, not skip, when `RLXC_REQUIRE_ROOT=1` (CI).
+#![allow(clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

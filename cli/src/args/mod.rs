@@ -14,7 +14,12 @@ pub use common::{Common, Format};
 
 /// rlxc: Linux containers, the LXC commands in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "rlxc", version, propagate_version = true, disable_help_subcommand = true)]
+#[command(
+    name = "rlxc",
+    version,
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]

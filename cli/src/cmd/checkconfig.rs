@@ -13,7 +13,11 @@ pub fn run(args: &CheckconfigArgs) -> anyhow::Result<()> {
         Format::Json => print_json(&features)?,
         Format::Human => print_human(&features),
     }
-    let fatal: Vec<&str> = features.iter().filter(|f| f.is_fatal()).map(|f| f.name.as_str()).collect();
+    let fatal: Vec<&str> = features
+        .iter()
+        .filter(|f| f.is_fatal())
+        .map(|f| f.name.as_str())
+        .collect();
     if fatal.is_empty() {
         Ok(())
     } else {
@@ -55,9 +59,15 @@ pub fn backends(args: &BackendsArgs, ctx: &Ctx) -> anyhow::Result<()> {
                     Some(rlxc_core::registry::Absence::NotCompiled { feature }) => {
                         format!("not compiled (feature `{feature}`)")
                     }
-                    Some(rlxc_core::registry::Absence::NotAvailable { reason }) => format!("not available: {reason}"),
+                    Some(rlxc_core::registry::Absence::NotAvailable { reason }) => {
+                        format!("not available: {reason}")
+                    }
                 };
-                println!("{:<10} {:<14} {state}", format!("{:?}", e.kind).to_lowercase(), e.name);
+                println!(
+                    "{:<10} {:<14} {state}",
+                    format!("{:?}", e.kind).to_lowercase(),
+                    e.name
+                );
             }
         }
     }

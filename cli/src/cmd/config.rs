@@ -23,7 +23,9 @@ pub fn run(args: &ConfigArgs, ctx: &Ctx) -> anyhow::Result<()> {
         }
         None => match &args.key {
             Some(k) => print_system_key(k, ctx),
-            None => bail!("give -l, a key, `check FILE…` or `show FILE` (see `rlxc config --help`)"),
+            None => {
+                bail!("give -l, a key, `check FILE…` or `show FILE` (see `rlxc config --help`)")
+            }
         },
     }
 }
@@ -38,7 +40,11 @@ fn print_system_key(key: &str, ctx: &Ctx) -> anyhow::Result<()> {
             println!("{key} is not set.");
             Ok(())
         }
-        Err(e) => Err(Failure { code: 1, message: Some(e) }.into()),
+        Err(e) => Err(Failure {
+            code: 1,
+            message: Some(e),
+        }
+        .into()),
     }
 }
 
@@ -53,7 +59,10 @@ fn targets(t: &ConfigTarget, ctx: &Ctx) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn load(path: &std::path::Path, overrides: &[String]) -> Result<rlxc_core::config::Config, ConfigErrors> {
+fn load(
+    path: &std::path::Path,
+    overrides: &[String],
+) -> Result<rlxc_core::config::Config, ConfigErrors> {
     let mut loader = Loader::new();
     loader.file(path, None);
     for o in overrides {
@@ -76,7 +85,11 @@ fn check(t: &ConfigTarget, ctx: &Ctx) -> anyhow::Result<()> {
             Ok(_) => Vec::new(),
             Err(e) => e.0.iter().map(ToString::to_string).collect(),
         };
-        results.push(CheckResult { ok: errors.is_empty(), file: f, errors });
+        results.push(CheckResult {
+            ok: errors.is_empty(),
+            file: f,
+            errors,
+        });
     }
     let bad: usize = results.iter().map(|r| r.errors.len()).sum();
     match t.format {
@@ -114,8 +127,15 @@ fn show_effective(t: &ConfigTarget, ctx: &Ctx) -> anyhow::Result<()> {
     match t.format {
         Format::Human => print!("{}", show::render(&config, &layout)),
         Format::Json => {
-            let items: Vec<(String, String)> = config.items().iter().map(|i| (i.key.clone(), i.value.clone())).collect();
-            let cgroup = rlxc_core::config::cgroup::translate(&config.cgroup_settings(), layout.preferred_version());
+            let items: Vec<(String, String)> = config
+                .items()
+                .iter()
+                .map(|i| (i.key.clone(), i.value.clone()))
+                .collect();
+            let cgroup = rlxc_core::config::cgroup::translate(
+                &config.cgroup_settings(),
+                layout.preferred_version(),
+            );
             print_json(&serde_json::json!({
                 "files": config.files,
                 "items": items,

@@ -12,7 +12,8 @@ pub fn run(args: &InstallLinksArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .context("cannot find the path of this rlxc binary")?;
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let cli = Cli::command();
     let mut made = 0;
     for (lxc, cmd) in ALIASES {
@@ -22,10 +23,14 @@ pub fn run(args: &InstallLinksArgs) -> anyhow::Result<()> {
         let link = args.dir.join(lxc);
         if link.symlink_metadata().is_ok() {
             if !args.force {
-                println!("{}: exists, left as is (use --force to replace)", link.display());
+                println!(
+                    "{}: exists, left as is (use --force to replace)",
+                    link.display()
+                );
                 continue;
             }
-            std::fs::remove_file(&link).with_context(|| format!("cannot replace {}", link.display()))?;
+            std::fs::remove_file(&link)
+                .with_context(|| format!("cannot replace {}", link.display()))?;
         }
         std::os::unix::fs::symlink(&exe, &link)
             .with_context(|| format!("cannot create {} -> {}", link.display(), exe.display()))?;

@@ -11,9 +11,27 @@ use crate::args::ls::LsArgs;
 use crate::args::Format;
 
 /// Columns `--fancy` shows by default (LXC's).
-const DEFAULT_COLUMNS: &[&str] = &["NAME", "STATE", "AUTOSTART", "GROUPS", "IPV4", "IPV6", "UNPRIVILEGED"];
+const DEFAULT_COLUMNS: &[&str] = &[
+    "NAME",
+    "STATE",
+    "AUTOSTART",
+    "GROUPS",
+    "IPV4",
+    "IPV6",
+    "UNPRIVILEGED",
+];
 const ALL_COLUMNS: &[&str] = &[
-    "NAME", "STATE", "PID", "RAM", "SWAP", "AUTOSTART", "GROUPS", "INTERFACE", "IPV4", "IPV6", "UNPRIVILEGED",
+    "NAME",
+    "STATE",
+    "PID",
+    "RAM",
+    "SWAP",
+    "AUTOSTART",
+    "GROUPS",
+    "INTERFACE",
+    "IPV4",
+    "IPV6",
+    "UNPRIVILEGED",
 ];
 
 /// One container's row.
@@ -35,15 +53,21 @@ struct Row {
 pub fn run(args: &LsArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let paths = ctx.paths(args.common.lxcpath.as_deref());
     let filter = match args.filter.as_ref().or(args.filter_opt.as_ref()) {
-        Some(f) => Some(Regex::new(f).with_context(|| format!("bad filter regular expression `{f}`"))?),
+        Some(f) => {
+            Some(Regex::new(f).with_context(|| format!("bad filter regular expression `{f}`"))?)
+        }
         None => None,
     };
     let columns = columns(args)?;
-    let mut entries = list_defined(&paths.lxcpath).with_context(|| format!("cannot list {}", paths.lxcpath.display()))?;
+    let mut entries = list_defined(&paths.lxcpath)
+        .with_context(|| format!("cannot list {}", paths.lxcpath.display()))?;
     if let Some(re) = &filter {
         entries.retain(|e| re.is_match(&e.name));
     }
-    let needs_config = args.fancy || args.fancy_format.is_some() || args.groups.is_some() || args.format == Format::Json;
+    let needs_config = args.fancy
+        || args.fancy_format.is_some()
+        || args.groups.is_some()
+        || args.format == Format::Json;
     let needs_state = needs_config || args.active || args.running || args.frozen || args.stopped;
     let rows: Vec<Row> = entries
         .iter()
@@ -95,7 +119,11 @@ fn row(e: &ContainerEntry, paths: &Paths, state: bool, config: bool) -> Row {
         match load_file(&e.config) {
             Ok(c) => {
                 r.autostart = c.get_bool("lxc.start.auto").unwrap_or(false);
-                r.groups = c.get_all("lxc.group").iter().map(|s| s.to_string()).collect();
+                r.groups = c
+                    .get_all("lxc.group")
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
                 r.unprivileged = c.is_unprivileged();
             }
             Err(err) => {
@@ -126,7 +154,13 @@ fn keep(r: &Row, args: &LsArgs) -> bool {
 }
 
 fn cell(r: &Row, col: &str) -> String {
-    let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
     match col {
         "NAME" => r.name.clone(),
         "STATE" => r.state.as_str().to_string(),
@@ -141,14 +175,28 @@ fn cell(r: &Row, col: &str) -> String {
 }
 
 fn print_table(rows: &[Row], cols: &[String]) {
-    let cells: Vec<Vec<String>> = rows.iter().map(|r| cols.iter().map(|c| cell(r, c)).collect()).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| cols.iter().map(|c| cell(r, c)).collect())
+        .collect();
     let widths: Vec<usize> = cols
         .iter()
         .enumerate()
-        .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).chain([c.len()]).max().unwrap_or(0))
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |vals: &[String]| {
-        let parts: Vec<String> = vals.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+        let parts: Vec<String> = vals
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
         println!("{}", parts.join(" ").trim_end());
     };
     line(cols);
@@ -168,7 +216,12 @@ fn print_names(rows: &[Row], one_per_line: bool) {
         return;
     }
     let width = terminal_width();
-    let col = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(1) + 2;
+    let col = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(1)
+        + 2;
     let per_line = (width / col).max(1);
     for chunk in rows.chunks(per_line) {
         let names: Vec<String> = chunk.iter().map(|r| format!("{:<col$}", r.name)).collect();
@@ -177,7 +230,12 @@ fn print_names(rows: &[Row], one_per_line: bool) {
 }
 
 fn terminal_width() -> usize {
-    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
     let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
     if rc == 0 && ws.ws_col > 0 {

@@ -12,7 +12,8 @@ use rlxc_core::config::legacy::{convert, update_file, UpdateReport};
 pub fn run(args: &UpdateConfigArgs) -> anyhow::Result<()> {
     let path = &args.config;
     let report = if args.dry_run {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut doc = Document::parse(&bytes, Some(path))?;
         convert(&mut doc)
     } else {
@@ -27,7 +28,10 @@ pub fn run(args: &UpdateConfigArgs) -> anyhow::Result<()> {
         if let Err(errors) = rlxc_core::config::load_file(path) {
             return Err(Failure {
                 code: 1,
-                message: Some(format!("{} was converted but still has errors:\n{errors}", path.display())),
+                message: Some(format!(
+                    "{} was converted but still has errors:\n{errors}",
+                    path.display()
+                )),
             }
             .into());
         }
@@ -37,7 +41,10 @@ pub fn run(args: &UpdateConfigArgs) -> anyhow::Result<()> {
     } else {
         Err(Failure {
             code: 1,
-            message: Some(format!("{} line(s) could not be converted", report.unconverted.len())),
+            message: Some(format!(
+                "{} line(s) could not be converted",
+                report.unconverted.len()
+            )),
         }
         .into())
     }

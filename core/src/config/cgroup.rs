@@ -27,8 +27,20 @@ impl Version {
 
 /// v1 controllers.
 pub const V1_CONTROLLERS: &[&str] = &[
-    "blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb", "memory", "net_cls",
-    "net_prio", "perf_event", "pids", "rdma", "misc",
+    "blkio",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "memory",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "pids",
+    "rdma",
+    "misc",
 ];
 
 /// v2 controllers (plus `cgroup` for core files and `devices`, which rlxc
@@ -46,7 +58,9 @@ pub fn check_key(v: Version, rest: &str) -> Result<(), String> {
     };
     if !known.contains(&ctrl) {
         let hint = match v {
-            Version::V1 if V2_CONTROLLERS.contains(&ctrl) => " (it is a cgroup v2 controller: use lxc.cgroup2.)",
+            Version::V1 if V2_CONTROLLERS.contains(&ctrl) => {
+                " (it is a cgroup v2 controller: use lxc.cgroup2.)"
+            }
             _ => "",
         };
         return Err(format!(
@@ -56,7 +70,9 @@ pub fn check_key(v: Version, rest: &str) -> Result<(), String> {
         ));
     }
     if file.is_empty() {
-        return Err(format!("`{rest}` names a controller but no file (e.g. {ctrl}.max)"));
+        return Err(format!(
+            "`{rest}` names a controller but no file (e.g. {ctrl}.max)"
+        ));
     }
     Ok(())
 }
@@ -80,7 +96,9 @@ fn device_rule(v: &str) -> Result<(), String> {
         _ => return Err(bad()),
     };
     let num_ok = |s: &str| s == "*" || s.parse::<u32>().is_ok();
-    let nums_ok = nums.split_once(':').is_some_and(|(a, b)| num_ok(a) && num_ok(b));
+    let nums_ok = nums
+        .split_once(':')
+        .is_some_and(|(a, b)| num_ok(a) && num_ok(b));
     let access_ok = !access.is_empty() && access.chars().all(|c| "rwm".contains(c));
     if ["a", "b", "c"].contains(&kind) && nums_ok && access_ok {
         Ok(())
@@ -121,18 +139,23 @@ pub fn check_value(v: Version, key: &str, value: &str) -> Result<(), String> {
         (_, "cpuset.cpus" | "cpuset.mems") => cpu_list(value),
         (_, "pids.max") if value == "max" => Ok(()),
         (_, "pids.max") => uint(value).map(|_| ()),
-        (Version::V1, f) if f.starts_with("memory.") && f.ends_with("_in_bytes") => size_or(value, &["-1"]),
+        (Version::V1, f) if f.starts_with("memory.") && f.ends_with("_in_bytes") => {
+            size_or(value, &["-1"])
+        }
         (Version::V1, "cpu.shares") => ranged(value, 2, 262_144),
         (Version::V1, "cpu.cfs_quota_us") if value == "-1" => Ok(()),
         (Version::V1, "cpu.cfs_quota_us" | "cpu.cfs_period_us") => uint(value).map(|_| ()),
         (Version::V1, "blkio.weight") => ranged(value, 10, 1000),
-        (Version::V2, "memory.max" | "memory.high" | "memory.low" | "memory.min" | "memory.swap.max") => {
-            size_or(value, &["max"])
-        }
+        (
+            Version::V2,
+            "memory.max" | "memory.high" | "memory.low" | "memory.min" | "memory.swap.max",
+        ) => size_or(value, &["max"]),
         (Version::V2, "cpu.weight") => ranged(value, 1, 10_000),
         (Version::V2, "cpu.max") => {
             let mut w = value.split_whitespace();
-            let quota_ok = w.next().is_some_and(|q| q == "max" || q.parse::<u64>().is_ok());
+            let quota_ok = w
+                .next()
+                .is_some_and(|q| q == "max" || q.parse::<u64>().is_ok());
             let period_ok = w.next().is_none_or(|p| p.parse::<u64>().is_ok());
             if quota_ok && period_ok && w.next().is_none() {
                 Ok(())
@@ -249,7 +272,11 @@ fn v1(file: &str, value: impl Into<String>) -> CgroupSetting {
     CgroupSetting::new(Version::V1, file, &value.into())
 }
 
-fn find_last<'a>(input: &'a [CgroupSetting], v: Version, file: &str) -> Option<(usize, &'a CgroupSetting)> {
+fn find_last<'a>(
+    input: &'a [CgroupSetting],
+    v: Version,
+    file: &str,
+) -> Option<(usize, &'a CgroupSetting)> {
     input
         .iter()
         .enumerate()
@@ -257,20 +284,36 @@ fn find_last<'a>(input: &'a [CgroupSetting], v: Version, file: &str) -> Option<(
         .find(|(_, s)| s.version == v && s.file == file)
 }
 
-fn v1_to_v2(input: &[CgroupSetting], i: usize, consumed: &mut [bool]) -> (Vec<CgroupSetting>, Outcome) {
+fn v1_to_v2(
+    input: &[CgroupSetting],
+    i: usize,
+    consumed: &mut [bool],
+) -> (Vec<CgroupSetting>, Outcome) {
     let s = &input[i];
     let val = s.value.as_str();
-    let max_if_neg = |v: &str| if v == "-1" { "max".to_string() } else { v.to_string() };
+    let max_if_neg = |v: &str| {
+        if v == "-1" {
+            "max".to_string()
+        } else {
+            v.to_string()
+        }
+    };
     let out: Outcome = match s.file.as_str() {
-        "memory.limit_in_bytes" => Ok((vec![v2("memory.max", max_if_neg(val))], "same units; -1 becomes max".into())),
+        "memory.limit_in_bytes" => Ok((
+            vec![v2("memory.max", max_if_neg(val))],
+            "same units; -1 becomes max".into(),
+        )),
         "memory.soft_limit_in_bytes" => Ok((
             vec![v2("memory.low", max_if_neg(val))],
             "v2 memory.low protects rather than throttles; closest equivalent".into(),
         )),
         "memory.memsw.limit_in_bytes" => memsw_to_swap(input, val),
-        "cpu.shares" => uint(val).map_err(|e| e).map(|n| {
+        "cpu.shares" => uint(val).map(|n| {
             let w = (n * 100 / 1024).clamp(1, 10_000);
-            (vec![v2("cpu.weight", w.to_string())], format!("{n} shares scaled so 1024 shares = weight 100"))
+            (
+                vec![v2("cpu.weight", w.to_string())],
+                format!("{n} shares scaled so 1024 shares = weight 100"),
+            )
         }),
         "cpu.cfs_quota_us" | "cpu.cfs_period_us" => {
             let quota = find_last(input, Version::V1, "cpu.cfs_quota_us");
@@ -282,24 +325,38 @@ fn v1_to_v2(input: &[CgroupSetting], i: usize, consumed: &mut [bool]) -> (Vec<Cg
             }
             let q = quota.map_or("max".to_string(), |(_, s)| max_if_neg(&s.value));
             let p = period.map_or("100000", |(_, s)| s.value.as_str());
-            return (from, Ok((vec![v2("cpu.max", format!("{q} {p}"))], "quota and period joined into cpu.max".into())));
+            return (
+                from,
+                Ok((
+                    vec![v2("cpu.max", format!("{q} {p}"))],
+                    "quota and period joined into cpu.max".into(),
+                )),
+            );
         }
         "cpuset.cpus" | "cpuset.mems" | "pids.max" | "devices.allow" | "devices.deny" => {
             Ok((vec![v2(&s.file, val)], "same file and syntax".into()))
         }
         "blkio.weight" => uint(val).map(|w| {
             let n = 1 + (w.saturating_sub(10)) * 9999 / 990;
-            (vec![v2("io.weight", n.to_string())], "range 10–1000 mapped onto 1–10000".into())
+            (
+                vec![v2("io.weight", n.to_string())],
+                "range 10–1000 mapped onto 1–10000".into(),
+            )
         }),
         f if f.starts_with("blkio.throttle.") => throttle_to_io(f, val),
         f if f.starts_with("hugetlb.") && f.ends_with(".limit_in_bytes") => {
             let size = &f["hugetlb.".len()..f.len() - ".limit_in_bytes".len()];
-            Ok((vec![v2(&format!("hugetlb.{size}.max"), max_if_neg(val))], "renamed".into()))
+            Ok((
+                vec![v2(&format!("hugetlb.{size}.max"), max_if_neg(val))],
+                "renamed".into(),
+            ))
         }
-        f if f.starts_with("freezer.") => Err("freezing is done by `rlxc freeze` (cgroup.freeze on v2), not by a config key".into()),
-        f if f.starts_with("net_cls.") || f.starts_with("net_prio.") => {
-            Err("cgroup v2 has no net_cls/net_prio; match the cgroup path in nftables instead".into())
-        }
+        f if f.starts_with("freezer.") => Err(
+            "freezing is done by `rlxc freeze` (cgroup.freeze on v2), not by a config key".into(),
+        ),
+        f if f.starts_with("net_cls.") || f.starts_with("net_prio.") => Err(
+            "cgroup v2 has no net_cls/net_prio; match the cgroup path in nftables instead".into(),
+        ),
         f => Err(format!("cgroup v2 has no equivalent of `{f}`")),
     };
     (vec![s.clone()], out)
@@ -314,7 +371,10 @@ fn memsw_to_swap(input: &[CgroupSetting], memsw: &str) -> Outcome {
         .ok_or("memory.memsw.limit_in_bytes limits memory+swap; v2 limits swap alone, and without memory.limit_in_bytes the swap part is unknown")?;
     let mem = byte_size(&mem.1.value)?;
     let swap = total.saturating_sub(mem);
-    Ok((vec![v2("memory.swap.max", swap.to_string())], format!("memory+swap {total} minus memory {mem}")))
+    Ok((
+        vec![v2("memory.swap.max", swap.to_string())],
+        format!("memory+swap {total} minus memory {mem}"),
+    ))
 }
 
 fn throttle_to_io(file: &str, val: &str) -> Outcome {
@@ -328,27 +388,48 @@ fn throttle_to_io(file: &str, val: &str) -> Outcome {
     let (dev, n) = val
         .split_once(char::is_whitespace)
         .ok_or_else(|| format!("`{val}` is not `MAJ:MIN VALUE`"))?;
-    Ok((vec![v2("io.max", format!("{dev} {key}={}", n.trim()))], format!("{file} becomes io.max {key}")))
+    Ok((
+        vec![v2("io.max", format!("{dev} {key}={}", n.trim()))],
+        format!("{file} becomes io.max {key}"),
+    ))
 }
 
 fn v2_to_v1(input: &[CgroupSetting], i: usize) -> (Vec<CgroupSetting>, Outcome) {
     let s = &input[i];
     let val = s.value.as_str();
-    let neg_if_max = |v: &str| if v == "max" { "-1".to_string() } else { v.to_string() };
+    let neg_if_max = |v: &str| {
+        if v == "max" {
+            "-1".to_string()
+        } else {
+            v.to_string()
+        }
+    };
     let out: Outcome = match s.file.as_str() {
-        "memory.max" => Ok((vec![v1("memory.limit_in_bytes", neg_if_max(val))], "same units; max becomes -1".into())),
-        "memory.low" => Ok((vec![v1("memory.soft_limit_in_bytes", neg_if_max(val))], "closest v1 equivalent".into())),
+        "memory.max" => Ok((
+            vec![v1("memory.limit_in_bytes", neg_if_max(val))],
+            "same units; max becomes -1".into(),
+        )),
+        "memory.low" => Ok((
+            vec![v1("memory.soft_limit_in_bytes", neg_if_max(val))],
+            "closest v1 equivalent".into(),
+        )),
         "memory.swap.max" => swap_to_memsw(input, val),
         "cpu.weight" => uint(val).map(|w| {
             let shares = (w * 1024 / 100).clamp(2, 262_144);
-            (vec![v1("cpu.shares", shares.to_string())], "weight 100 = 1024 shares".into())
+            (
+                vec![v1("cpu.shares", shares.to_string())],
+                "weight 100 = 1024 shares".into(),
+            )
         }),
         "cpu.max" => {
             let mut w = val.split_whitespace();
             let q = w.next().unwrap_or("max");
             let p = w.next().unwrap_or("100000");
             Ok((
-                vec![v1("cpu.cfs_period_us", p), v1("cpu.cfs_quota_us", neg_if_max(q))],
+                vec![
+                    v1("cpu.cfs_period_us", p),
+                    v1("cpu.cfs_quota_us", neg_if_max(q)),
+                ],
                 "cpu.max split into period and quota".into(),
             ))
         }
@@ -357,12 +438,21 @@ fn v2_to_v1(input: &[CgroupSetting], i: usize) -> (Vec<CgroupSetting>, Outcome) 
         }
         "io.weight" => uint(val.strip_prefix("default ").unwrap_or(val)).map(|n| {
             let w = 10 + (n.saturating_sub(1)) * 990 / 9999;
-            (vec![v1("blkio.weight", w.to_string())], "range 1–10000 mapped onto 10–1000".into())
+            (
+                vec![v1("blkio.weight", w.to_string())],
+                "range 1–10000 mapped onto 10–1000".into(),
+            )
         }),
         "io.max" => io_to_throttle(val),
         f if f.starts_with("hugetlb.") && f.ends_with(".max") => {
             let size = &f["hugetlb.".len()..f.len() - ".max".len()];
-            Ok((vec![v1(&format!("hugetlb.{size}.limit_in_bytes"), neg_if_max(val))], "renamed".into()))
+            Ok((
+                vec![v1(
+                    &format!("hugetlb.{size}.limit_in_bytes"),
+                    neg_if_max(val),
+                )],
+                "renamed".into(),
+            ))
         }
         f => Err(format!("cgroup v1 has no equivalent of `{f}`")),
     };
@@ -371,12 +461,17 @@ fn v2_to_v1(input: &[CgroupSetting], i: usize) -> (Vec<CgroupSetting>, Outcome) 
 
 fn swap_to_memsw(input: &[CgroupSetting], swap: &str) -> Outcome {
     if swap == "max" {
-        return Ok((vec![v1("memory.memsw.limit_in_bytes", "-1")], "max becomes -1".into()));
+        return Ok((
+            vec![v1("memory.memsw.limit_in_bytes", "-1")],
+            "max becomes -1".into(),
+        ));
     }
     let swap = byte_size(swap)?;
     let mem = find_last(input, Version::V2, "memory.max")
         .filter(|(_, m)| m.value != "max")
-        .ok_or("memory.swap.max limits swap alone; v1 limits memory+swap, which needs a memory.max")?;
+        .ok_or(
+            "memory.swap.max limits swap alone; v1 limits memory+swap, which needs a memory.max",
+        )?;
     let mem = byte_size(&mem.1.value)?;
     Ok((
         vec![v1("memory.memsw.limit_in_bytes", (mem + swap).to_string())],
@@ -389,7 +484,9 @@ fn io_to_throttle(val: &str) -> Outcome {
     let dev = parts.next().ok_or("io.max is empty")?;
     let mut out = Vec::new();
     for kv in parts {
-        let (k, n) = kv.split_once('=').ok_or_else(|| format!("`{kv}` is not KEY=VALUE"))?;
+        let (k, n) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("`{kv}` is not KEY=VALUE"))?;
         if n == "max" {
             continue;
         }
@@ -446,7 +543,11 @@ mod tests {
             ]
         );
         assert_eq!(r.translated.len(), 9);
-        assert_eq!(r.translated[3].from.len(), 2, "quota and period go together");
+        assert_eq!(
+            r.translated[3].from.len(),
+            2,
+            "quota and period go together"
+        );
         assert_eq!(r.untranslatable.len(), 1);
         assert!(r.untranslatable[0].note.contains("nftables"));
     }
@@ -491,7 +592,9 @@ mod tests {
         assert!(check_value(Version::V1, "lxc.cgroup.memory.limit_in_bytes", "lots").is_err());
         assert!(check_value(Version::V2, "lxc.cgroup2.cpu.max", "50000 100000").is_ok());
         assert!(check_value(Version::V2, "lxc.cgroup2.cpu.weight", "0").is_err());
-        assert!(check_key(Version::V1, "io.weight").unwrap_err().contains("use lxc.cgroup2."));
+        assert!(check_key(Version::V1, "io.weight")
+            .unwrap_err()
+            .contains("use lxc.cgroup2."));
         assert!(check_key(Version::V2, "memory").is_err());
     }
 }

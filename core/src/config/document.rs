@@ -120,12 +120,14 @@ impl Document {
                 if chunk.contains(&0) {
                     return Err(ConfigError::Line {
                         origin: origin(i + 1),
-                        reason: "the line contains a NUL byte: this is not a text config file".into(),
+                        reason: "the line contains a NUL byte: this is not a text config file"
+                            .into(),
                     });
                 }
                 let text = std::str::from_utf8(chunk).map_err(|_| ConfigError::Line {
                     origin: origin(i + 1),
-                    reason: "the line is not valid UTF-8 text: this is not a text config file".into(),
+                    reason: "the line is not valid UTF-8 text: this is not a text config file"
+                        .into(),
                 })?;
                 lines.push(Line::parse(text));
             }
@@ -185,7 +187,13 @@ impl Document {
         let key_len = rest
             .find(|c: char| c == '=' || c.is_whitespace())
             .unwrap_or(rest.len());
-        let new_raw = format!("{}{}{}{}", &line.raw[..start], hash, new_key, &rest[key_len..]);
+        let new_raw = format!(
+            "{}{}{}{}",
+            &line.raw[..start],
+            hash,
+            new_key,
+            &rest[key_len..]
+        );
         *line = Line::parse(&new_raw);
     }
 
@@ -208,8 +216,14 @@ impl Document {
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.rlxc-tmp.{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -257,19 +271,31 @@ mod tests {
 
     #[test]
     fn rejects_binary_with_line_number() {
-        let err = Document::parse(b"lxc.a = 1\n\xff\xfe\x00garbage\n", Some(Path::new("/c"))).unwrap_err();
+        let err = Document::parse(b"lxc.a = 1\n\xff\xfe\x00garbage\n", Some(Path::new("/c")))
+            .unwrap_err();
         assert!(err.to_string().starts_with("/c:2: "), "{err}");
         let err = Document::parse(b"ok = 1\nbad\xff\n", Some(Path::new("/c"))).unwrap_err();
-        assert!(err.to_string().contains("/c:2: the line is not valid UTF-8"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("/c:2: the line is not valid UTF-8"),
+            "{err}"
+        );
     }
 
     #[test]
     fn edits_in_place() {
-        let mut d = Document::parse(b"# head\nlxc.network.type=veth\n  lxc.utsname =  old\r\n", None).unwrap();
+        let mut d = Document::parse(
+            b"# head\nlxc.network.type=veth\n  lxc.utsname =  old\r\n",
+            None,
+        )
+        .unwrap();
         d.set_value_at(2, "new");
         d.set_key_at(1, "lxc.net.0.type");
         d.set_key_at(2, "lxc.uts.name");
-        assert_eq!(d.to_bytes(), b"# head\nlxc.net.0.type=veth\n  lxc.uts.name =  new\r\n");
+        assert_eq!(
+            d.to_bytes(),
+            b"# head\nlxc.net.0.type=veth\n  lxc.uts.name =  new\r\n"
+        );
         let mut c = Document::parse(b"#lxc.utsname = x\n", None).unwrap();
         c.set_key_at(0, "lxc.uts.name");
         assert_eq!(c.to_bytes(), b"#lxc.uts.name = x\n");

@@ -29,6 +29,9 @@ pub enum Multiplicity {
     List,
 }
 
+/// A check of the part of a prefix key after the prefix.
+pub type SuffixCheck = fn(&str) -> Result<(), String>;
+
 /// One row of the table.
 #[derive(Debug)]
 pub struct KeySpec {
@@ -43,7 +46,7 @@ pub struct KeySpec {
     /// For clear keys: the group an empty value removes.
     pub clears: Option<&'static str>,
     /// For prefix keys: a check of the part after the prefix.
-    pub suffix: Option<fn(&str) -> Result<(), String>>,
+    pub suffix: Option<SuffixCheck>,
     /// A valid example: `(key suffix for prefix/net keys or "", value)`.
     pub example: (&'static str, &'static str),
 }
@@ -52,7 +55,13 @@ use Check as C;
 use Multiplicity::{List, Single};
 use Pattern::{Exact, Net, Prefix};
 
-const fn key(pattern: Pattern, multi: Multiplicity, check: Check, group: &'static str, ex: &'static str) -> KeySpec {
+const fn key(
+    pattern: Pattern,
+    multi: Multiplicity,
+    check: Check,
+    group: &'static str,
+    ex: &'static str,
+) -> KeySpec {
     KeySpec {
         pattern,
         multi,
@@ -93,7 +102,7 @@ const fn prefixed(
     multi: Multiplicity,
     check: Check,
     group: &'static str,
-    suffix: fn(&str) -> Result<(), String>,
+    suffix: SuffixCheck,
     example: (&'static str, &'static str),
 ) -> KeySpec {
     KeySpec {
@@ -115,21 +124,41 @@ fn namespace_suffix(s: &str) -> Result<(), String> {
     if NAMESPACES.contains(&s) {
         Ok(())
     } else {
-        Err(format!("`{s}` is not a namespace ({})", NAMESPACES.join(", ")))
+        Err(format!(
+            "`{s}` is not a namespace ({})",
+            NAMESPACES.join(", ")
+        ))
     }
 }
 
 /// Resource names for `lxc.prlimit.*` (setrlimit's, lowercase, without `RLIMIT_`).
 pub const RLIMITS: &[&str] = &[
-    "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
-    "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
+    "as",
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
 ];
 
 fn rlimit_suffix(s: &str) -> Result<(), String> {
     if RLIMITS.contains(&s) {
         Ok(())
     } else {
-        Err(format!("`{s}` is not a resource limit ({})", RLIMITS.join(", ")))
+        Err(format!(
+            "`{s}` is not a resource limit ({})",
+            RLIMITS.join(", ")
+        ))
     }
 }
 
@@ -143,12 +172,26 @@ fn cgroup2_suffix(s: &str) -> Result<(), String> {
 
 /// Hook types for `lxc.hook.<type>`.
 pub const HOOKS: &[&str] = &[
-    "pre-start", "pre-mount", "mount", "autodev", "start-host", "start", "stop", "post-stop", "clone", "destroy",
+    "pre-start",
+    "pre-mount",
+    "mount",
+    "autodev",
+    "start-host",
+    "start",
+    "stop",
+    "post-stop",
+    "clone",
+    "destroy",
 ];
 
 /// Every key. Exact keys are matched before prefixes.
 pub static KEYS: &[KeySpec] = &[
-    list("lxc.include", C::NonEmpty, "/usr/share/lxc/config/common.conf", "include"),
+    list(
+        "lxc.include",
+        C::NonEmpty,
+        "/usr/share/lxc/config/common.conf",
+        "include",
+    ),
     one("lxc.arch", C::Arch, "amd64"),
     one("lxc.uts.name", C::Hostname, "c1"),
     one("lxc.signal.halt", C::Signal, "SIGPWR"),
@@ -169,7 +212,12 @@ pub static KEYS: &[KeySpec] = &[
     net("name", Single, C::IfName, "eth0"),
     net("hwaddr", Single, C::Hwaddr, "00:16:3e:xx:xx:xx"),
     net("mtu", Single, C::UInt, "1500"),
-    net("ipv4.address", List, C::Ipv4Address, "10.0.3.5/24 10.0.3.255"),
+    net(
+        "ipv4.address",
+        List,
+        C::Ipv4Address,
+        "10.0.3.5/24 10.0.3.255",
+    ),
     net("ipv4.gateway", Single, C::Ipv4Gateway, "10.0.3.1"),
     net("ipv6.address", List, C::Ipv6Address, "fd00::5/64"),
     net("ipv6.gateway", Single, C::Ipv6Gateway, "auto"),
@@ -190,7 +238,11 @@ pub static KEYS: &[KeySpec] = &[
     net("l2proxy", Single, C::Bool, "0"),
     one("lxc.pty.max", C::UInt, "1024"),
     one("lxc.console.path", C::NonEmpty, "none"),
-    one("lxc.console.logfile", C::NonEmpty, "/var/log/lxc/c1.console"),
+    one(
+        "lxc.console.logfile",
+        C::NonEmpty,
+        "/var/log/lxc/c1.console",
+    ),
     one("lxc.console.buffer.size", C::SizeOrAuto, "auto"),
     one("lxc.console.size", C::SizeOrAuto, "1MB"),
     one("lxc.console.rotate", C::Bool, "1"),
@@ -199,10 +251,24 @@ pub static KEYS: &[KeySpec] = &[
     one("lxc.autodev", C::Bool, "1"),
     one("lxc.autodev.tmpfs.size", C::UInt, "500000"),
     one("lxc.mount.fstab", C::NonEmpty, "/var/lib/lxc/c1/fstab"),
-    list("lxc.mount.entry", C::MountEntry, "proc proc proc nodev,noexec,nosuid 0 0", "mount.entry"),
-    list("lxc.mount.auto", C::MountAuto, "proc:mixed sys:mixed cgroup:mixed", "mount.auto"),
+    list(
+        "lxc.mount.entry",
+        C::MountEntry,
+        "proc proc proc nodev,noexec,nosuid 0 0",
+        "mount.entry",
+    ),
+    list(
+        "lxc.mount.auto",
+        C::MountAuto,
+        "proc:mixed sys:mixed cgroup:mixed",
+        "mount.auto",
+    ),
     one("lxc.rootfs.path", C::Any, "dir:/var/lib/lxc/c1/rootfs"),
-    one("lxc.rootfs.mount", C::AbsPath, "/usr/lib/x86_64-linux-gnu/lxc"),
+    one(
+        "lxc.rootfs.mount",
+        C::AbsPath,
+        "/usr/lib/x86_64-linux-gnu/lxc",
+    ),
     one("lxc.rootfs.options", C::NonEmpty, "idmap=container"),
     one("lxc.rootfs.managed", C::Bool, "1"),
     one("lxc.cgroup.dir", C::NonEmpty, "lxc/c1"),
@@ -212,46 +278,149 @@ pub static KEYS: &[KeySpec] = &[
     one("lxc.cgroup.dir.container.inner", C::NonEmpty, "inner"),
     one("lxc.cgroup.relative", C::Bool, "1"),
     clear("lxc.cgroup", "cgroup"),
-    prefixed("lxc.cgroup.", List, C::CgroupV1, "cgroup", cgroup1_suffix, ("memory.limit_in_bytes", "320000000")),
+    prefixed(
+        "lxc.cgroup.",
+        List,
+        C::CgroupV1,
+        "cgroup",
+        cgroup1_suffix,
+        ("memory.limit_in_bytes", "320000000"),
+    ),
     clear("lxc.cgroup2", "cgroup2"),
-    prefixed("lxc.cgroup2.", List, C::CgroupV2, "cgroup2", cgroup2_suffix, ("memory.max", "512M")),
+    prefixed(
+        "lxc.cgroup2.",
+        List,
+        C::CgroupV2,
+        "cgroup2",
+        cgroup2_suffix,
+        ("memory.max", "512M"),
+    ),
     list("lxc.cap.drop", C::Caps, "sys_admin mac_admin", "cap.drop"),
     list("lxc.cap.keep", C::CapsOrNone, "sys_admin", "cap.keep"),
     one("lxc.namespace.clone", C::Namespaces, "mnt pid uts ipc net"),
     one("lxc.namespace.keep", C::Namespaces, "user net"),
-    prefixed("lxc.namespace.share.", Single, C::NonEmpty, "namespace.share", namespace_suffix, ("net", "c2")),
+    prefixed(
+        "lxc.namespace.share.",
+        Single,
+        C::NonEmpty,
+        "namespace.share",
+        namespace_suffix,
+        ("net", "c2"),
+    ),
     one("lxc.time.offset.boot", C::TimeOffset, "10s"),
     one("lxc.time.offset.monotonic", C::TimeOffset, "-1h"),
     clear("lxc.prlimit", "prlimit"),
-    prefixed("lxc.prlimit.", Single, C::Prlimit, "prlimit", rlimit_suffix, ("nofile", "1024:2048")),
+    prefixed(
+        "lxc.prlimit.",
+        Single,
+        C::Prlimit,
+        "prlimit",
+        rlimit_suffix,
+        ("nofile", "1024:2048"),
+    ),
     clear("lxc.sysctl", "sysctl"),
-    prefixed("lxc.sysctl.", Single, C::NonEmpty, "sysctl", any_suffix, ("net.ipv4.ip_forward", "1")),
+    prefixed(
+        "lxc.sysctl.",
+        Single,
+        C::NonEmpty,
+        "sysctl",
+        any_suffix,
+        ("net.ipv4.ip_forward", "1"),
+    ),
     clear("lxc.proc", "proc"),
-    prefixed("lxc.proc.", Single, C::NonEmpty, "proc", any_suffix, ("oom_score_adj", "10")),
+    prefixed(
+        "lxc.proc.",
+        Single,
+        C::NonEmpty,
+        "proc",
+        any_suffix,
+        ("oom_score_adj", "10"),
+    ),
     one("lxc.apparmor.profile", C::NonEmpty, "generated"),
     one("lxc.apparmor.allow_incomplete", C::Bool, "0"),
     one("lxc.apparmor.allow_nesting", C::Bool, "1"),
-    list("lxc.apparmor.raw", C::NonEmpty, "mount fstype=nfs,", "apparmor.raw"),
-    one("lxc.selinux.context", C::NonEmpty, "system_u:system_r:lxc_t:s0:c22"),
-    one("lxc.selinux.context.keyring", C::NonEmpty, "system_u:system_r:lxc_t:s0:c22"),
+    list(
+        "lxc.apparmor.raw",
+        C::NonEmpty,
+        "mount fstype=nfs,",
+        "apparmor.raw",
+    ),
+    one(
+        "lxc.selinux.context",
+        C::NonEmpty,
+        "system_u:system_r:lxc_t:s0:c22",
+    ),
+    one(
+        "lxc.selinux.context.keyring",
+        C::NonEmpty,
+        "system_u:system_r:lxc_t:s0:c22",
+    ),
     one("lxc.keyring.session", C::Bool, "1"),
-    one("lxc.seccomp.profile", C::NonEmpty, "/usr/share/lxc/config/common.seccomp"),
+    one(
+        "lxc.seccomp.profile",
+        C::NonEmpty,
+        "/usr/share/lxc/config/common.seccomp",
+    ),
     one("lxc.seccomp.allow_nesting", C::Bool, "1"),
-    one("lxc.seccomp.notify.proxy", C::NonEmpty, "unix:/run/seccomp.sock"),
+    one(
+        "lxc.seccomp.notify.proxy",
+        C::NonEmpty,
+        "unix:/run/seccomp.sock",
+    ),
     one("lxc.seccomp.notify.cookie", C::NonEmpty, "cookie"),
     one("lxc.no_new_privs", C::Bool, "1"),
     list("lxc.idmap", C::IdMap, "u 0 100000 65536", "idmap"),
     clear("lxc.hook", "hook"),
-    list("lxc.hook.pre-start", C::NonEmpty, "/usr/local/bin/hook", "hook"),
-    list("lxc.hook.pre-mount", C::NonEmpty, "/usr/local/bin/hook", "hook"),
-    list("lxc.hook.mount", C::NonEmpty, "/usr/share/lxcfs/lxc.mount.hook", "hook"),
-    list("lxc.hook.autodev", C::NonEmpty, "/usr/local/bin/hook", "hook"),
-    list("lxc.hook.start-host", C::NonEmpty, "/usr/local/bin/hook", "hook"),
+    list(
+        "lxc.hook.pre-start",
+        C::NonEmpty,
+        "/usr/local/bin/hook",
+        "hook",
+    ),
+    list(
+        "lxc.hook.pre-mount",
+        C::NonEmpty,
+        "/usr/local/bin/hook",
+        "hook",
+    ),
+    list(
+        "lxc.hook.mount",
+        C::NonEmpty,
+        "/usr/share/lxcfs/lxc.mount.hook",
+        "hook",
+    ),
+    list(
+        "lxc.hook.autodev",
+        C::NonEmpty,
+        "/usr/local/bin/hook",
+        "hook",
+    ),
+    list(
+        "lxc.hook.start-host",
+        C::NonEmpty,
+        "/usr/local/bin/hook",
+        "hook",
+    ),
     list("lxc.hook.start", C::NonEmpty, "/usr/local/bin/hook", "hook"),
     list("lxc.hook.stop", C::NonEmpty, "/usr/local/bin/hook", "hook"),
-    list("lxc.hook.post-stop", C::NonEmpty, "/usr/local/bin/hook", "hook"),
-    list("lxc.hook.clone", C::NonEmpty, "/usr/share/lxc/hooks/clonehostname", "hook"),
-    list("lxc.hook.destroy", C::NonEmpty, "/usr/local/bin/hook", "hook"),
+    list(
+        "lxc.hook.post-stop",
+        C::NonEmpty,
+        "/usr/local/bin/hook",
+        "hook",
+    ),
+    list(
+        "lxc.hook.clone",
+        C::NonEmpty,
+        "/usr/share/lxc/hooks/clonehostname",
+        "hook",
+    ),
+    list(
+        "lxc.hook.destroy",
+        C::NonEmpty,
+        "/usr/local/bin/hook",
+        "hook",
+    ),
     one("lxc.hook.version", C::Bool, "1"),
     one("lxc.log.level", C::LogLevel, "WARN"),
     one("lxc.log.file", C::NonEmpty, "/var/log/lxc/c1.log"),
@@ -262,9 +431,24 @@ pub static KEYS: &[KeySpec] = &[
     list("lxc.group", C::NonEmpty, "onboot", "group"),
     one("lxc.monitor.unshare", C::Bool, "0"),
     one("lxc.monitor.signal.pdeath", C::SignalOrZero, "SIGKILL"),
-    list("lxc.environment", C::Environment, "LANG=C.UTF-8", "environment"),
-    list("lxc.environment.runtime", C::Environment, "DEBUG=1", "environment.runtime"),
-    list("lxc.environment.hooks", C::Environment, "HOOKVAR=1", "environment.hooks"),
+    list(
+        "lxc.environment",
+        C::Environment,
+        "LANG=C.UTF-8",
+        "environment",
+    ),
+    list(
+        "lxc.environment.runtime",
+        C::Environment,
+        "DEBUG=1",
+        "environment.runtime",
+    ),
+    list(
+        "lxc.environment.hooks",
+        C::Environment,
+        "HOOKVAR=1",
+        "environment.hooks",
+    ),
 ];
 
 /// A key resolved against the table.
@@ -280,8 +464,15 @@ pub struct Resolved<'k> {
 
 /// Looks a modern key up. `Err` says why the key is not known.
 pub fn resolve(key: &str) -> Result<Resolved<'_>, String> {
-    if let Some(spec) = KEYS.iter().find(|s| matches!(s.pattern, Exact(n) if n == key)) {
-        return Ok(Resolved { spec, net_index: None, rest: "" });
+    if let Some(spec) = KEYS
+        .iter()
+        .find(|s| matches!(s.pattern, Exact(n) if n == key))
+    {
+        return Ok(Resolved {
+            spec,
+            net_index: None,
+            rest: "",
+        });
     }
     if let Some(rest) = key.strip_prefix("lxc.net.") {
         return resolve_net(rest);
@@ -295,7 +486,11 @@ pub fn resolve(key: &str) -> Result<Resolved<'_>, String> {
                 if let Some(check) = spec.suffix {
                     check(rest)?;
                 }
-                return Ok(Resolved { spec, net_index: None, rest });
+                return Ok(Resolved {
+                    spec,
+                    net_index: None,
+                    rest,
+                });
             }
         }
     }
@@ -303,16 +498,22 @@ pub fn resolve(key: &str) -> Result<Resolved<'_>, String> {
 }
 
 fn resolve_net(rest: &str) -> Result<Resolved<'_>, String> {
-    let (idx, sub) = rest
-        .split_once('.')
-        .ok_or_else(|| format!("`lxc.net.{rest}` needs an index and a sub-key, e.g. lxc.net.0.type"))?;
+    let (idx, sub) = rest.split_once('.').ok_or_else(|| {
+        format!("`lxc.net.{rest}` needs an index and a sub-key, e.g. lxc.net.0.type")
+    })?;
     let index: u32 = idx
         .parse()
         .map_err(|_| format!("`{idx}` in `lxc.net.{rest}` is not a NIC index"))?;
     KEYS.iter()
         .find(|s| matches!(s.pattern, Net(n) if n == sub))
-        .map(|spec| Resolved { spec, net_index: Some(index), rest: sub })
-        .ok_or_else(|| format!("`{sub}` is not a network key (e.g. type, link, name, hwaddr, ipv4.address)"))
+        .map(|spec| Resolved {
+            spec,
+            net_index: Some(index),
+            rest: sub,
+        })
+        .ok_or_else(|| {
+            format!("`{sub}` is not a network key (e.g. type, link, name, hwaddr, ipv4.address)")
+        })
 }
 
 fn suggest(key: &str) -> String {
@@ -358,18 +559,34 @@ mod tests {
 
     #[test]
     fn resolves_each_form() {
-        assert_eq!(resolve("lxc.uts.name").unwrap().spec.pattern, Exact("lxc.uts.name"));
+        assert_eq!(
+            resolve("lxc.uts.name").unwrap().spec.pattern,
+            Exact("lxc.uts.name")
+        );
         let n = resolve("lxc.net.12.ipv4.address").unwrap();
         assert_eq!((n.net_index, n.rest), (Some(12), "ipv4.address"));
         let c = resolve("lxc.cgroup.memory.limit_in_bytes").unwrap();
         assert_eq!(c.rest, "memory.limit_in_bytes");
-        assert_eq!(resolve("lxc.cgroup.dir").unwrap().spec.pattern, Exact("lxc.cgroup.dir"));
+        assert_eq!(
+            resolve("lxc.cgroup.dir").unwrap().spec.pattern,
+            Exact("lxc.cgroup.dir")
+        );
         assert!(resolve("lxc.prlimit.nofile").is_ok());
-        assert!(resolve("lxc.prlimit.bogus").unwrap_err().contains("resource limit"));
-        assert!(resolve("lxc.net.x.type").unwrap_err().contains("not a NIC index"));
-        assert!(resolve("lxc.net.0.colour").unwrap_err().contains("not a network key"));
-        assert!(resolve("lxc.uts.nmae").unwrap_err().contains("did you mean `lxc.uts.name`"));
-        assert!(resolve("foo.bar").unwrap_err().contains("start with `lxc.`"));
+        assert!(resolve("lxc.prlimit.bogus")
+            .unwrap_err()
+            .contains("resource limit"));
+        assert!(resolve("lxc.net.x.type")
+            .unwrap_err()
+            .contains("not a NIC index"));
+        assert!(resolve("lxc.net.0.colour")
+            .unwrap_err()
+            .contains("not a network key"));
+        assert!(resolve("lxc.uts.nmae")
+            .unwrap_err()
+            .contains("did you mean `lxc.uts.name`"));
+        assert!(resolve("foo.bar")
+            .unwrap_err()
+            .contains("start with `lxc.`"));
     }
 
     #[test]
@@ -378,7 +595,8 @@ mod tests {
             let k = example_key(spec);
             let r = resolve(&k).unwrap_or_else(|e| panic!("{k}: {e}"));
             assert!(std::ptr::eq(r.spec, spec), "{k} resolves to another row");
-            super::super::value::check(spec.check, &k, spec.example.1).unwrap_or_else(|e| panic!("{k}: {e}"));
+            super::super::value::check(spec.check, &k, spec.example.1)
+                .unwrap_or_else(|e| panic!("{k}: {e}"));
         }
     }
 

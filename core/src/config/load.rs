@@ -57,11 +57,19 @@ impl Loader {
             Ok(c) => c,
             // LXC includes `…/userns.conf.d/` whether or not it exists: a missing
             // directory named with a trailing slash is not an error.
-            Err(e) if from.is_some() && e.kind() == std::io::ErrorKind::NotFound && path.to_string_lossy().ends_with('/') => {
+            Err(e)
+                if from.is_some()
+                    && e.kind() == std::io::ErrorKind::NotFound
+                    && path.to_string_lossy().ends_with('/') =>
+            {
                 tracing::debug!(path = %path.display(), "included directory does not exist");
                 return;
             }
-            Err(e) => return self.errors.push(report(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                return self
+                    .errors
+                    .push(report(format!("cannot read {}: {e}", path.display())))
+            }
         };
         if canonical.is_dir() {
             return self.directory(&canonical, from);
@@ -72,11 +80,17 @@ impl Loader {
                 .chain(std::iter::once(&canonical))
                 .map(|p| p.display().to_string())
                 .collect();
-            return self.errors.push(report(format!("include loop: {}", chain.join(" → "))));
+            return self
+                .errors
+                .push(report(format!("include loop: {}", chain.join(" → "))));
         }
         let doc = match std::fs::read(path) {
             Ok(bytes) => Document::parse(&bytes, Some(path)),
-            Err(e) => return self.errors.push(report(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                return self
+                    .errors
+                    .push(report(format!("cannot read {}: {e}", path.display())))
+            }
         };
         match doc {
             Ok(doc) => {
@@ -96,7 +110,10 @@ impl Loader {
                 let reason = format!("cannot read directory {}: {e}", dir.display());
                 return self.errors.push(match from {
                     Some(o) => ConfigError::key(o, "lxc.include", reason),
-                    None => ConfigError::Io { path: dir.to_path_buf(), reason },
+                    None => ConfigError::Io {
+                        path: dir.to_path_buf(),
+                        reason,
+                    },
                 });
             }
         };
@@ -132,7 +149,11 @@ impl Loader {
     /// Applies a `-s KEY=VALUE` override.
     pub fn override_item(&mut self, item: &str) {
         match item.split_once('=') {
-            Some((k, v)) => self.entry(k.trim(), super::document::dequote(v.trim()), &Origin::command_line()),
+            Some((k, v)) => self.entry(
+                k.trim(),
+                super::document::dequote(v.trim()),
+                &Origin::command_line(),
+            ),
             None => self.errors.push(ConfigError::Line {
                 origin: Origin::command_line(),
                 reason: format!("`{item}` is not KEY=VALUE"),
@@ -146,7 +167,11 @@ impl Loader {
             if value.is_empty() {
                 return;
             }
-            let base = origin.file.as_deref().and_then(Path::parent).unwrap_or(Path::new("."));
+            let base = origin
+                .file
+                .as_deref()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new("."));
             let target = base.join(value);
             return self.file(&target, Some(origin));
         }
@@ -161,8 +186,8 @@ impl Loader {
             self.errors.push(match e {
                 ConfigError::Key { origin, reason, .. } if modern != key => ConfigError::Key {
                     origin,
-                    key: format!("{key}` (`{modern}"),
-                    reason,
+                    key: key.to_string(),
+                    reason: format!("{reason} (read as `{modern}`)"),
                 },
                 other => other,
             });
@@ -188,7 +213,11 @@ impl Loader {
     pub fn finish(mut self) -> Result<Config, ConfigErrors> {
         for nic in self.config.nics() {
             if nic.kind.is_none() {
-                let first = self.config.items().iter().find(|i| i.net_index == Some(nic.index));
+                let first = self
+                    .config
+                    .items()
+                    .iter()
+                    .find(|i| i.net_index == Some(nic.index));
                 let origin = first.map(|i| i.origin.clone()).unwrap_or_default();
                 self.errors.push(ConfigError::key(
                     &origin,
@@ -219,10 +248,22 @@ mod tests {
     fn includes_files_and_directories_in_order() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("conf.d")).unwrap();
-        write(&d.path().join("conf.d"), "b.conf", "lxc.cap.drop = sys_time\n");
-        write(&d.path().join("conf.d"), "a.conf", "lxc.cap.drop = sys_module\n");
+        write(
+            &d.path().join("conf.d"),
+            "b.conf",
+            "lxc.cap.drop = sys_time\n",
+        );
+        write(
+            &d.path().join("conf.d"),
+            "a.conf",
+            "lxc.cap.drop = sys_module\n",
+        );
         write(&d.path().join("conf.d"), "README", "not a config\n");
-        write(d.path(), "common.conf", "lxc.tty.max = 4\nlxc.include = conf.d/\n");
+        write(
+            d.path(),
+            "common.conf",
+            "lxc.tty.max = 4\nlxc.include = conf.d/\n",
+        );
         let top = write(
             d.path(),
             "config",
@@ -240,10 +281,16 @@ mod tests {
         write(d.path(), "a", "lxc.include = b\n");
         write(d.path(), "b", "\nlxc.include = a\n");
         let err = load_file(&d.path().join("a")).unwrap_err().to_string();
-        assert!(err.contains("b:2: key `lxc.include`: include loop:"), "{err}");
+        assert!(
+            err.contains("b:2: key `lxc.include`: include loop:"),
+            "{err}"
+        );
         let top = write(d.path(), "c", "lxc.include = /nonexistent/x.conf\n");
         let err = load_file(&top).unwrap_err().to_string();
-        assert!(err.contains("c:1: key `lxc.include`: cannot read /nonexistent/x.conf"), "{err}");
+        assert!(
+            err.contains("c:1: key `lxc.include`: cannot read /nonexistent/x.conf"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -259,9 +306,11 @@ mod tests {
         assert_eq!(errs.len(), 6, "{text:#?}");
         assert!(text[0].ends_with("config:1: key `lxc.tty.max`: `x` is not a non-negative integer"));
         assert!(text[1].contains("config:2: key `lxc.bogus`: unknown key"));
-        assert!(text[2].contains("config:3: key `utsname`: unknown key (container config keys start with `lxc.`)"));
+        assert!(text[2].contains(
+            "config:3: key `utsname`: unknown key (container config keys start with `lxc.`)"
+        ));
         assert!(text[3].contains("config:4: expected `key = value`"));
-        assert!(text[4].contains("config:5: key `lxc.network.type` (`lxc.net.0.type`): `bridge` is not one of"));
+        assert!(text[4].contains("config:5: key `lxc.network.type`: `bridge` is not one of"));
         assert!(text[5].contains("config:6: key `lxc.net.3`: NIC 3 has no lxc.net.3.type"));
     }
 
@@ -286,6 +335,8 @@ mod tests {
         l.override_item("nonsense");
         let errs = l.finish().unwrap_err();
         assert_eq!(errs.0.len(), 1);
-        assert!(errs.to_string().starts_with("command line: `nonsense` is not KEY=VALUE"));
+        assert!(errs
+            .to_string()
+            .starts_with("command line: `nonsense` is not KEY=VALUE"));
     }
 }

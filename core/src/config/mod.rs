@@ -1,12 +1,12 @@
 //! The LXC config language, both dialects.
 //!
-//! - [`document`]: a file as lines, saved byte for byte with in-place edits.
-//! - [`keys`]: the table of every modern key; [`value`]: the value checks.
-//! - [`legacy`]: legacy names and `update-config`.
-//! - [`load`]: includes, overrides, every error collected.
-//! - [`model`]: the effective config; [`net`]: NICs; [`cgroup`]: v1/v2 settings and translation.
-//! - [`system`]: `/etc/lxc/lxc.conf`.
-//! - [`show`]: the effective configuration as this host would apply it.
+//! - [`document`] — a file as lines, saved byte for byte with in-place edits.
+//! - [`keys`] — the table of every modern key; [`value`] — the value checks.
+//! - [`legacy`] — legacy names and `update-config`.
+//! - [`load`] — includes, overrides, every error collected.
+//! - [`model`] — the effective config; [`net`] — NICs; [`cgroup`] — v1/v2 settings and translation.
+//! - [`system`] — `/etc/lxc/lxc.conf`.
+//! - [`show`] — the effective configuration as this host would apply it.
 
 pub mod cgroup;
 pub mod document;

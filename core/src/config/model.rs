@@ -69,12 +69,17 @@ impl Config {
     pub fn set(&mut self, key: &str, value: &str, origin: &Origin) -> Result<(), ConfigError> {
         let r = keys::resolve(key).map_err(|why| ConfigError::key(origin, key, why))?;
         if let Some(group) = r.spec.clears {
-            value::check(r.spec.check, key, value).map_err(|why| ConfigError::key(origin, key, why))?;
+            value::check(r.spec.check, key, value)
+                .map_err(|why| ConfigError::key(origin, key, why))?;
             self.items.retain(|i| i.spec.group != group);
             return Ok(());
         }
         if r.spec.pattern == Pattern::Exact("lxc.include") {
-            return Err(ConfigError::key(origin, key, "includes are resolved by the loader, not set"));
+            return Err(ConfigError::key(
+                origin,
+                key,
+                "includes are resolved by the loader, not set",
+            ));
         }
         if value.is_empty() {
             self.items.retain(|i| i.key != key);
@@ -147,7 +152,10 @@ impl Config {
     pub fn rootfs_path(&self) -> Option<String> {
         let path = self.get("lxc.rootfs.path")?;
         match &self.legacy_backend {
-            Some(b) if crate::storage::RootfsSpec::parse(path).backend.is_none() && !path.is_empty() => {
+            Some(b)
+                if crate::storage::RootfsSpec::parse(path).backend.is_none()
+                    && !path.is_empty() =>
+            {
                 Some(format!("{b}:{path}"))
             }
             _ => Some(path.to_string()),
@@ -159,10 +167,16 @@ impl Config {
         self.items
             .iter()
             .filter_map(|i| match i.spec.pattern {
-                Pattern::Prefix("lxc.cgroup.") => Some(CgroupSetting::new(Version::V1, &i.key["lxc.cgroup.".len()..], &i.value)),
-                Pattern::Prefix("lxc.cgroup2.") => {
-                    Some(CgroupSetting::new(Version::V2, &i.key["lxc.cgroup2.".len()..], &i.value))
-                }
+                Pattern::Prefix("lxc.cgroup.") => Some(CgroupSetting::new(
+                    Version::V1,
+                    &i.key["lxc.cgroup.".len()..],
+                    &i.value,
+                )),
+                Pattern::Prefix("lxc.cgroup2.") => Some(CgroupSetting::new(
+                    Version::V2,
+                    &i.key["lxc.cgroup2.".len()..],
+                    &i.value,
+                )),
                 _ => None,
             })
             .collect()
@@ -220,20 +234,34 @@ mod tests {
         assert_eq!(c.next_net_index(), 0);
         assert!(c.set("lxc.net", "x", &o()).is_err());
         c.set("lxc.cgroup.devices.deny", "a", &o()).unwrap();
-        c.set("lxc.cgroup.devices.allow", "c 1:3 rwm", &o()).unwrap();
+        c.set("lxc.cgroup.devices.allow", "c 1:3 rwm", &o())
+            .unwrap();
         c.set("lxc.cgroup.devices.deny", "c 1:5 rwm", &o()).unwrap();
         c.set("lxc.cgroup.dir", "lxc/x", &o()).unwrap();
-        let files: Vec<String> = c.cgroup_settings().iter().map(|s| s.value.clone()).collect();
+        let files: Vec<String> = c
+            .cgroup_settings()
+            .iter()
+            .map(|s| s.value.clone())
+            .collect();
         assert_eq!(files, vec!["a", "c 1:3 rwm", "c 1:5 rwm"]);
         c.set("lxc.cgroup", "", &o()).unwrap();
         assert!(c.cgroup_settings().is_empty());
-        assert_eq!(c.get("lxc.cgroup.dir"), Some("lxc/x"), "clearing lxc.cgroup keeps lxc.cgroup.dir");
+        assert_eq!(
+            c.get("lxc.cgroup.dir"),
+            Some("lxc/x"),
+            "clearing lxc.cgroup keeps lxc.cgroup.dir"
+        );
     }
 
     #[test]
     fn errors_name_origin_and_key() {
         let mut c = Config::new();
-        let e = c.set("lxc.tty.max", "many", &Origin::file("/x/config", 7)).unwrap_err();
-        assert_eq!(e.to_string(), "/x/config:7: key `lxc.tty.max`: `many` is not a non-negative integer");
+        let e = c
+            .set("lxc.tty.max", "many", &Origin::file("/x/config", 7))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/x/config:7: key `lxc.tty.max`: `many` is not a non-negative integer"
+        );
     }
 }

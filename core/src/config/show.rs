@@ -19,7 +19,8 @@ pub fn render(config: &Config, layout: &CgroupLayout) -> String {
     let report = translate(&config.cgroup_settings(), target);
     let mut cgroup_written = false;
     for item in config.items() {
-        let is_cgroup = item.key.starts_with("lxc.cgroup.") && item.spec().check == super::value::Check::CgroupV1
+        let is_cgroup = item.key.starts_with("lxc.cgroup.")
+            && item.spec().check == super::value::Check::CgroupV1
             || item.key.starts_with("lxc.cgroup2.");
         if is_cgroup {
             if !cgroup_written {
@@ -36,24 +37,39 @@ pub fn render(config: &Config, layout: &CgroupLayout) -> String {
         out.push_str(&format!("{} = {}\n", item.key, value));
     }
     for ign in &config.ignored {
-        out.push_str(&format!("# ignored {} at {}: {}\n", ign.key, ign.origin, ign.why));
+        out.push_str(&format!(
+            "# ignored {} at {}: {}\n",
+            ign.key, ign.origin, ign.why
+        ));
     }
     out
 }
 
-fn write_cgroups(out: &mut String, report: &super::cgroup::TranslationReport, layout: &CgroupLayout) {
+fn write_cgroups(
+    out: &mut String,
+    report: &super::cgroup::TranslationReport,
+    layout: &CgroupLayout,
+) {
     let v = match layout.preferred_version() {
         Version::V1 => "v1",
         Version::V2 => "v2",
     };
-    out.push_str(&format!("# cgroup settings as this host ({}) applies them, in cgroup {v}:\n", layout.describe()));
+    out.push_str(&format!(
+        "# cgroup settings as this host ({}) applies them, in cgroup {v}:\n",
+        layout.describe()
+    ));
     for s in &report.settings {
         out.push_str(&format!("{s}\n"));
     }
     for t in &report.translated {
         let from: Vec<String> = t.from.iter().map(ToString::to_string).collect();
         let to: Vec<String> = t.to.iter().map(ToString::to_string).collect();
-        out.push_str(&format!("# translated {} → {} ({})\n", from.join(", "), to.join(", "), t.note));
+        out.push_str(&format!(
+            "# translated {} → {} ({})\n",
+            from.join(", "),
+            to.join(", "),
+            t.note
+        ));
     }
     for t in &report.untranslatable {
         let from: Vec<String> = t.from.iter().map(ToString::to_string).collect();
@@ -77,8 +93,13 @@ mod tests {
         let v2 = CgroupLayout::fake_unified(&["memory", "cpu"]);
         let text = render(&c, &v2);
         assert!(text.contains("lxc.uts.name = web\n"), "{text}");
-        assert!(text.contains("lxc.cgroup2.memory.max = 320000000\n"), "{text}");
-        assert!(text.contains("# translated lxc.cgroup.memory.limit_in_bytes = 320000000 → lxc.cgroup2.memory.max"));
+        assert!(
+            text.contains("lxc.cgroup2.memory.max = 320000000\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "# translated lxc.cgroup.memory.limit_in_bytes = 320000000 → lxc.cgroup2.memory.max"
+        ));
         assert!(text.contains("lxc.rootfs.path = dir:/r\n"));
         assert!(text.contains("# ignored lxc.rootfs.backend at /c/config:3"));
         let v1 = CgroupLayout::fake_legacy(&["memory"]);

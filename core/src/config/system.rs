@@ -47,7 +47,9 @@ impl SystemConfig {
     pub fn load(path: &Path) -> Result<SystemConfig, ConfigErrors> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SystemConfig::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(SystemConfig::default())
+            }
             Err(e) => return Err(ConfigError::io(path, &e).into()),
         };
         let doc = Document::parse(&bytes, Some(path))?;
@@ -60,15 +62,25 @@ impl SystemConfig {
             let origin = Origin::file(path, i + 1);
             match &line.kind {
                 LineKind::Entry { key, value } => {
-                    let name = OLD_NAMES.iter().find(|(o, _)| o == key).map_or(key.as_str(), |(_, n)| n);
+                    let name = OLD_NAMES
+                        .iter()
+                        .find(|(o, _)| o == key)
+                        .map_or(key.as_str(), |(_, n)| n);
                     if lookup(name).is_none() {
-                        errors.push(ConfigError::key(&origin, key, format!("not a system config key (known: {})", names())));
+                        errors.push(ConfigError::key(
+                            &origin,
+                            key,
+                            format!("not a system config key (known: {})", names()),
+                        ));
                     } else {
                         cfg.set.retain(|(k, _)| k != name);
                         cfg.set.push((name.to_string(), value.clone()));
                     }
                 }
-                LineKind::Invalid(reason) => errors.push(ConfigError::Line { origin, reason: reason.clone() }),
+                LineKind::Invalid(reason) => errors.push(ConfigError::Line {
+                    origin,
+                    reason: reason.clone(),
+                }),
                 _ => {}
             }
         }
@@ -92,7 +104,12 @@ impl SystemConfig {
 
     /// The container directory root.
     pub fn lxcpath(&self) -> PathBuf {
-        PathBuf::from(self.get("lxc.lxcpath").ok().flatten().unwrap_or_else(|| "/var/lib/lxc".into()))
+        PathBuf::from(
+            self.get("lxc.lxcpath")
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "/var/lib/lxc".into()),
+        )
     }
 
     /// The config every new container starts from.
@@ -107,11 +124,18 @@ impl SystemConfig {
 }
 
 fn lookup(key: &str) -> Option<Option<&'static str>> {
-    KEYS.iter().chain(EXTRA_KEYS).find(|(k, _)| *k == key).map(|(_, d)| *d)
+    KEYS.iter()
+        .chain(EXTRA_KEYS)
+        .find(|(k, _)| *k == key)
+        .map(|(_, d)| *d)
 }
 
 fn names() -> String {
-    KEYS.iter().chain(EXTRA_KEYS).map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+    KEYS.iter()
+        .chain(EXTRA_KEYS)
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -122,15 +146,28 @@ mod tests {
     fn defaults_and_old_names() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("lxc.conf");
-        assert_eq!(SystemConfig::load(&p).unwrap().lxcpath(), PathBuf::from("/var/lib/lxc"));
-        std::fs::write(&p, "# sys\nlxcpath = /srv/lxc\nlxc.bdev.zfs.root = tank/lxc\n").unwrap();
+        assert_eq!(
+            SystemConfig::load(&p).unwrap().lxcpath(),
+            PathBuf::from("/var/lib/lxc")
+        );
+        std::fs::write(
+            &p,
+            "# sys\nlxcpath = /srv/lxc\nlxc.bdev.zfs.root = tank/lxc\n",
+        )
+        .unwrap();
         let c = SystemConfig::load(&p).unwrap();
         assert_eq!(c.lxcpath(), PathBuf::from("/srv/lxc"));
-        assert_eq!(c.get("lxc.bdev.zfs.root").unwrap().as_deref(), Some("tank/lxc"));
+        assert_eq!(
+            c.get("lxc.bdev.zfs.root").unwrap().as_deref(),
+            Some("tank/lxc")
+        );
         assert_eq!(c.get("lxc.cgroup.pattern").unwrap(), None);
         assert!(c.get("lxc.nope").is_err());
         std::fs::write(&p, "lxc.lxcpath = /a\nlxc.colour = red\n").unwrap();
         let e = SystemConfig::load(&p).unwrap_err().to_string();
-        assert!(e.contains("lxc.conf:2: key `lxc.colour`: not a system config key"), "{e}");
+        assert!(
+            e.contains("lxc.conf:2: key `lxc.colour`: not a system config key"),
+            "{e}"
+        );
     }
 }

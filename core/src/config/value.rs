@@ -112,7 +112,10 @@ pub fn check(check: Check, key: &str, value: &str) -> Result<(), String> {
         Caps => caps(value, false),
         CapsOrNone => caps(value, true),
         IdMap => idmap(value).map(|_| ()),
-        NetType => one_of(value, &["empty", "veth", "vlan", "macvlan", "ipvlan", "phys", "none"]),
+        NetType => one_of(
+            value,
+            &["empty", "veth", "vlan", "macvlan", "ipvlan", "phys", "none"],
+        ),
         NetFlags => one_of(value, &["up"]),
         Hwaddr => hwaddr(value),
         IfName => ifname(value),
@@ -131,7 +134,10 @@ pub fn check(check: Check, key: &str, value: &str) -> Result<(), String> {
         LogLevel => log_level(value).map(|_| ()),
         Syslog => one_of(
             value,
-            &["daemon", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"],
+            &[
+                "daemon", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+                "local7",
+            ],
         ),
         MountAuto => mount_auto(value),
         MountEntry => mount_entry(value),
@@ -146,10 +152,23 @@ pub fn check(check: Check, key: &str, value: &str) -> Result<(), String> {
             .try_for_each(|g| uint(g.trim()).map(|_| ())),
         Backend => one_of(
             value,
-            &["dir", "lvm", "btrfs", "zfs", "overlay", "overlayfs", "aufs", "loop", "nbd", "rbd"],
+            &[
+                "dir",
+                "lvm",
+                "btrfs",
+                "zfs",
+                "overlay",
+                "overlayfs",
+                "aufs",
+                "loop",
+                "nbd",
+                "rbd",
+            ],
         ),
         ClearOnly if value.is_empty() => Ok(()),
-        ClearOnly => Err(format!("this key only clears a list and takes an empty value, not `{value}`")),
+        ClearOnly => Err(format!(
+            "this key only clears a list and takes an empty value, not `{value}`"
+        )),
         CgroupV1 => super::cgroup::check_value(super::cgroup::Version::V1, key, value),
         CgroupV2 => super::cgroup::check_value(super::cgroup::Version::V2, key, value),
     }
@@ -195,19 +214,50 @@ fn ranged(v: &str, lo: u64, hi: u64) -> Result<(), String> {
 }
 
 const SIGNALS: &[(&str, i32)] = &[
-    ("HUP", 1), ("INT", 2), ("QUIT", 3), ("ILL", 4), ("TRAP", 5), ("ABRT", 6), ("IOT", 6),
-    ("BUS", 7), ("FPE", 8), ("KILL", 9), ("USR1", 10), ("SEGV", 11), ("USR2", 12),
-    ("PIPE", 13), ("ALRM", 14), ("TERM", 15), ("STKFLT", 16), ("CHLD", 17), ("CONT", 18),
-    ("STOP", 19), ("TSTP", 20), ("TTIN", 21), ("TTOU", 22), ("URG", 23), ("XCPU", 24),
-    ("XFSZ", 25), ("VTALRM", 26), ("PROF", 27), ("WINCH", 28), ("IO", 29), ("POLL", 29),
-    ("PWR", 30), ("SYS", 31),
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("IOT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
+    ("KILL", 9),
+    ("USR1", 10),
+    ("SEGV", 11),
+    ("USR2", 12),
+    ("PIPE", 13),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("CHLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("POLL", 29),
+    ("PWR", 30),
+    ("SYS", 31),
 ];
 
 /// Parses a signal as LXC accepts it: a number, `NAME`, `SIGNAME`, `SIGRTMIN+N`, `SIGRTMAX-N`.
 pub fn signal(v: &str) -> Result<i32, String> {
     let bad = || format!("`{v}` is not a signal (use a name such as SIGPWR or a number 1–64)");
     if let Ok(n) = v.parse::<i32>() {
-        return if (1..=64).contains(&n) { Ok(n) } else { Err(bad()) };
+        return if (1..=64).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        };
     }
     let upper = v.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -215,9 +265,17 @@ pub fn signal(v: &str) -> Result<i32, String> {
         return Ok(*n);
     }
     let rt = |rest: &str, base: i32, sign: i32| -> Result<i32, String> {
-        let off = if rest.is_empty() { 0 } else { rest.parse::<i32>().map_err(|_| bad())? };
+        let off = if rest.is_empty() {
+            0
+        } else {
+            rest.parse::<i32>().map_err(|_| bad())?
+        };
         let n = base + sign * off;
-        if (34..=64).contains(&n) { Ok(n) } else { Err(bad()) }
+        if (34..=64).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        }
     };
     if let Some(rest) = name.strip_prefix("RTMIN") {
         return rt(rest.strip_prefix('+').unwrap_or(rest), 34, 1);
@@ -230,39 +288,109 @@ pub fn signal(v: &str) -> Result<i32, String> {
 
 /// Architecture names LXC accepts for `lxc.arch`.
 pub const ARCHES: &[&str] = &[
-    "arm", "armel", "armhf", "armv7l", "athlon", "i386", "i486", "i586", "i686", "linux32",
-    "mips", "mipsel", "ppc", "powerpc", "x86", "aarch64", "amd64", "arm64", "linux64", "mips64",
-    "mips64el", "ppc64", "ppc64el", "ppc64le", "powerpc64", "s390x", "x86_64", "riscv64",
-    "loongarch64", "sparc64",
+    "arm",
+    "armel",
+    "armhf",
+    "armv7l",
+    "athlon",
+    "i386",
+    "i486",
+    "i586",
+    "i686",
+    "linux32",
+    "mips",
+    "mipsel",
+    "ppc",
+    "powerpc",
+    "x86",
+    "aarch64",
+    "amd64",
+    "arm64",
+    "linux64",
+    "mips64",
+    "mips64el",
+    "ppc64",
+    "ppc64el",
+    "ppc64le",
+    "powerpc64",
+    "s390x",
+    "x86_64",
+    "riscv64",
+    "loongarch64",
+    "sparc64",
 ];
 
 fn arch(v: &str) -> Result<(), String> {
     if ARCHES.contains(&v) {
         Ok(())
     } else {
-        Err(format!("`{v}` is not an architecture rlxc knows (e.g. amd64, x86_64, i686, arm64)"))
+        Err(format!(
+            "`{v}` is not an architecture rlxc knows (e.g. amd64, x86_64, i686, arm64)"
+        ))
     }
 }
 
 fn hostname(v: &str) -> Result<(), String> {
     non_empty(v)?;
     if v.len() > 64 {
-        return Err(format!("a host name is at most 64 bytes, `{v}` has {}", v.len()));
+        return Err(format!(
+            "a host name is at most 64 bytes, `{v}` has {}",
+            v.len()
+        ));
     }
-    if v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
-        return Err(format!("`{v}` contains white space, a control character or `/`"));
+    if v.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    {
+        return Err(format!(
+            "`{v}` contains white space, a control character or `/`"
+        ));
     }
     Ok(())
 }
 
 /// Capability names, lowercase, without `CAP_`.
 pub const CAPABILITIES: &[&str] = &[
-    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
+    "checkpoint_restore",
 ];
 
 fn caps(v: &str, none_ok: bool) -> Result<(), String> {
@@ -272,7 +400,9 @@ fn caps(v: &str, none_ok: bool) -> Result<(), String> {
         let name = lc.strip_prefix("cap_").unwrap_or(&lc);
         let numeric = c.parse::<u32>().is_ok_and(|n| n < 64);
         if !(CAPABILITIES.contains(&name) || numeric || (none_ok && c == "none")) {
-            return Err(format!("`{c}` is not a capability (e.g. sys_admin, net_raw)"));
+            return Err(format!(
+                "`{c}` is not a capability (e.g. sys_admin, net_raw)"
+            ));
         }
     }
     Ok(())
@@ -301,7 +431,10 @@ pub fn idmap(v: &str) -> Result<IdMap, String> {
         "u" | "g" | "b" => kind.chars().next().unwrap_or('u'),
         other => return Err(format!("idmap type `{other}` is not u, g or b")),
     };
-    let num = |s: &str| s.parse::<u32>().map_err(|_| format!("`{s}` in idmap `{v}` is not an id"));
+    let num = |s: &str| {
+        s.parse::<u32>()
+            .map_err(|_| format!("`{s}` in idmap `{v}` is not an id"))
+    };
     let m = IdMap {
         kind,
         ns_start: num(ns)?,
@@ -321,9 +454,11 @@ pub fn idmap(v: &str) -> Result<IdMap, String> {
 fn hwaddr(v: &str) -> Result<(), String> {
     let parts: Vec<&str> = v.split(':').collect();
     let ok = parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X'));
+        && parts.iter().all(|p| {
+            p.len() == 2
+                && p.chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X')
+        });
     if ok {
         Ok(())
     } else {
@@ -336,7 +471,11 @@ fn ifname(v: &str) -> Result<(), String> {
     if v.len() > 15 {
         return Err(format!("interface name `{v}` is longer than 15 bytes"));
     }
-    if v.chars().any(|c| c.is_whitespace() || c == '/' || c == ':' || c.is_control()) || v == "." || v == ".." {
+    if v.chars()
+        .any(|c| c.is_whitespace() || c == '/' || c == ':' || c.is_control())
+        || v == "."
+        || v == ".."
+    {
         return Err(format!("`{v}` is not a valid interface name"));
     }
     Ok(())
@@ -346,9 +485,12 @@ fn ip_cidr<A: std::str::FromStr>(v: &str, max: u8, bcast: bool) -> Result<(), St
     let mut words = v.split_whitespace();
     let addr = words.next().ok_or("the address is empty")?;
     let (ip, prefix) = addr.split_once('/').unwrap_or((addr, ""));
-    ip.parse::<A>().map_err(|_| format!("`{ip}` is not an IP address"))?;
+    ip.parse::<A>()
+        .map_err(|_| format!("`{ip}` is not an IP address"))?;
     if !prefix.is_empty() {
-        let p = prefix.parse::<u8>().map_err(|_| format!("`/{prefix}` is not a prefix length"))?;
+        let p = prefix
+            .parse::<u8>()
+            .map_err(|_| format!("`/{prefix}` is not a prefix length"))?;
         if p > max {
             return Err(format!("prefix /{p} is longer than {max}"));
         }
@@ -377,7 +519,9 @@ fn gateway<A: std::str::FromStr>(v: &str) -> Result<(), String> {
 }
 
 /// LXC's log level names in order (0 = TRACE … 8 = FATAL).
-pub const LOG_LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL"];
+pub const LOG_LEVELS: &[&str] = &[
+    "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL",
+];
 
 /// Parses a log level: a name from [`LOG_LEVELS`] (any case) or its number.
 pub fn log_level(v: &str) -> Result<usize, String> {
@@ -387,11 +531,17 @@ pub fn log_level(v: &str) -> Result<usize, String> {
         }
     }
     let up = v.to_ascii_uppercase();
-    let up = if up == "WARNING" { "WARN".to_string() } else { up };
-    LOG_LEVELS
-        .iter()
-        .position(|l| *l == up)
-        .ok_or_else(|| format!("`{v}` is not a log level ({} or 0–8)", LOG_LEVELS.join(", ")))
+    let up = if up == "WARNING" {
+        "WARN".to_string()
+    } else {
+        up
+    };
+    LOG_LEVELS.iter().position(|l| *l == up).ok_or_else(|| {
+        format!(
+            "`{v}` is not a log level ({} or 0–8)",
+            LOG_LEVELS.join(", ")
+        )
+    })
 }
 
 fn mount_auto(v: &str) -> Result<(), String> {
@@ -409,10 +559,17 @@ fn mount_auto(v: &str) -> Result<(), String> {
                 }
                 continue;
             }
-            _ => return Err(format!("`{tok}` is not proc, sys, cgroup, cgroup-full or shmounts")),
+            _ => {
+                return Err(format!(
+                    "`{tok}` is not proc, sys, cgroup, cgroup-full or shmounts"
+                ))
+            }
         };
         if let Some(bad) = opts.iter().find(|o| !allowed.contains(o)) {
-            return Err(format!("`{bad}` is not an option of `{head}` ({})", allowed.join(", ")));
+            return Err(format!(
+                "`{bad}` is not an option of `{head}` ({})",
+                allowed.join(", ")
+            ));
         }
     }
     Ok(())
@@ -442,10 +599,14 @@ fn words_in(v: &str, allowed: &[&str], what: &str) -> Result<(), String> {
 
 fn time_offset(v: &str) -> Result<(), String> {
     let digits = v.trim_start_matches('-');
-    let split = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let split = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
     let (num, unit) = digits.split_at(split);
     if num.is_empty() || !["", "h", "m", "s", "ms", "us", "ns"].contains(&unit) {
-        return Err(format!("`{v}` is not a time offset such as 10s, -1h or 500ms"));
+        return Err(format!(
+            "`{v}` is not a time offset such as 10s, -1h or 500ms"
+        ));
     }
     Ok(())
 }
@@ -476,7 +637,9 @@ fn environment(v: &str) -> Result<(), String> {
 pub fn byte_size(v: &str) -> Result<u64, String> {
     let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{v}` is not a size such as 1024, 512K or 1MB"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{v}` is not a size such as 1024, 512K or 1MB"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -485,7 +648,8 @@ pub fn byte_size(v: &str) -> Result<u64, String> {
         "t" | "tb" | "tib" => 1 << 40,
         _ => return Err(format!("`{v}` has an unknown unit (use K, M, G or T)")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("`{v}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{v}` is too large"))
 }
 
 #[cfg(test)]
@@ -532,7 +696,10 @@ mod tests {
         ok(Ipv4Gateway, "auto");
         ok(Hwaddr, "00:16:3e:xx:xx:xx");
         bad(Hwaddr, "00:16:3e:xx:xx");
-        ok(MountAuto, "proc:mixed sys:ro cgroup:mixed:force shmounts:/a:/b");
+        ok(
+            MountAuto,
+            "proc:mixed sys:ro cgroup:mixed:force shmounts:/a:/b",
+        );
         bad(MountAuto, "proc:ro");
         ok(MountEntry, "proc proc proc nodev,noexec,nosuid 0 0");
         bad(MountEntry, "proc");

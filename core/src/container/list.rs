@@ -23,7 +23,9 @@ pub fn list_defined(lxcpath: &Path) -> std::io::Result<Vec<ContainerEntry>> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else { continue };
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
         if super::name::validate_name(&name).is_err() {
             continue;
         }
@@ -49,7 +51,11 @@ mod tests {
         }
         std::fs::create_dir(d.path().join("half-made")).unwrap();
         std::fs::write(d.path().join("stray-file"), "").unwrap();
-        let names: Vec<String> = list_defined(d.path()).unwrap().into_iter().map(|e| e.name).collect();
+        let names: Vec<String> = list_defined(d.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
         assert_eq!(names, vec!["a", "b"]);
         assert!(list_defined(&d.path().join("missing")).unwrap().is_empty());
     }

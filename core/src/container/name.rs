@@ -34,7 +34,9 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
         return Err(err("a name cannot contain control characters"));
     }
     if name.starts_with('-') {
-        return Err(err("a name cannot start with `-` (it would read as an option)"));
+        return Err(err(
+            "a name cannot start with `-` (it would read as an option)",
+        ));
     }
     if name.len() > MAX_NAME_LEN {
         return Err(err("the name is longer than 200 bytes"));
@@ -66,6 +68,9 @@ mod tests {
             assert!(e.to_string().contains(why), "{n:?}: {e}");
         }
         assert!(validate_name(&"x".repeat(201)).is_err());
-        assert!(validate_name("a\nb").unwrap_err().to_string().contains("a\\nb"));
+        assert!(validate_name("a\nb")
+            .unwrap_err()
+            .to_string()
+            .contains("a\\nb"));
     }
 }

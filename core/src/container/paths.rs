@@ -21,7 +21,8 @@ impl Paths {
     /// Paths for `lxcpath` with the default runtime directory (overridable with
     /// `RLXC_RUNDIR`, which tests use).
     pub fn new(lxcpath: impl Into<PathBuf>) -> Self {
-        let rundir = std::env::var_os("RLXC_RUNDIR").map_or_else(|| PathBuf::from(RUN_DIR), PathBuf::from);
+        let rundir =
+            std::env::var_os("RLXC_RUNDIR").map_or_else(|| PathBuf::from(RUN_DIR), PathBuf::from);
         Paths {
             lxcpath: lxcpath.into(),
             rundir,
@@ -98,9 +99,18 @@ mod tests {
             lxcpath: "/var/lib/lxc".into(),
             rundir: "/run/rlxc".into(),
         };
-        assert_eq!(p.config("c1").unwrap(), PathBuf::from("/var/lib/lxc/c1/config"));
-        assert_eq!(p.log("c1").unwrap(), PathBuf::from("/var/lib/lxc/c1/c1.log"));
-        assert_eq!(p.lock_file("c1").unwrap(), PathBuf::from("/run/rlxc/_var_lib_lxc/c1.lock"));
+        assert_eq!(
+            p.config("c1").unwrap(),
+            PathBuf::from("/var/lib/lxc/c1/config")
+        );
+        assert_eq!(
+            p.log("c1").unwrap(),
+            PathBuf::from("/var/lib/lxc/c1/c1.log")
+        );
+        assert_eq!(
+            p.lock_file("c1").unwrap(),
+            PathBuf::from("/run/rlxc/_var_lib_lxc/c1.lock")
+        );
         assert!(p.config("../etc").is_err());
         let q = Paths {
             lxcpath: "/var/lib_lxc".into(),

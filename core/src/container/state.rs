@@ -56,7 +56,8 @@ impl State {
             State::Frozen,
             State::Thawed,
         ];
-        all.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s))
+        all.into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -104,7 +105,9 @@ fn field(line: &str, name: &str) -> Option<String> {
     let value: String = if let Some(r) = rest.strip_prefix('"') {
         r.chars().take_while(|c| *c != '"').collect()
     } else {
-        rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+        rest.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect()
     };
     (!value.is_empty() && value != "null").then_some(value)
 }
@@ -122,7 +125,13 @@ mod tests {
     #[test]
     fn parses_replies() {
         let r = parse_reply("{\"state\":\"RUNNING\",\"pid\":42}\n").unwrap();
-        assert_eq!(r, StateReply { state: State::Running, pid: Some(42) });
+        assert_eq!(
+            r,
+            StateReply {
+                state: State::Running,
+                pid: Some(42)
+            }
+        );
         let r = parse_reply("{\"state\": \"FROZEN\", \"pid\": null}").unwrap();
         assert_eq!(r.pid, None);
         assert!(parse_reply("{\"state\":\"DANCING\"}").is_none());
@@ -137,11 +146,19 @@ mod tests {
         let t = std::thread::spawn(move || {
             let (mut c, _) = listener.accept().unwrap();
             let mut req = String::new();
-            BufReader::new(c.try_clone().unwrap()).read_line(&mut req).unwrap();
+            BufReader::new(c.try_clone().unwrap())
+                .read_line(&mut req)
+                .unwrap();
             assert_eq!(req, "{\"cmd\":\"state\"}\n");
             c.write_all(b"{\"state\":\"RUNNING\",\"pid\":7}\n").unwrap();
         });
-        assert_eq!(query(&sock), StateReply { state: State::Running, pid: Some(7) });
+        assert_eq!(
+            query(&sock),
+            StateReply {
+                state: State::Running,
+                pid: Some(7)
+            }
+        );
         t.join().unwrap();
     }
 }

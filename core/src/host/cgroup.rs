@@ -98,7 +98,9 @@ impl CgroupLayout {
         match self.kind() {
             LayoutKind::None => "no cgroup filesystem mounted".into(),
             LayoutKind::Legacy => format!("cgroup v1: {v1}"),
-            LayoutKind::Hybrid => format!("hybrid: v1 controllers {v1}; cgroup2 with controllers {v2}"),
+            LayoutKind::Hybrid => {
+                format!("hybrid: v1 controllers {v1}; cgroup2 with controllers {v2}")
+            }
             LayoutKind::Unified => format!("cgroup v2 with controllers {v2}"),
         }
     }
@@ -132,7 +134,9 @@ impl CgroupLayout {
 pub fn parse_mountinfo(text: &str) -> CgroupLayout {
     let mut layout = CgroupLayout::default();
     for line in text.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         let mountpoint = left.split_whitespace().nth(4).unwrap_or("");
         let mut r = right.split_whitespace();
         let fstype = r.next().unwrap_or("");
@@ -144,11 +148,17 @@ pub fn parse_mountinfo(text: &str) -> CgroupLayout {
             "cgroup" => {
                 let controllers: Vec<String> = options
                     .split(',')
-                    .filter(|o| super::super::config::cgroup::V1_CONTROLLERS.contains(o) || o.starts_with("name="))
+                    .filter(|o| {
+                        super::super::config::cgroup::V1_CONTROLLERS.contains(o)
+                            || o.starts_with("name=")
+                    })
                     .map(str::to_string)
                     .collect();
                 if !layout.v1.iter().any(|h| h.controllers == controllers) {
-                    layout.v1.push(V1Hierarchy { mountpoint, controllers });
+                    layout.v1.push(V1Hierarchy {
+                        mountpoint,
+                        controllers,
+                    });
                 }
             }
             _ => {}
@@ -195,10 +205,18 @@ mod tests {
     fn hybrid_host() {
         let l = parse_mountinfo(HYBRID);
         assert_eq!(l.kind(), LayoutKind::Hybrid);
-        assert_eq!(l.v1_controllers(), vec!["cpu", "cpuacct", "memory", "freezer"]);
-        assert_eq!(l.unified.as_deref(), Some(Path::new("/sys/fs/cgroup/unified")));
+        assert_eq!(
+            l.v1_controllers(),
+            vec!["cpu", "cpuacct", "memory", "freezer"]
+        );
+        assert_eq!(
+            l.unified.as_deref(),
+            Some(Path::new("/sys/fs/cgroup/unified"))
+        );
         assert_eq!(l.preferred_version(), Version::V1);
-        assert!(l.describe().starts_with("hybrid: v1 controllers cpu, cpuacct"));
+        assert!(l
+            .describe()
+            .starts_with("hybrid: v1 controllers cpu, cpuacct"));
     }
 
     #[test]
@@ -216,7 +234,11 @@ mod tests {
         std::fs::create_dir(&root).unwrap();
         std::fs::write(root.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
         let mi = d.path().join("mountinfo");
-        std::fs::write(&mi, format!("30 1 0:26 / {} rw - cgroup2 cgroup2 rw\n", root.display())).unwrap();
+        std::fs::write(
+            &mi,
+            format!("30 1 0:26 / {} rw - cgroup2 cgroup2 rw\n", root.display()),
+        )
+        .unwrap();
         let l = CgroupLayout::read(&mi).unwrap();
         assert_eq!(l.unified_controllers, vec!["cpu", "memory", "pids"]);
     }

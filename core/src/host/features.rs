@@ -88,7 +88,13 @@ pub fn check(paths: &HostPaths) -> Vec<Feature> {
     out
 }
 
-fn feature(group: &'static str, name: &str, status: Status, required: bool, detail: impl Into<String>) -> Feature {
+fn feature(
+    group: &'static str,
+    name: &str,
+    status: Status,
+    required: bool,
+    detail: impl Into<String>,
+) -> Feature {
     Feature {
         group,
         name: name.to_string(),
@@ -118,28 +124,57 @@ fn namespaces(paths: &HostPaths, out: &mut Vec<Feature>) {
         ("time", "time", false),
     ] {
         let p = paths.proc.join("self/ns").join(ns);
-        out.push(feature("namespaces", name, present(&p), required, p.display().to_string()));
+        out.push(feature(
+            "namespaces",
+            name,
+            present(&p),
+            required,
+            p.display().to_string(),
+        ));
     }
 }
 
 fn cgroups(paths: &HostPaths, k: &KernelConfig, out: &mut Vec<Feature>) {
     let layout = CgroupLayout::read(&paths.proc.join("self/mountinfo")).unwrap_or_default();
-    let status = if layout.kind() == LayoutKind::None { Status::Missing } else { Status::Enabled };
-    out.push(feature("cgroups", "cgroup filesystem", status, true, layout.describe()));
+    let status = if layout.kind() == LayoutKind::None {
+        Status::Missing
+    } else {
+        Status::Enabled
+    };
+    out.push(feature(
+        "cgroups",
+        "cgroup filesystem",
+        status,
+        true,
+        layout.describe(),
+    ));
     let v1 = layout.v1_controllers();
-    for ctrl in ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"] {
+    for ctrl in [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+    ] {
         let (st, how) = if v1.contains(&ctrl) {
             (Status::Enabled, "v1 hierarchy")
-        } else if layout.unified_controllers.iter().any(|c| c == ctrl || (ctrl == "blkio" && c == "io")) {
+        } else if layout
+            .unified_controllers
+            .iter()
+            .any(|c| c == ctrl || (ctrl == "blkio" && c == "io"))
+        {
             (Status::Enabled, "cgroup2")
         } else if ctrl == "freezer" && layout.unified.is_some() {
             (Status::Enabled, "cgroup2 cgroup.freeze")
-        } else if ctrl == "devices" && layout.unified.is_some() && k.get("CGROUP_BPF") == Some('y') {
+        } else if ctrl == "devices" && layout.unified.is_some() && k.get("CGROUP_BPF") == Some('y')
+        {
             (Status::Enabled, "cgroup2 eBPF device filter")
         } else {
             (Status::Missing, "not mounted")
         };
-        out.push(feature("cgroups", &format!("{ctrl} controller"), st, false, how));
+        out.push(feature(
+            "cgroups",
+            &format!("{ctrl} controller"),
+            st,
+            false,
+            how,
+        ));
     }
 }
 
@@ -160,7 +195,11 @@ fn network(paths: &HostPaths, k: &KernelConfig, out: &mut Vec<Feature>) {
 
 fn storage(paths: &HostPaths, k: &KernelConfig, out: &mut Vec<Feature>) {
     let filesystems = std::fs::read_to_string(paths.proc.join("filesystems")).unwrap_or_default();
-    let has_fs = |fs: &str| filesystems.lines().any(|l| l.split_whitespace().last() == Some(fs));
+    let has_fs = |fs: &str| {
+        filesystems
+            .lines()
+            .any(|l| l.split_whitespace().last() == Some(fs))
+    };
     for (fs, option, required) in [
         ("devpts", "DEVPTS_FS", true),
         ("overlay", "OVERLAY_FS", false),
@@ -171,39 +210,74 @@ fn storage(paths: &HostPaths, k: &KernelConfig, out: &mut Vec<Feature>) {
         let (st, how) = if has_fs(fs) {
             (Status::Enabled, "listed in /proc/filesystems".to_string())
         } else if option.is_empty() {
-            (Status::Missing, "not in /proc/filesystems (zfs-fuse provides it through fuse)".to_string())
+            (
+                Status::Missing,
+                "not in /proc/filesystems (zfs-fuse provides it through fuse)".to_string(),
+            )
         } else {
             k.status(option, &paths.sys.join("module").join(fs))
         };
         out.push(feature("storage", fs, st, required, how));
     }
     let lc = paths.dev.join("loop-control");
-    out.push(feature("storage", "loop devices", present(&lc), false, lc.display().to_string()));
+    out.push(feature(
+        "storage",
+        "loop devices",
+        present(&lc),
+        false,
+        lc.display().to_string(),
+    ));
 }
 
 fn security(paths: &HostPaths, k: &KernelConfig, out: &mut Vec<Feature>) {
     let status = std::fs::read_to_string(paths.proc.join("self/status")).unwrap_or_default();
-    let seccomp = if status.lines().any(|l| l.starts_with("Seccomp_filters:")) || k.get("SECCOMP_FILTER") == Some('y') {
+    let seccomp = if status.lines().any(|l| l.starts_with("Seccomp_filters:"))
+        || k.get("SECCOMP_FILTER") == Some('y')
+    {
         Status::Enabled
     } else if status.lines().any(|l| l.starts_with("Seccomp:")) {
         Status::Unknown
     } else {
         Status::Missing
     };
-    out.push(feature("security", "seccomp", seccomp, false, "/proc/self/status"));
+    out.push(feature(
+        "security",
+        "seccomp",
+        seccomp,
+        false,
+        "/proc/self/status",
+    ));
     let aa = paths.sys.join("kernel/security/apparmor");
     out.push(feature(
         "security",
         "apparmor",
         present(&aa),
         false,
-        if aa.exists() { "profiles will be applied" } else { "not on this host: profiles are not applied" },
+        if aa.exists() {
+            "profiles will be applied"
+        } else {
+            "not on this host: profiles are not applied"
+        },
     ));
     let se = paths.sys.join("fs/selinux");
-    out.push(feature("security", "selinux", present(&se), false, se.display().to_string()));
+    out.push(feature(
+        "security",
+        "selinux",
+        present(&se),
+        false,
+        se.display().to_string(),
+    ));
     let cap = paths.proc.join("sys/kernel/cap_last_cap");
-    let last = std::fs::read_to_string(&cap).map(|s| s.trim().to_string()).unwrap_or_default();
-    out.push(feature("security", "capabilities", present(&cap), false, format!("cap_last_cap = {last}")));
+    let last = std::fs::read_to_string(&cap)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    out.push(feature(
+        "security",
+        "capabilities",
+        present(&cap),
+        false,
+        format!("cap_last_cap = {last}"),
+    ));
 }
 
 /// A parsed kernel config (`CONFIG_X=y|m`).
@@ -237,9 +311,17 @@ impl KernelConfig {
         match (self.get(option), &src) {
             (Some('y'), Some(s)) => (Status::Enabled, format!("CONFIG_{option}=y in {s}")),
             (Some('m'), Some(s)) => (Status::Module, format!("CONFIG_{option}=m in {s}")),
-            (_, Some(s)) => (Status::Missing, format!("CONFIG_{option} is not set in {s}")),
-            (_, None) if module_dir.exists() => (Status::Enabled, format!("{} exists", module_dir.display())),
-            (_, None) => (Status::Unknown, "no kernel config found and the module is not loaded".into()),
+            (_, Some(s)) => (
+                Status::Missing,
+                format!("CONFIG_{option} is not set in {s}"),
+            ),
+            (_, None) if module_dir.exists() => {
+                (Status::Enabled, format!("{} exists", module_dir.display()))
+            }
+            (_, None) => (
+                Status::Unknown,
+                "no kernel config found and the module is not loaded".into(),
+            ),
         }
     }
 }
@@ -248,7 +330,9 @@ fn read_maybe_gz(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).ok()?;
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .ok()?;
         Some(s)
     } else {
         String::from_utf8(bytes).ok()
@@ -285,11 +369,19 @@ mod tests {
         )
         .unwrap();
         std::fs::write(root.join("proc/filesystems"), "nodev\tdevpts\n\tbtrfs\n").unwrap();
-        std::fs::write(root.join("proc/self/status"), "Seccomp:\t0\nSeccomp_filters:\t0\n").unwrap();
+        std::fs::write(
+            root.join("proc/self/status"),
+            "Seccomp:\t0\nSeccomp_filters:\t0\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(root.join("sys/module")).unwrap();
         std::fs::create_dir_all(root.join("dev")).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, b"CONFIG_VETH=y\nCONFIG_MACVLAN=m\n# CONFIG_VLAN_8021Q is not set\n").unwrap();
+        std::io::Write::write_all(
+            &mut gz,
+            b"CONFIG_VETH=y\nCONFIG_MACVLAN=m\n# CONFIG_VLAN_8021Q is not set\n",
+        )
+        .unwrap();
         std::fs::write(root.join("config.gz"), gz.finish().unwrap()).unwrap();
         let paths = HostPaths {
             proc: root.join("proc"),
@@ -301,7 +393,9 @@ mod tests {
     }
 
     fn find<'a>(f: &'a [Feature], name: &str) -> &'a Feature {
-        f.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("{name}"))
+        f.iter()
+            .find(|x| x.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
     }
 
     #[test]
@@ -317,7 +411,10 @@ mod tests {
         assert_eq!(find(&f, "btrfs").status, Status::Enabled);
         assert_eq!(find(&f, "seccomp").status, Status::Enabled);
         assert_eq!(find(&f, "apparmor").status, Status::Missing);
-        assert!(f.iter().all(|x| !x.is_fatal()), "all required features are present");
+        assert!(
+            f.iter().all(|x| !x.is_fatal()),
+            "all required features are present"
+        );
     }
 
     #[test]
