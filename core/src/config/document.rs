@@ -197,6 +197,33 @@ impl Document {
         *line = Line::parse(&new_raw);
     }
 
+    /// Sets `key` (a modern name) to `value`: the last line that sets the key,
+    /// under its modern name or a one-to-one legacy name, is edited in place;
+    /// otherwise `key = value` is appended. Returns the line index.
+    pub fn set(&mut self, key: &str, value: &str) -> usize {
+        let legacy = super::legacy::RENAMES
+            .iter()
+            .find(|(_, new)| *new == key)
+            .map(|(old, _)| *old);
+        let found = self
+            .lines
+            .iter()
+            .rposition(|l| matches!(l.entry(), Some((k, _)) if k == key || Some(k) == legacy));
+        match found {
+            Some(idx) => {
+                if self.lines[idx].entry().map(|(k, _)| k) != Some(key) {
+                    self.set_key_at(idx, key);
+                }
+                self.set_value_at(idx, value);
+                idx
+            }
+            None => {
+                self.append(key, value);
+                self.lines.len() - 1
+            }
+        }
+    }
+
     /// Appends `key = value` at the end.
     pub fn append(&mut self, key: &str, value: &str) {
         if self.lines.last().is_some() || self.trailing_newline {
@@ -301,6 +328,19 @@ mod tests {
         assert_eq!(c.to_bytes(), b"#lxc.uts.name = x\n");
         c.append("lxc.arch", "amd64");
         assert_eq!(c.to_bytes(), b"#lxc.uts.name = x\nlxc.arch = amd64\n");
+    }
+
+    #[test]
+    fn set_edits_the_key_in_place_or_appends() {
+        let mut d =
+            Document::parse(b"# c\nlxc.utsname = old # keep\nlxc.tty.max = 4\n", None).unwrap();
+        assert_eq!(d.set("lxc.uts.name", "new"), 1);
+        assert_eq!(d.set("lxc.tty.max", "6"), 2);
+        assert_eq!(d.set("lxc.arch", "amd64"), 3);
+        assert_eq!(
+            d.to_bytes(),
+            b"# c\nlxc.uts.name = new\nlxc.tty.max = 6\nlxc.arch = amd64\n"
+        );
     }
 
     #[test]
