@@ -50,6 +50,8 @@ fn unimplemented_command(argv: &[String]) -> Option<String> {
 fn common(cmd: &Command) -> Common {
     match cmd {
         Command::Ls(a) => a.common.clone(),
+        Command::Create(a) => a.common.clone(),
+        Command::Destroy(a) => a.common.clone(),
         _ => Common::default(),
     }
 }
@@ -66,6 +68,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Config(a) => cmd::config::run(a, &ctx),
         Command::UpdateConfig(a) => cmd::update_config::run(a),
         Command::Ls(a) => cmd::ls::run(a, &ctx),
+        Command::Create(a) => cmd::create::run_create(a, &ctx),
+        Command::Destroy(a) => cmd::create::run_destroy(a, &ctx),
         Command::Checkconfig(a) => cmd::checkconfig::run(a),
         Command::Version => cmd::version::run(),
         Command::Backends(a) => cmd::checkconfig::backends(a, &ctx),
@@ -81,6 +85,20 @@ fn report(prog: &str, e: &anyhow::Error) -> i32 {
         }
         return f.code;
     }
-    eprintln!("{prog}: {e:#}");
+    eprintln!("{prog}: {}", message(e));
     1
+}
+
+/// The error and its causes, leaving out a cause whose text the message
+/// already contains (our errors usually embed their source).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }

@@ -2,6 +2,8 @@
 //! backend crate, each behind its Cargo feature; a feature that is off
 //! records the backend as "not compiled" so naming it says which feature to turn on.
 
+use std::sync::Arc;
+
 use rlxc_core::registry::{Absence, Kind, Registry};
 
 /// Records every name of a compiled backend crate that does not work yet.
@@ -23,13 +25,9 @@ fn missing(r: &mut Registry, kind: Kind, names: &[&str], feature: &'static str) 
 /// The registry of this build.
 pub fn registry() -> Registry {
     let mut r = Registry::new();
+    r.add_template(Arc::new(rlxc_core::templates::Busybox::new()));
     #[cfg(feature = "storage-dir")]
-    shell(
-        &mut r,
-        Kind::Storage,
-        rlxc_storage_dir::NAMES,
-        rlxc_storage_dir::UNAVAILABLE,
-    );
+    r.add_storage(Arc::new(rlxc_storage_dir::Driver::new()));
     #[cfg(not(feature = "storage-dir"))]
     missing(&mut r, Kind::Storage, &["dir"], "storage-dir");
     #[cfg(feature = "storage-lvm")]

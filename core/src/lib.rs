@@ -19,6 +19,7 @@ pub mod registry;
 pub mod storage;
 pub mod sys;
 pub mod template;
+pub mod templates;
 
 /// The version of rlxc.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

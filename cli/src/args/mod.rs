@@ -4,6 +4,7 @@
 pub mod checkconfig;
 pub mod common;
 pub mod config;
+pub mod create;
 pub mod install_links;
 pub mod ls;
 pub mod update_config;
@@ -33,6 +34,10 @@ pub enum Command {
     Config(config::ConfigArgs),
     /// Rewrite a config from legacy keys to modern ones (lxc-update-config).
     UpdateConfig(update_config::UpdateConfigArgs),
+    /// Create a container (lxc-create).
+    Create(create::CreateArgs),
+    /// Destroy a container (lxc-destroy).
+    Destroy(create::DestroyArgs),
     /// List containers (lxc-ls).
     Ls(ls::LsArgs),
     /// Report what this kernel supports (lxc-checkconfig).

@@ -2,6 +2,7 @@
 
 pub mod checkconfig;
 pub mod config;
+pub mod create;
 pub mod install_links;
 pub mod ls;
 pub mod update_config;

@@ -1,5 +1,6 @@
 //! Containers on disk: names, paths, locks and the list of defined containers.
 
+pub mod create;
 pub mod list;
 pub mod lock;
 pub mod name;

@@ -1,0 +1,398 @@
+//! Creating and destroying containers, all or nothing.
+//!
+//! A new container is built in `<lxcpath>/.rlxc-staging/<name>.<pid>` and
+//! renamed into place only when its rootfs, template and config are complete,
+//! so an interrupted or failed create leaves nothing under the container's
+//! name (LXC leaves an empty directory that `lxc-destroy` then refuses).
+//! Destroy renames the directory away first, so the container disappears at
+//! once, then removes the rootfs through its backend and the rest of the tree.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::document::Document;
+use crate::config::net::{kernel_random, randomize_document_hwaddrs};
+use crate::config::{load_text, ConfigErrors};
+use crate::storage::{CreateRequest, RootfsSpec, Storage, StorageError};
+use crate::sys::Sys;
+use crate::template::{Template, TemplateError, TemplateRequest};
+
+use super::lock::{ContainerLock, LockError};
+use super::name::NameError;
+use super::paths::Paths;
+
+/// Directory of half-made and half-removed containers inside an lxcpath.
+pub const STAGING: &str = ".rlxc-staging";
+
+/// Why a create or destroy failed. Every message names the container.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// Bad name.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// Lock held or not takeable.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The name is taken.
+    #[error("container `{name}` already exists in {lxcpath}")]
+    Exists {
+        /// Container.
+        name: String,
+        /// Where.
+        lxcpath: PathBuf,
+    },
+    /// No such container.
+    #[error("container `{name}` does not exist in {lxcpath}")]
+    Missing {
+        /// Container.
+        name: String,
+        /// Where.
+        lxcpath: PathBuf,
+    },
+    /// Storage backend failure.
+    #[error("container `{name}`: storage: {source}")]
+    Storage {
+        /// Container.
+        name: String,
+        /// Cause.
+        source: StorageError,
+    },
+    /// Template failure.
+    #[error("container `{name}`: {source}")]
+    Template {
+        /// Container.
+        name: String,
+        /// Cause.
+        source: TemplateError,
+    },
+    /// The resulting config does not load.
+    #[error("container `{name}`: the new config has errors:\n{source}")]
+    Config {
+        /// Container.
+        name: String,
+        /// Every error.
+        source: ConfigErrors,
+    },
+    /// A file operation failed.
+    #[error("container `{name}`: {path}: {source}")]
+    Io {
+        /// Container.
+        name: String,
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct NewContainer {
+    /// Name.
+    pub name: String,
+    /// Storage backend.
+    pub storage: Arc<dyn Storage>,
+    /// Backend options (`--fssize` etc.).
+    pub storage_request: CreateRequest,
+    /// Template, if any (`-t`).
+    pub template: Option<Arc<dyn Template>>,
+    /// Arguments after `--`.
+    pub template_args: Vec<String>,
+    /// The config to start from: `-f FILE`, or the system's default config.
+    pub base_config: Option<PathBuf>,
+    /// Template cache directory.
+    pub cache_dir: PathBuf,
+}
+
+/// Staged work that is undone on drop unless committed.
+struct Staging<'a> {
+    sys: &'a dyn Sys,
+    dir: PathBuf,
+    storage: Arc<dyn Storage>,
+    rootfs: Option<RootfsSpec>,
+    committed: bool,
+}
+
+impl Staging<'_> {
+    async fn undo(&mut self) {
+        if let Some(spec) = self.rootfs.take() {
+            if let Err(e) = self.storage.destroy(self.sys, &spec).await {
+                tracing::error!("cleaning up a failed create: {e}");
+            }
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::error!("cleaning up a failed create: {}: {e}", self.dir.display());
+            }
+        }
+        self.committed = true;
+    }
+}
+
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Cancelled mid-way (the future was dropped): remove what a dir-like
+            // backend left in the staging directory. Other backends' volumes are
+            // logged for the operator.
+            if let Some(spec) = &self.rootfs {
+                tracing::error!("create interrupted: rootfs {spec} may need removing");
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn io_err(name: &str, path: &Path) -> impl FnOnce(std::io::Error) -> CreateError {
+    let (name, path) = (name.to_string(), path.to_path_buf());
+    move |source| CreateError::Io { name, path, source }
+}
+
+/// Creates a container. On any failure nothing is left under its name.
+pub async fn create(
+    sys: &dyn Sys,
+    paths: &Paths,
+    new: NewContainer,
+) -> Result<PathBuf, CreateError> {
+    let name = new.name.as_str();
+    let final_dir = paths.container_dir(name)?;
+    if name == STAGING {
+        return Err(NameError {
+            name: name.into(),
+            reason: "the name is reserved by rlxc",
+        }
+        .into());
+    }
+    let _lock = ContainerLock::try_acquire(name, &paths.lock_file(name)?)?;
+    if final_dir.exists() {
+        return Err(CreateError::Exists {
+            name: name.into(),
+            lxcpath: paths.lxcpath.clone(),
+        });
+    }
+    let staging_root = paths.lxcpath.join(STAGING);
+    std::fs::create_dir_all(&staging_root).map_err(io_err(name, &staging_root))?;
+    sweep_stale(&staging_root);
+    let dir = staging_root.join(format!("{name}.{}", std::process::id()));
+    std::fs::create_dir(&dir).map_err(io_err(name, &dir))?;
+    let mut staging = Staging {
+        sys,
+        dir: dir.clone(),
+        storage: new.storage.clone(),
+        rootfs: None,
+        committed: false,
+    };
+    let result = build(sys, &mut staging, &new, &final_dir).await;
+    match result {
+        Ok(()) => {
+            std::fs::rename(&dir, &final_dir).map_err(io_err(name, &final_dir))?;
+            staging.committed = true;
+            Ok(final_dir)
+        }
+        Err(e) => {
+            staging.undo().await;
+            Err(e)
+        }
+    }
+}
+
+async fn build(
+    sys: &dyn Sys,
+    staging: &mut Staging<'_>,
+    new: &NewContainer,
+    final_dir: &Path,
+) -> Result<(), CreateError> {
+    let name = new.name.as_str();
+    let req = CreateRequest {
+        name: name.into(),
+        container_dir: staging.dir.clone(),
+        ..new.storage_request.clone()
+    };
+    let spec = new
+        .storage
+        .create(sys, &req)
+        .await
+        .map_err(|source| CreateError::Storage {
+            name: name.into(),
+            source,
+        })?;
+    staging.rootfs = Some(spec.clone());
+    let mut lines = Vec::new();
+    if let Some(t) = &new.template {
+        let treq = TemplateRequest {
+            name: name.into(),
+            path: staging.dir.clone(),
+            rootfs: PathBuf::from(&spec.location),
+            args: new.template_args.clone(),
+            mapped_uid: None,
+            mapped_gid: None,
+            cache_dir: new.cache_dir.clone(),
+        };
+        let out = t
+            .create(sys, &treq)
+            .await
+            .map_err(|source| CreateError::Template {
+                name: name.into(),
+                source,
+            })?;
+        lines = out.config_lines;
+    }
+    let final_spec = rebase(&spec, &staging.dir, final_dir);
+    let text = config_text(new, &final_spec, &lines)?;
+    let config_path = staging.dir.join("config");
+    let mut doc =
+        Document::parse(text.as_bytes(), Some(&final_dir.join("config"))).map_err(|e| {
+            CreateError::Config {
+                name: name.into(),
+                source: e.into(),
+            }
+        })?;
+    randomize_document_hwaddrs(&mut doc, &mut kernel_random());
+    load_text(&doc.to_bytes(), &final_dir.join("config")).map_err(|source| {
+        CreateError::Config {
+            name: name.into(),
+            source,
+        }
+    })?;
+    doc.write_atomic(&config_path)
+        .map_err(|e| CreateError::Config {
+            name: name.into(),
+            source: e.into(),
+        })
+}
+
+/// The rootfs spec as it will read after the staging directory is renamed.
+fn rebase(spec: &RootfsSpec, staging: &Path, final_dir: &Path) -> RootfsSpec {
+    let loc = Path::new(&spec.location);
+    match loc.strip_prefix(staging) {
+        Ok(rest) => RootfsSpec {
+            backend: spec.backend.clone(),
+            location: final_dir.join(rest).display().to_string(),
+        },
+        Err(_) => spec.clone(),
+    }
+}
+
+fn config_text(
+    new: &NewContainer,
+    rootfs: &RootfsSpec,
+    template_lines: &[String],
+) -> Result<String, CreateError> {
+    let mut text = String::new();
+    if let Some(t) = &new.template {
+        text.push_str(&format!(
+            "# Template used to create this container: {}\n",
+            t.name()
+        ));
+        if !new.template_args.is_empty() {
+            text.push_str(&format!(
+                "# Parameters passed to the template: {}\n",
+                new.template_args.join(" ")
+            ));
+        }
+    }
+    if let Some(base) = &new.base_config {
+        match std::fs::read_to_string(base) {
+            Ok(s) => {
+                text.push_str(&s);
+                if !s.ends_with('\n') && !s.is_empty() {
+                    text.push('\n');
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && base.starts_with("/etc/lxc") => {}
+            Err(source) => {
+                return Err(CreateError::Io {
+                    name: new.name.clone(),
+                    path: base.clone(),
+                    source,
+                })
+            }
+        }
+    }
+    text.push_str(&format!("lxc.rootfs.path = {rootfs}\n"));
+    for l in template_lines {
+        text.push_str(l);
+        text.push('\n');
+    }
+    if !template_lines.iter().any(|l| l.starts_with("lxc.uts.name")) {
+        text.push_str(&format!("lxc.uts.name = {}\n", new.name));
+    }
+    Ok(text)
+}
+
+/// Removes staging entries of processes that no longer exist.
+fn sweep_stale(staging_root: &Path) {
+    let Ok(entries) = std::fs::read_dir(staging_root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name.rsplit('.').next().and_then(|p| p.parse::<i32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new("/proc").join(pid.to_string()).exists() {
+                tracing::warn!(
+                    "removing {} left by an interrupted rlxc (pid {pid})",
+                    e.path().display()
+                );
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Destroys a container: its rootfs through its backend, then its directory.
+/// `rootfs_backend` resolves the backend of the container's rootfs.
+pub async fn destroy(
+    sys: &dyn Sys,
+    paths: &Paths,
+    name: &str,
+    rootfs_backend: impl Fn(&RootfsSpec) -> Option<Arc<dyn Storage>>,
+) -> Result<(), CreateError> {
+    let dir = paths.container_dir(name)?;
+    let _lock = ContainerLock::try_acquire(name, &paths.lock_file(name)?)?;
+    if !dir.join("config").is_file() {
+        return Err(CreateError::Missing {
+            name: name.into(),
+            lxcpath: paths.lxcpath.clone(),
+        });
+    }
+    let config = crate::config::load_file(&dir.join("config"));
+    let (spec, managed) = match &config {
+        Ok(c) => (
+            c.rootfs_path().map(|p| RootfsSpec::parse(&p)),
+            c.get_bool("lxc.rootfs.managed").unwrap_or(true),
+        ),
+        Err(e) => {
+            tracing::warn!(
+                "container `{name}`: config has errors, removing {}/rootfs only: {e}",
+                dir.display()
+            );
+            (
+                Some(RootfsSpec::new(
+                    "dir",
+                    dir.join("rootfs").display().to_string(),
+                )),
+                true,
+            )
+        }
+    };
+    let staging_root = paths.lxcpath.join(STAGING);
+    std::fs::create_dir_all(&staging_root).map_err(io_err(name, &staging_root))?;
+    let gone = staging_root.join(format!("{name}.destroy.{}", std::process::id()));
+    std::fs::rename(&dir, &gone).map_err(io_err(name, &dir))?;
+    if let (Some(spec), true) = (spec, managed) {
+        let moved = rebase(&spec, &dir, &gone);
+        if let Some(backend) = rootfs_backend(&moved) {
+            if let Err(source) = backend.destroy(sys, &moved).await {
+                // Put the container back so nothing is lost and the user can retry.
+                let _ = std::fs::rename(&gone, &dir);
+                return Err(CreateError::Storage {
+                    name: name.into(),
+                    source,
+                });
+            }
+        }
+    }
+    std::fs::remove_dir_all(&gone).map_err(io_err(name, &gone))?;
+    Ok(())
+}
