@@ -150,21 +150,7 @@ pub fn check(check: Check, key: &str, value: &str) -> Result<(), String> {
         Gids => value
             .split(',')
             .try_for_each(|g| uint(g.trim()).map(|_| ())),
-        Backend => one_of(
-            value,
-            &[
-                "dir",
-                "lvm",
-                "btrfs",
-                "zfs",
-                "overlay",
-                "overlayfs",
-                "aufs",
-                "loop",
-                "nbd",
-                "rbd",
-            ],
-        ),
+        Backend => one_of(value, crate::storage::KNOWN_PREFIXES),
         ClearOnly if value.is_empty() => Ok(()),
         ClearOnly => Err(format!(
             "this key only clears a list and takes an empty value, not `{value}`"
