@@ -71,6 +71,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Create(a) => cmd::create::run_create(a, &ctx),
         Command::Destroy(a) => cmd::create::run_destroy(a, &ctx),
         Command::Checkconfig(a) => cmd::checkconfig::run(a),
+        Command::Unshare(a) => cmd::unshare::run(a),
         Command::Version => cmd::version::run(),
         Command::Backends(a) => cmd::checkconfig::backends(a, &ctx),
         Command::InstallLinks(a) => cmd::install_links::run(a),

@@ -7,6 +7,7 @@ pub mod config;
 pub mod create;
 pub mod install_links;
 pub mod ls;
+pub mod unshare;
 pub mod update_config;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,8 @@ pub enum Command {
     Ls(ls::LsArgs),
     /// Report what this kernel supports (lxc-checkconfig).
     Checkconfig(checkconfig::CheckconfigArgs),
+    /// Run a command in new namespaces (lxc-unshare).
+    Unshare(unshare::UnshareArgs),
     /// Print the version (lxc-version).
     Version,
     /// List the storage, network and template backends of this build.

@@ -5,6 +5,7 @@ pub mod config;
 pub mod create;
 pub mod install_links;
 pub mod ls;
+pub mod unshare;
 pub mod update_config;
 pub mod version;
 
