@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::value::{byte_size, uint};
+use super::value::{byte_size, ranged, uint};
 
 /// cgroup hierarchy version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -116,15 +116,6 @@ fn cpu_list(v: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("`{v}` is not a CPU or node list like 0-3,5"))
-    }
-}
-
-fn ranged(v: &str, lo: u64, hi: u64) -> Result<(), String> {
-    let n = uint(v)?;
-    if (lo..=hi).contains(&n) {
-        Ok(())
-    } else {
-        Err(format!("{n} is out of range {lo}–{hi}"))
     }
 }
 

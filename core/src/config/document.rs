@@ -226,9 +226,8 @@ impl Document {
 
     /// Appends `key = value` at the end.
     pub fn append(&mut self, key: &str, value: &str) {
-        if self.lines.last().is_some() || self.trailing_newline {
-            self.trailing_newline = true;
-        }
+        // Lines are joined with `\n`, so the new line follows the last one
+        // whether or not the text ended with a newline; the result always does.
         self.lines.push(Line::parse(&format!("{key} = {value}")));
         self.trailing_newline = true;
     }

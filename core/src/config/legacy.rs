@@ -63,9 +63,9 @@ pub struct LegacyNet {
 }
 
 impl LegacyNet {
-    /// Maps `key` to its modern name. `next_index` gives the first free NIC index
-    /// (used when a legacy `lxc.network.type` starts a new NIC).
-    pub fn map(&mut self, key: &str, next_index: u32) -> Result<KeyName, String> {
+    /// Maps `key` to its modern name. `next_index` gives the first free NIC index;
+    /// it is called only when a legacy `lxc.network.type` starts a new NIC.
+    pub fn map(&mut self, key: &str, next_index: impl FnOnce() -> u32) -> Result<KeyName, String> {
         if let Some((_, why)) = REMOVED.iter().find(|(k, _)| *k == key) {
             return Ok(KeyName::Removed(why));
         }
@@ -75,7 +75,7 @@ impl LegacyNet {
         }
         if let Some(sub) = key.strip_prefix("lxc.network.") {
             if sub == "type" {
-                self.current = Some(next_index);
+                self.current = Some(next_index());
             }
             let index = self.current.ok_or_else(|| {
                 format!("`{key}` comes before any lxc.network.type, so it belongs to no NIC")
@@ -168,7 +168,7 @@ pub fn convert(doc: &mut Document) -> UpdateReport {
             }
             continue;
         }
-        match net.map(&key, next_index) {
+        match net.map(&key, || next_index) {
             Ok(KeyName::Removed(why)) => {
                 delete.push(idx);
                 report.removed.push(note(format!("`{key}` deleted: {why}")));
@@ -191,18 +191,12 @@ pub fn convert(doc: &mut Document) -> UpdateReport {
                     report.changed.push(note(format!("`{key}` → `{new}`")));
                 }
             }
-            Ok(KeyName::Modern(k)) => {
-                if let Err(why) = keys::resolve(&k) {
-                    report
-                        .unconverted
-                        .push(note(format!("`{k}` left as is: {why}")));
-                } else if k.starts_with("lxc.cgroup.")
-                    && keys::resolve(&k)
-                        .is_ok_and(|r| r.spec.check == super::value::Check::CgroupV1)
-                {
-                    cgroup_v1_seen = true;
-                }
-            }
+            Ok(KeyName::Modern(k)) => match keys::resolve(&k) {
+                Err(why) => report
+                    .unconverted
+                    .push(note(format!("`{k}` left as is: {why}"))),
+                Ok(r) => cgroup_v1_seen |= r.spec.group == "cgroup",
+            },
             Err(why) => report.unconverted.push(note(format!("left as is: {why}"))),
         }
     }

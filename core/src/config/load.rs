@@ -175,8 +175,8 @@ impl Loader {
             let target = base.join(value);
             return self.file(&target, Some(origin));
         }
-        let next = self.config.next_net_index();
-        let modern = match self.net.map(key, next) {
+        let config = &self.config;
+        let modern = match self.net.map(key, || config.next_net_index()) {
             Ok(KeyName::Modern(k) | KeyName::Renamed(k)) => k,
             Ok(KeyName::Removed(why)) => return self.removed(key, value, origin, why),
             Err(why) => return self.errors.push(ConfigError::key(origin, key, why)),

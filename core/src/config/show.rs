@@ -19,9 +19,7 @@ pub fn render(config: &Config, layout: &CgroupLayout) -> String {
     let report = translate(&config.cgroup_settings(), target);
     let mut cgroup_written = false;
     for item in config.items() {
-        let is_cgroup = item.key.starts_with("lxc.cgroup.")
-            && item.spec().check == super::value::Check::CgroupV1
-            || item.key.starts_with("lxc.cgroup2.");
+        let is_cgroup = matches!(item.spec().group, "cgroup" | "cgroup2");
         if is_cgroup {
             if !cgroup_written {
                 write_cgroups(&mut out, &report, layout);

@@ -190,7 +190,8 @@ pub fn uint(v: &str) -> Result<u64, String> {
         .map_err(|_| format!("`{v}` is not a non-negative integer"))
 }
 
-fn ranged(v: &str, lo: u64, hi: u64) -> Result<(), String> {
+/// Parses an integer and checks it lies in `lo..=hi`.
+pub fn ranged(v: &str, lo: u64, hi: u64) -> Result<(), String> {
     let n = uint(v)?;
     if (lo..=hi).contains(&n) {
         Ok(())

@@ -178,7 +178,7 @@ fn config_lines(name: &str, static_busybox: bool) -> Vec<String> {
     lines
 }
 
-fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), TemplateError> {
+fn write_file(path: &Path, text: impl AsRef<[u8]>, mode: u32) -> Result<(), TemplateError> {
     std::fs::write(path, text).map_err(io(path))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io(path))
 }
@@ -263,8 +263,7 @@ impl Template for Busybox {
         let applets = parse_applets(&list.stdout_text());
         lay_out(&req.rootfs)?;
         let dest = req.rootfs.join("bin/busybox");
-        write_file(&dest, "", 0o755)?;
-        std::fs::write(&dest, &bytes).map_err(io(&dest))?;
+        write_file(&dest, &bytes, 0o755)?;
         let init = req.rootfs.join("sbin/init");
         std::fs::hard_link(&dest, &init).map_err(io(&init))?;
         let n = link_applets(&req.rootfs, &applets)?;
