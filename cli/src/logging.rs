@@ -1,6 +1,7 @@
 //! Logging for the binary: LXC's `-o/--logfile` and `-l/--logpriority`, and `RUST_LOG`.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use anyhow::Context;
 use tracing_subscriber::filter::LevelFilter;
@@ -18,6 +19,41 @@ pub fn level(priority: &str) -> anyhow::Result<LevelFilter> {
         4 => LevelFilter::WARN,
         _ => LevelFilter::ERROR,
     })
+}
+
+/// The log file and its level; `start` and `execute` may set them after
+/// reading the container's config (`lxc.log.file`, `lxc.log.level`).
+static FILE: Mutex<Option<(std::fs::File, LevelFilter)>> = Mutex::new(None);
+
+fn open_log(p: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+        .with_context(|| format!("cannot open log file {}", p.display()))
+}
+
+/// A writer into [`FILE`] (writes vanish when there is none).
+struct FileWriter;
+
+impl std::io::Write for FileWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match FILE.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            Some((f, _)) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn file_enabled(meta: &tracing::Metadata<'_>) -> bool {
+    FILE.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .is_some_and(|(_, level)| level >= meta.level())
 }
 
 /// Sets up logging: warnings and errors on stderr (errors only with `-q`),
@@ -42,27 +78,44 @@ pub fn init(logfile: Option<&Path>, priority: Option<&str>, quiet: bool) -> anyh
         .with_target(false)
         .without_time()
         .with_filter(stderr_filter);
-    let file = match logfile {
-        Some(p) => {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .with_context(|| format!("cannot open log file {}", p.display()))?;
-            Some(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(std::sync::Mutex::new(f))
-                    .with_ansi(false)
-                    .with_filter(file_level),
-            )
-        }
-        None => None,
-    };
+    if let Some(p) = logfile {
+        *FILE.lock().unwrap_or_else(|p| p.into_inner()) = Some((open_log(p)?, file_level));
+    }
+    let file = tracing_subscriber::fmt::layer()
+        .with_writer(|| FileWriter)
+        .with_ansi(false)
+        .with_filter(tracing_subscriber::filter::filter_fn(file_enabled));
     tracing_subscriber::registry()
         .with(stderr)
         .with(file)
         .try_init()
         .ok();
+    Ok(())
+}
+
+/// The container log of `start`/`execute`, as LXC keeps it: `-o` wins;
+/// otherwise `lxc.log.file`, else `<lxcpath>/<name>/<name>.log` when the
+/// container directory exists; the level is `-l`, else `lxc.log.level`,
+/// else ERROR.
+pub fn container_log(
+    common: &crate::args::Common,
+    file: Option<&Path>,
+    default: &Path,
+    config_level: Option<&str>,
+) -> anyhow::Result<()> {
+    if common.logfile.is_some() {
+        return Ok(());
+    }
+    let path = match file {
+        Some(f) => f.to_path_buf(),
+        None if default.parent().is_some_and(Path::is_dir) => default.to_path_buf(),
+        None => return Ok(()),
+    };
+    let lvl = match common.logpriority.as_deref().or(config_level) {
+        Some(p) => level(p)?,
+        None => LevelFilter::ERROR,
+    };
+    *FILE.lock().unwrap_or_else(|p| p.into_inner()) = Some((open_log(&path)?, lvl));
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod container;
 pub mod host;
 pub mod network;
 pub mod registry;
+pub mod run;
 pub mod storage;
 pub mod sys;
 pub mod template;

@@ -4,9 +4,11 @@
 pub mod checkconfig;
 pub mod common;
 pub mod config;
+pub mod control;
 pub mod create;
 pub mod install_links;
 pub mod ls;
+pub mod run;
 pub mod unshare;
 pub mod update_config;
 
@@ -39,6 +41,36 @@ pub enum Command {
     Create(create::CreateArgs),
     /// Destroy a container (lxc-destroy).
     Destroy(create::DestroyArgs),
+    /// Start a container (lxc-start).
+    Start(run::StartArgs),
+    /// Run a command in a container with rlxc's init as pid 1 (lxc-execute).
+    Execute(run::ExecuteArgs),
+    /// Stop a container (lxc-stop).
+    Stop(control::StopArgs),
+    /// Shut a container down cleanly (the old lxc-shutdown).
+    Shutdown(control::ShutdownArgs),
+    /// Send a signal to a container's init (lxc-kill).
+    Kill(control::KillArgs),
+    /// Freeze every process of a container (lxc-freeze).
+    Freeze(control::NameArgs),
+    /// Thaw a frozen container (lxc-unfreeze).
+    Unfreeze(control::NameArgs),
+    /// Show a container's state, pid, IPs and resource use (lxc-info).
+    Info(control::InfoArgs),
+    /// Wait for a container state (lxc-wait).
+    Wait(control::WaitArgs),
+    /// Print state changes of containers (lxc-monitor).
+    Monitor(control::MonitorArgs),
+    /// Read or write a container's cgroup file (lxc-cgroup).
+    Cgroup(control::CgroupArgs),
+    /// Show a container's processes (lxc-ps).
+    Ps(control::PsArgs),
+    /// Connect to a container's console or tty (lxc-console).
+    Console(control::ConsoleArgs),
+    /// Run a command inside a running container (lxc-attach).
+    Attach(control::AttachArgs),
+    /// Running containers first, then frozen, then stopped (the old lxc-list).
+    List(control::ListArgs),
     /// List containers (lxc-ls).
     Ls(ls::LsArgs),
     /// Report what this kernel supports (lxc-checkconfig).

@@ -104,14 +104,20 @@ fn row(e: &ContainerEntry, paths: &Paths, state: bool, config: bool) -> Row {
     } else {
         None
     };
+    let pid = reply.as_ref().and_then(|r| r.pid);
+    let ips = pid
+        .map(rlxc_core::run::netinfo::addresses)
+        .unwrap_or_default();
+    let (v4, v6): (Vec<std::net::IpAddr>, Vec<std::net::IpAddr>) =
+        ips.into_iter().partition(|a| a.is_ipv4());
     let mut r = Row {
         name: e.name.clone(),
         state: reply.as_ref().map_or(State::Stopped, |r| r.state),
-        pid: reply.and_then(|r| r.pid),
+        pid,
         autostart: false,
         groups: Vec::new(),
-        ipv4: Vec::new(),
-        ipv6: Vec::new(),
+        ipv4: v4.iter().map(|a| a.to_string()).collect(),
+        ipv6: v6.iter().map(|a| a.to_string()).collect(),
         unprivileged: false,
         config_error: None,
     };

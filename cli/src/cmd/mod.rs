@@ -1,10 +1,16 @@
 //! Command handlers: `run(args, ctx)` per command.
 
+pub mod attach;
 pub mod checkconfig;
 pub mod config;
+pub mod console;
+pub mod control;
 pub mod create;
+pub mod info;
 pub mod install_links;
 pub mod ls;
+pub mod monitor;
+pub mod run;
 pub mod unshare;
 pub mod update_config;
 pub mod version;

@@ -51,7 +51,7 @@ const DIRS: &[&str] = &[
 ];
 
 const RCS: &str = "#!/bin/sh\n/bin/syslogd\n/bin/mount -a\n/bin/udhcpc\n";
-const INITTAB: &str = "::sysinit:/etc/init.d/rcS\ntty1::respawn:/bin/getty -L tty1 115200 vt100\nconsole::askfirst:/bin/sh\n";
+const INITTAB: &str = "::sysinit:/etc/init.d/rcS\ntty1::respawn:/sbin/getty -L tty1 115200 vt100\nconsole::askfirst:/bin/sh\n";
 const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
 case "$1" in
   deconfig)

@@ -1,0 +1,250 @@
+//! `attach`: run a command inside a running container. The caller opens the
+//! container's namespaces and `cgroup.procs` files, enters the namespaces
+//! (one thread, so even a user namespace is allowed), forks; the child joins
+//! the cgroups and the cgroup namespace, takes the container's environment,
+//! capabilities and ids, and execs. The caller waits and passes the status.
+
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
+
+use nix::sched::{setns, CloneFlags};
+
+use super::cgroups::ContainerCgroups;
+use super::child::{drop_caps, set_ids};
+use super::init::exit_code;
+
+/// The namespaces attach can enter, in the order it enters them.
+pub const NAMESPACES: &[(&str, &str, CloneFlags)] = &[
+    ("USER", "user", CloneFlags::CLONE_NEWUSER),
+    ("MOUNT", "mnt", CloneFlags::CLONE_NEWNS),
+    ("PID", "pid", CloneFlags::CLONE_NEWPID),
+    ("UTSNAME", "uts", CloneFlags::CLONE_NEWUTS),
+    ("IPC", "ipc", CloneFlags::CLONE_NEWIPC),
+    ("NETWORK", "net", CloneFlags::CLONE_NEWNET),
+    ("CGROUP", "cgroup", CloneFlags::CLONE_NEWCGROUP),
+];
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct AttachRequest {
+    /// Container (for messages).
+    pub name: String,
+    /// The container's init.
+    pub pid: i32,
+    /// Its cgroups.
+    pub cgroups: ContainerCgroups,
+    /// Namespaces to enter, by attach's names (`MOUNT`, `PID` …); all by default.
+    pub namespaces: Vec<String>,
+    /// The command; empty runs the user's shell from the container's passwd.
+    pub argv: Vec<String>,
+    /// Keep the caller's environment (`--keep-env`).
+    pub keep_env: bool,
+    /// `-v VAR=VALUE` extras.
+    pub extra_env: Vec<String>,
+    /// `-e`: no cgroup, no capability drop.
+    pub elevated: bool,
+    /// User and group to run as.
+    pub uid: u32,
+    /// See `uid`.
+    pub gid: u32,
+    /// Capabilities the config drops / keeps.
+    pub cap_drop: Vec<u32>,
+    /// See `cap_drop`.
+    pub cap_keep: Vec<u32>,
+}
+
+/// Why attach failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    /// A setup step failed.
+    #[error("container `{name}`: attach: {what}")]
+    Setup {
+        /// Container.
+        name: String,
+        /// What failed, with why.
+        what: String,
+    },
+}
+
+/// Runs the command; returns its exit code (128+N when killed by signal N).
+pub fn attach(req: &AttachRequest) -> Result<i32, AttachError> {
+    let fail = |what: String| AttachError::Setup {
+        name: req.name.clone(),
+        what,
+    };
+    let mut cgroup_ns = None;
+    let mut enter = Vec::new();
+    for (label, ns, flag) in NAMESPACES {
+        if !req.namespaces.iter().any(|n| n.eq_ignore_ascii_case(label)) {
+            continue;
+        }
+        let theirs = format!("/proc/{}/ns/{ns}", req.pid);
+        let same = std::fs::metadata(&theirs)
+            .and_then(|t| {
+                std::fs::metadata(format!("/proc/self/ns/{ns}")).map(|m| m.ino() == t.ino())
+            })
+            .map_err(|e| fail(format!("{theirs}: {e}")))?;
+        if same {
+            continue;
+        }
+        let fd: OwnedFd = std::fs::File::open(&theirs)
+            .map_err(|e| fail(format!("{theirs}: {e}")))?
+            .into();
+        if *flag == CloneFlags::CLONE_NEWCGROUP {
+            cgroup_ns = Some(fd);
+        } else {
+            enter.push((fd, *flag, *ns));
+        }
+    }
+    let procs = if req.elevated {
+        Vec::new()
+    } else {
+        req.cgroups.open_procs().map_err(|e| fail(e.to_string()))?
+    };
+    for (fd, flag, ns) in &enter {
+        setns(fd, *flag).map_err(|e| fail(format!("entering the {ns} namespace: {}", e.desc())))?;
+    }
+    let argv = if req.argv.is_empty() {
+        vec![login_shell(req.uid)]
+    } else {
+        req.argv.clone()
+    };
+    let env = environment(req);
+    // SAFETY: the CLI is single-threaded; the child only execs.
+    match unsafe { nix::unistd::fork() }.map_err(|e| fail(format!("fork: {}", e.desc())))? {
+        nix::unistd::ForkResult::Child => {
+            let msg = run_child(req, &procs, cgroup_ns.as_ref(), &argv, &env);
+            let _ = writeln!(
+                std::io::stderr(),
+                "rlxc: container `{}`: attach: {msg}",
+                req.name
+            );
+            // SAFETY: leave the forked child.
+            unsafe {
+                libc::_exit(if msg.contains("No such file") {
+                    127
+                } else {
+                    126
+                })
+            }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            for s in [
+                nix::sys::signal::Signal::SIGINT,
+                nix::sys::signal::Signal::SIGQUIT,
+            ] {
+                // SAFETY: ignoring a signal in the waiting parent only.
+                unsafe {
+                    let _ = nix::sys::signal::signal(s, nix::sys::signal::SigHandler::SigIgn);
+                }
+            }
+            loop {
+                match nix::sys::wait::waitpid(child, None) {
+                    Ok(st) => {
+                        if let Some(code) = exit_code(st) {
+                            return Ok(code);
+                        }
+                    }
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => return Err(fail(format!("waiting for the command: {}", e.desc()))),
+                }
+            }
+        }
+    }
+}
+
+fn run_child(
+    req: &AttachRequest,
+    procs: &[std::fs::File],
+    cgroup_ns: Option<&OwnedFd>,
+    argv: &[String],
+    env: &[(String, String)],
+) -> String {
+    for mut f in procs {
+        if let Err(e) = f.write_all(b"0") {
+            return format!("joining the container's cgroup: {e}");
+        }
+    }
+    if let Some(fd) = cgroup_ns {
+        if let Err(e) = setns(fd, CloneFlags::CLONE_NEWCGROUP) {
+            return format!("entering the cgroup namespace: {}", e.desc());
+        }
+    }
+    let _ = nix::unistd::chdir("/");
+    for (k, _) in std::env::vars_os().collect::<Vec<_>>() {
+        std::env::remove_var(k);
+    }
+    for (k, v) in env {
+        std::env::set_var(k, v);
+    }
+    if !req.elevated {
+        if let Err(m) = drop_caps(&req.cap_drop, &req.cap_keep) {
+            return m;
+        }
+    }
+    if let Err(m) = set_ids(req.uid, req.gid) {
+        return m;
+    }
+    let c: Vec<std::ffi::CString> = match argv
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_bytes()))
+        .collect()
+    {
+        Ok(c) => c,
+        Err(_) => return "the command contains a NUL byte".into(),
+    };
+    let e = nix::unistd::execvp(&c[0], &c).unwrap_err();
+    format!("cannot run `{}`: {}", argv[0], e.desc())
+}
+
+/// The environment: clean by default (`container=lxc`, a standard PATH,
+/// TERM and HOME), the caller's with `--keep-env`, plus `-v` extras.
+fn environment(req: &AttachRequest) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = if req.keep_env {
+        std::env::vars().collect()
+    } else {
+        let mut e = vec![(
+            "PATH".to_string(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        )];
+        if let Ok(t) = std::env::var("TERM") {
+            e.push(("TERM".into(), t));
+        }
+        e.push((
+            "HOME".into(),
+            if req.uid == 0 {
+                "/root".into()
+            } else {
+                "/".into()
+            },
+        ));
+        e
+    };
+    env.push(("container".into(), "lxc".into()));
+    for v in &req.extra_env {
+        match v.split_once('=') {
+            Some((k, val)) => env.push((k.to_string(), val.to_string())),
+            None => {
+                if let Ok(val) = std::env::var(v) {
+                    env.push((v.clone(), val));
+                }
+            }
+        }
+    }
+    env
+}
+
+/// The user's shell from the (already entered) container's `/etc/passwd`.
+fn login_shell(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 7 && f[2].parse::<u32>() == Ok(uid) && !f[6].is_empty())
+                    .then(|| f[6].to_string())
+            })
+        })
+        .unwrap_or_else(|| "/bin/sh".into())
+}

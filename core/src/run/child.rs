@@ -1,0 +1,348 @@
+//! The container's first process, from `clone` to `exec`: it waits for the
+//! monitor's go (cgroups joined, host side ready), enters its cgroup
+//! namespace, builds its mounts and `/dev`, pivots, sets the hostname, the
+//! console, the environment, drops capabilities and ids, and execs init (or
+//! becomes rlxc's own init for `execute`). Any failure is written to the
+//! monitor's error pipe as one message and the process exits.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::mount::MsFlags;
+
+use super::spec::RunSpec;
+use super::{dev, init, mounts};
+
+/// Everything the child needs, prepared by the monitor before `clone`.
+#[derive(Debug)]
+pub struct ChildPlan<'a> {
+    /// The run spec.
+    pub spec: &'a RunSpec,
+    /// What to exec (init, or the command of `execute`).
+    pub argv: Vec<String>,
+    /// Run rlxc's init as pid 1 and the command as its child (`execute`).
+    pub own_init: bool,
+    /// Console pty slave, bind-mounted on `/dev/console`.
+    pub console: Option<&'a OwnedFd>,
+    /// tty pty slaves, bind-mounted on `/dev/ttyN`.
+    pub ttys: Vec<&'a OwnedFd>,
+    /// Give init the console as stdin/stdout/stderr (start), or keep the
+    /// caller's (execute).
+    pub console_stdio: bool,
+    /// Variables taken from the caller (`TERM` for execute, bare
+    /// `lxc.environment` names), resolved before clone.
+    pub inherited: Vec<(String, String)>,
+    /// Read end of the monitor's go pipe.
+    pub go: OwnedFd,
+    /// Write end of the error pipe (close-on-exec: exec closes it).
+    pub err: OwnedFd,
+}
+
+/// The child's body. Never returns.
+pub fn main(plan: ChildPlan<'_>) -> ! {
+    let mut keep: Vec<i32> = vec![0, 1, 2, plan.go.as_raw_fd(), plan.err.as_raw_fd()];
+    keep.extend(plan.console.map(|f| f.as_raw_fd()));
+    keep.extend(plan.ttys.iter().map(|f| f.as_raw_fd()));
+    close_other_fds(&keep);
+    let err = match plan.err.try_clone() {
+        Ok(e) => e,
+        // SAFETY: nothing to report to; leave.
+        Err(_) => unsafe { libc::_exit(1) },
+    };
+    let msg = match setup(plan) {
+        Ok(never) => match never {},
+        Err(m) => m,
+    };
+    report(&err, &msg);
+    // SAFETY: leave without running destructors of the monitor's copy.
+    unsafe { libc::_exit(1) }
+}
+
+fn report(err: &OwnedFd, msg: &str) {
+    let mut f = std::fs::File::from(err.try_clone().expect("dup of the error pipe"));
+    let _ = f.write_all(msg.as_bytes());
+}
+
+fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {
+    let spec = plan.spec;
+    let mut go = std::fs::File::from(plan.go.try_clone().map_err(|e| e.to_string())?);
+    let mut b = [0u8; 1];
+    if go
+        .read(&mut b)
+        .map_err(|e| format!("waiting for the monitor: {e}"))?
+        == 0
+    {
+        // The monitor gave up before go: nothing to report.
+        // SAFETY: leave quietly.
+        unsafe { libc::_exit(1) }
+    }
+    drop(go);
+    if spec.ns.cgroup {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| format!("making the cgroup namespace: {}", e.desc()))?;
+    }
+    mounts::do_mount(
+        None,
+        "/",
+        None,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None,
+        "/ as a slave",
+    )?;
+    match &spec.rootfs {
+        Some(rootfs) => setup_rootfs(&plan, rootfs)?,
+        None => setup_host_tree(&plan)?,
+    }
+    if spec.ns.net {
+        loopback_up()?;
+    }
+    if spec.ns.uts {
+        nix::unistd::sethostname(&spec.hostname).map_err(|e| {
+            format!(
+                "setting the hostname `{}` (lxc.uts.name): {}",
+                spec.hostname,
+                e.desc()
+            )
+        })?;
+    }
+    if plan.console_stdio && plan.console.is_some() {
+        console_as_stdio()?;
+    }
+    set_env(&plan);
+    if plan.own_init {
+        set_pdeath(spec.pdeath_signal);
+        let argv = plan.argv.clone();
+        let err_for_cmd = plan.err.try_clone().map_err(|e| e.to_string())?;
+        init::run(
+            || exec(spec, &argv, "the command"),
+            |m| report(&err_for_cmd, m),
+            plan.err,
+        );
+    }
+    Err(exec(spec, &plan.argv, "lxc.init.cmd"))
+}
+
+fn setup_rootfs(plan: &ChildPlan<'_>, rootfs: &Path) -> Result<(), String> {
+    let spec = plan.spec;
+    let rs = rootfs.to_string_lossy().to_string();
+    if !rootfs.is_dir() {
+        return Err(format!("rootfs {rs} (lxc.rootfs.path) is not a directory"));
+    }
+    mounts::do_mount(
+        Some(&rs),
+        &rs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+        "the rootfs",
+    )?;
+    let root: OwnedFd = std::fs::File::open(rootfs)
+        .map_err(|e| format!("opening the rootfs {rs}: {e}"))?
+        .into();
+    mounts::mount_proc_sys(&root, spec.auto_mounts.proc, spec.auto_mounts.sys)?;
+    if spec.autodev {
+        dev::mount_tmpfs(&root)?;
+    }
+    for e in &spec.mounts {
+        mounts::mount_entry(&root, rootfs, e)?;
+    }
+    if spec.autodev {
+        dev::fill(
+            &root,
+            spec.pty_max,
+            plan.console,
+            &plan.ttys,
+            spec.tty_dir.as_deref(),
+        )?;
+    }
+    mounts::pivot_into(rootfs)
+}
+
+/// An application container without a rootfs: the host's tree, with a /proc
+/// of the new pid namespace and the mount entries on top.
+fn setup_host_tree(plan: &ChildPlan<'_>) -> Result<(), String> {
+    let spec = plan.spec;
+    let root: OwnedFd = std::fs::File::open("/").map_err(|e| e.to_string())?.into();
+    if spec.ns.pid {
+        mounts::do_mount(
+            Some("proc"),
+            "/proc",
+            Some("proc"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None,
+            "/proc of the new pid namespace",
+        )?;
+    }
+    for e in &spec.mounts {
+        mounts::mount_entry(&root, Path::new("/"), e)?;
+    }
+    nix::unistd::chdir("/").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Brings `lo` up in the new network namespace, as LXC does.
+fn loopback_up() -> Result<(), String> {
+    // SAFETY: a datagram socket and SIOCGIFFLAGS/SIOCSIFFLAGS on a zeroed,
+    // NUL-terminated ifreq naming "lo".
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return Err(format!(
+                "socket for lo: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        let mut rc = libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req);
+        if rc == 0 {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            rc = libc::ioctl(s, libc::SIOCSIFFLAGS, &req);
+        }
+        let err = std::io::Error::last_os_error();
+        libc::close(s);
+        if rc != 0 {
+            return Err(format!("bringing lo up: {err}"));
+        }
+    }
+    Ok(())
+}
+
+fn console_as_stdio() -> Result<(), String> {
+    let _ = nix::unistd::setsid();
+    let fd = nix::fcntl::open(
+        "/dev/console",
+        nix::fcntl::OFlag::O_RDWR,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| format!("opening /dev/console: {}", e.desc()))?;
+    // SAFETY: TIOCSCTTY on a terminal fd we just opened.
+    unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    for target in 0..3 {
+        nix::unistd::dup2(fd, target).map_err(|e| format!("console as stdio: {}", e.desc()))?;
+    }
+    if fd > 2 {
+        let _ = nix::unistd::close(fd);
+    }
+    Ok(())
+}
+
+fn set_env(plan: &ChildPlan<'_>) {
+    let spec = plan.spec;
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    for (k, _) in vars {
+        std::env::remove_var(k);
+    }
+    std::env::set_var(
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    );
+    std::env::set_var("container", "lxc");
+    let ttys: Vec<String> = (1..=spec.ttys).map(|n| format!("tty{n}")).collect();
+    std::env::set_var("container_ttys", ttys.join(" "));
+    for (k, v) in &plan.inherited {
+        std::env::set_var(k, v);
+    }
+    for e in &spec.env {
+        if let Some((k, v)) = e.split_once('=') {
+            std::env::set_var(k, v);
+        }
+    }
+}
+
+fn set_pdeath(sig: i32) {
+    if sig > 0 {
+        // SAFETY: prctl with a signal number.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong) };
+    }
+}
+
+/// Drops capabilities and ids, changes directory and execs `argv`. Returns
+/// the reason only when it failed.
+fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
+    if let Err(m) = drop_caps(&spec.cap_drop, &spec.cap_keep) {
+        return m;
+    }
+    if let Err(m) = set_ids(spec.uid, spec.gid) {
+        return m;
+    }
+    if let Err(e) = nix::unistd::chdir(&spec.cwd) {
+        return format!(
+            "changing to {} (lxc.init.cwd): {}",
+            spec.cwd.display(),
+            e.desc()
+        );
+    }
+    // After the id change: a credential change clears the parent-death signal.
+    set_pdeath(spec.pdeath_signal);
+    let Some(prog) = argv.first() else {
+        return format!("no command to run ({what} is empty)");
+    };
+    let c: Vec<std::ffi::CString> = match argv
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_bytes()))
+        .collect()
+    {
+        Ok(c) => c,
+        Err(_) => return format!("`{prog}` ({what}) contains a NUL byte"),
+    };
+    let e = nix::unistd::execvp(&c[0], &c).unwrap_err();
+    format!(
+        "cannot run `{prog}` ({what}) in the container: {}",
+        e.desc()
+    )
+}
+
+/// Drops capabilities from the bounding set (`lxc.cap.drop`), or every one
+/// not in `lxc.cap.keep`.
+pub fn drop_caps(drop: &[u32], keep: &[u32]) -> Result<(), String> {
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+    let list: Vec<u32> = if keep.is_empty() {
+        drop.to_vec()
+    } else {
+        (0..=last).filter(|c| !keep.contains(c)).collect()
+    };
+    for cap in list.into_iter().filter(|c| *c <= last) {
+        // SAFETY: prctl with a capability number.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
+            return Err(format!(
+                "dropping capability {cap} (lxc.cap.drop): {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Sets gid (with no supplementary groups) then uid.
+pub fn set_ids(uid: u32, gid: u32) -> Result<(), String> {
+    if uid == 0 && gid == 0 {
+        return Ok(());
+    }
+    nix::unistd::setgroups(&[]).map_err(|e| format!("clearing groups: {}", e.desc()))?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))
+        .map_err(|e| format!("setting gid {gid} (lxc.init.gid): {}", e.desc()))?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
+        .map_err(|e| format!("setting uid {uid} (lxc.init.uid): {}", e.desc()))
+}
+
+/// Closes every fd except `keep` (the container must not inherit the
+/// monitor's socket or the pty masters).
+fn close_other_fds(keep: &[i32]) {
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in fds.into_iter().filter(|fd| !keep.contains(fd)) {
+        let _ = nix::unistd::close(fd);
+    }
+}

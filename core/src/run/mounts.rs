@@ -1,0 +1,359 @@
+//! The container's mounts, done by the child inside its new mount namespace:
+//! the rootfs bind, `/proc` and `/sys`, `lxc.mount.entry`/fstab lines, then
+//! `pivot_root` with the old root detached.
+//!
+//! Every target inside the rootfs is opened with `openat2(RESOLVE_IN_ROOT)`
+//! and mounted through `/proc/self/fd/N`, so a symlink in the rootfs can never
+//! send a mount out of it (the CVE-2015-1335 class).
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::{mount, MsFlags};
+
+use super::spec::MountEntry;
+
+/// A mount failure message (the child sends it to the monitor).
+pub type Fail = String;
+
+/// Mounts `src` on `target` and names everything if it fails.
+pub fn do_mount(
+    src: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+    what: &str,
+) -> Result<(), Fail> {
+    mount(src, target, fstype, flags, data).map_err(|e| {
+        format!(
+            "mounting {what} ({} on {}{}): {}",
+            src.unwrap_or("none"),
+            target,
+            fstype.map(|t| format!(", type {t}")).unwrap_or_default(),
+            e.desc()
+        )
+    })
+}
+
+/// `/proc/self/fd/N`: a path for an fd, to mount onto.
+pub fn fd_path(fd: &OwnedFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// Opens `rel` below `root` without ever leaving it (symlinks resolve as if
+/// `root` were `/`).
+pub fn open_in_root(root: &OwnedFd, rel: &Path, flags: i32) -> std::io::Result<OwnedFd> {
+    let c = CString::new(rel.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: openat2 with a valid dirfd, NUL-terminated path and open_how.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a new fd that we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Makes directory `rel` (and its parents) below `root`, safely.
+pub fn mkdir_in_root(root: &OwnedFd, rel: &Path) -> std::io::Result<()> {
+    if rel.as_os_str().is_empty()
+        || open_in_root(root, rel, libc::O_PATH | libc::O_DIRECTORY).is_ok()
+    {
+        return Ok(());
+    }
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    mkdir_in_root(root, parent)?;
+    let pfd = open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY)?;
+    let name = rel
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    match nix::sys::stat::mkdirat(
+        Some(pfd.as_raw_fd()),
+        name,
+        nix::sys::stat::Mode::from_bits_truncate(0o755),
+    ) {
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Makes an empty file `rel` below `root` (for file bind mounts), safely.
+pub fn touch_in_root(root: &OwnedFd, rel: &Path, mode: u32) -> std::io::Result<()> {
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    mkdir_in_root(root, parent)?;
+    let pfd = open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY)?;
+    let name = rel
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let c = CString::new(name.as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: openat with a valid dirfd and path; O_NOFOLLOW refuses a symlink.
+    let fd = unsafe {
+        libc::openat(
+            pfd.as_raw_fd(),
+            c.as_ptr(),
+            libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            mode,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: we own the new fd; closing it.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok(())
+}
+
+/// A mount target as a path relative to the rootfs: LXC accepts absolute
+/// targets under the rootfs (`/var/lib/lxc/c1/rootfs/proc`) and relative ones;
+/// any other absolute path is taken as inside the container.
+pub fn entry_target(rootfs: &Path, target: &str) -> PathBuf {
+    let t = Path::new(target);
+    let rel = t.strip_prefix(rootfs).unwrap_or(t);
+    rel.components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect()
+}
+
+/// What the options of an fstab line mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryOptions {
+    /// `MS_*` flags.
+    pub flags: MsFlags,
+    /// Options passed to the filesystem.
+    pub data: Vec<String>,
+    /// `bind` or `rbind`.
+    pub bind: bool,
+    /// `create=dir`.
+    pub create_dir: bool,
+    /// `create=file`.
+    pub create_file: bool,
+    /// `optional`: a failure is skipped.
+    pub optional: bool,
+}
+
+/// Splits fstab options into flags and filesystem data.
+pub fn entry_options(opts: &[String]) -> EntryOptions {
+    let mut o = EntryOptions {
+        flags: MsFlags::empty(),
+        data: Vec::new(),
+        bind: false,
+        create_dir: false,
+        create_file: false,
+        optional: false,
+    };
+    for opt in opts {
+        let set = |o: &mut EntryOptions, f: MsFlags| o.flags.insert(f);
+        let clear = |o: &mut EntryOptions, f: MsFlags| o.flags.remove(f);
+        match opt.as_str() {
+            "defaults" | "rw" | "auto" | "noauto" | "nofail" | "" => {
+                clear(&mut o, MsFlags::empty())
+            }
+            "ro" => set(&mut o, MsFlags::MS_RDONLY),
+            "nosuid" => set(&mut o, MsFlags::MS_NOSUID),
+            "suid" => clear(&mut o, MsFlags::MS_NOSUID),
+            "nodev" => set(&mut o, MsFlags::MS_NODEV),
+            "dev" => clear(&mut o, MsFlags::MS_NODEV),
+            "noexec" => set(&mut o, MsFlags::MS_NOEXEC),
+            "exec" => clear(&mut o, MsFlags::MS_NOEXEC),
+            "sync" => set(&mut o, MsFlags::MS_SYNCHRONOUS),
+            "noatime" => set(&mut o, MsFlags::MS_NOATIME),
+            "nodiratime" => set(&mut o, MsFlags::MS_NODIRATIME),
+            "relatime" => set(&mut o, MsFlags::MS_RELATIME),
+            "strictatime" => set(&mut o, MsFlags::MS_STRICTATIME),
+            "bind" => o.bind = true,
+            "rbind" => {
+                o.bind = true;
+                set(&mut o, MsFlags::MS_REC);
+            }
+            "create=dir" => o.create_dir = true,
+            "create=file" => o.create_file = true,
+            "optional" => o.optional = true,
+            other => o.data.push(other.to_string()),
+        }
+    }
+    o
+}
+
+/// Mounts one `lxc.mount.entry` below `root` (the rootfs, or `/`).
+pub fn mount_entry(root: &OwnedFd, rootfs: &Path, e: &MountEntry) -> Result<(), Fail> {
+    let o = entry_options(&e.options);
+    let rel = entry_target(rootfs, &e.target);
+    let what = format!("lxc.mount.entry `{} {} {}`", e.source, e.target, e.fstype);
+    let fail = |why: String| -> Result<(), Fail> {
+        if o.optional {
+            tracing::info!("{what}: skipped (optional): {why}");
+            Ok(())
+        } else {
+            Err(format!("{what}: {why}"))
+        }
+    };
+    let made = if o.create_dir {
+        mkdir_in_root(root, &rel)
+    } else if o.create_file {
+        touch_in_root(root, &rel, 0o644)
+    } else {
+        Ok(())
+    };
+    if let Err(err) = made {
+        return fail(format!("cannot create the target: {err}"));
+    }
+    let target = match open_in_root(root, &rel, libc::O_PATH) {
+        Ok(fd) => fd,
+        Err(err) => {
+            return fail(format!(
+                "target `{}` inside the rootfs: {err}",
+                rel.display()
+            ))
+        }
+    };
+    let tpath = fd_path(&target);
+    let data = (!o.data.is_empty()).then(|| o.data.join(","));
+    let result = if o.bind {
+        if !Path::new(&e.source).exists() {
+            return fail(format!("source `{}` does not exist", e.source));
+        }
+        let bind = MsFlags::MS_BIND | (o.flags & MsFlags::MS_REC);
+        do_mount(Some(&e.source), &tpath, None, bind, None, &what).and_then(|()| {
+            let extra = o.flags - MsFlags::MS_REC;
+            if extra.is_empty() {
+                return Ok(());
+            }
+            // Bind mounts take flags only on a remount.
+            do_mount(
+                None,
+                &tpath,
+                None,
+                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
+                None,
+                &what,
+            )
+        })
+    } else {
+        do_mount(
+            Some(&e.source),
+            &tpath,
+            Some(&e.fstype),
+            o.flags,
+            data.as_deref(),
+            &what,
+        )
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(msg) if o.optional => {
+            tracing::info!("skipped (optional): {msg}");
+            Ok(())
+        }
+        Err(msg) => Err(msg),
+    }
+}
+
+/// Mounts `/proc` (and `/sys` when `sys` is `Some(rw)`) below `root`.
+pub fn mount_proc_sys(root: &OwnedFd, proc_: bool, sys: Option<bool>) -> Result<(), Fail> {
+    let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if proc_ {
+        let t = open_dir(root, "proc")?;
+        do_mount(
+            Some("proc"),
+            &fd_path(&t),
+            Some("proc"),
+            base,
+            None,
+            "/proc",
+        )?;
+    }
+    if let Some(rw) = sys {
+        let t = open_dir(root, "sys")?;
+        let flags = if rw { base } else { base | MsFlags::MS_RDONLY };
+        do_mount(
+            Some("sysfs"),
+            &fd_path(&t),
+            Some("sysfs"),
+            flags,
+            None,
+            "/sys",
+        )?;
+    }
+    Ok(())
+}
+
+/// Opens (making it first if needed) directory `rel` below `root`.
+pub fn open_dir(root: &OwnedFd, rel: &str) -> Result<OwnedFd, Fail> {
+    mkdir_in_root(root, Path::new(rel)).map_err(|e| format!("making /{rel} in the rootfs: {e}"))?;
+    open_in_root(root, Path::new(rel), libc::O_PATH | libc::O_DIRECTORY)
+        .map_err(|e| format!("opening /{rel} in the rootfs: {e}"))
+}
+
+/// Makes the rootfs the root: `pivot_root(".", ".")` stacks the old root on
+/// top of the new one, and a lazy unmount drops it.
+pub fn pivot_into(rootfs: &Path) -> Result<(), Fail> {
+    let e = |what: &str, err: nix::Error| format!("{what} {}: {}", rootfs.display(), err.desc());
+    nix::unistd::chdir(rootfs).map_err(|err| e("chdir to", err))?;
+    nix::unistd::pivot_root(".", ".").map_err(|err| e("pivot_root into", err))?;
+    nix::mount::umount2(".", nix::mount::MntFlags::MNT_DETACH)
+        .map_err(|err| e("detaching the old root above", err))?;
+    nix::unistd::chdir("/").map_err(|err| e("chdir to / in", err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_stay_relative_to_the_rootfs() {
+        let r = Path::new("/var/lib/lxc/c1/rootfs");
+        assert_eq!(
+            entry_target(r, "/var/lib/lxc/c1/rootfs/proc"),
+            Path::new("proc")
+        );
+        assert_eq!(entry_target(r, "dev/shm"), Path::new("dev/shm"));
+        assert_eq!(entry_target(r, "/mnt/data"), Path::new("mnt/data"));
+        assert_eq!(entry_target(r, "../../etc"), Path::new("etc"));
+    }
+
+    #[test]
+    fn splits_options() {
+        let opts: Vec<String> = "ro,rbind,create=dir,optional,size=10m,nosuid"
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let o = entry_options(&opts);
+        assert!(o.bind && o.create_dir && o.optional && !o.create_file);
+        assert_eq!(
+            o.flags,
+            MsFlags::MS_RDONLY | MsFlags::MS_REC | MsFlags::MS_NOSUID
+        );
+        assert_eq!(o.data, vec!["size=10m"]);
+    }
+
+    #[test]
+    fn opening_never_leaves_the_root() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("root");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::os::unix::fs::symlink("/", root.join("escape")).unwrap();
+        std::os::unix::fs::symlink("../../..", root.join("up")).unwrap();
+        let fd: OwnedFd = std::fs::File::open(&root).unwrap().into();
+        mkdir_in_root(&fd, Path::new("escape/made/here")).unwrap();
+        assert!(
+            root.join("made/here").is_dir(),
+            "followed the symlink inside the root"
+        );
+        assert!(!Path::new("/made").exists());
+        touch_in_root(&fd, Path::new("up/file"), 0o644).unwrap();
+        assert!(root.join("file").is_file());
+    }
+}

@@ -1,0 +1,69 @@
+//! The IP addresses of a running container, read from its init's view of
+//! `/proc/<pid>/net` (no namespace switch, no external tool).
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Every non-loopback address in the network namespace of `pid` (IPv6
+/// link-local addresses left out, as `lxc-info` does).
+pub fn addresses(pid: i32) -> Vec<IpAddr> {
+    let fib = std::fs::read_to_string(format!("/proc/{pid}/net/fib_trie")).unwrap_or_default();
+    let v6 = std::fs::read_to_string(format!("/proc/{pid}/net/if_inet6")).unwrap_or_default();
+    let mut out: Vec<IpAddr> = local_v4(&fib).into_iter().map(IpAddr::V4).collect();
+    out.extend(global_v6(&v6).into_iter().map(IpAddr::V6));
+    out
+}
+
+/// The local IPv4 addresses in `/proc/net/fib_trie` text.
+pub fn local_v4(text: &str) -> Vec<Ipv4Addr> {
+    let mut found = BTreeSet::new();
+    let mut last: Option<Ipv4Addr> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(a) = t.strip_prefix("|-- ") {
+            last = a.parse().ok();
+        } else if t.starts_with("/32 host LOCAL") {
+            if let Some(a) = last.filter(|a| !a.is_loopback()) {
+                found.insert(a);
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// The global IPv6 addresses in `/proc/net/if_inet6` text.
+pub fn global_v6(text: &str) -> Vec<Ipv6Addr> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (hex, scope, dev) = (f.first()?, f.get(3)?, f.get(5)?);
+            if *dev == "lo" || *scope != "00" {
+                return None;
+            }
+            u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIB: &str = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 10.0.3.0/24 2 0 2\n        |-- 10.0.3.0\n           /24 link UNICAST\n        |-- 10.0.3.5\n           /32 host LOCAL\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.1\n           /32 host LOCAL\nLocal:\n        |-- 10.0.3.5\n           /32 host LOCAL\n";
+
+    #[test]
+    fn reads_local_ipv4_without_loopback() {
+        assert_eq!(local_v4(FIB), vec![Ipv4Addr::new(10, 0, 3, 5)]);
+    }
+
+    #[test]
+    fn reads_global_ipv6_only() {
+        let t = "00000000000000000000000000000001 01 80 10 80       lo\n\
+                 fe80000000000000021a2bfffe3c4d5e 02 40 20 80     eth0\n\
+                 20010db8000000000000000000000005 02 40 00 80     eth0\n";
+        assert_eq!(
+            global_v6(t),
+            vec!["2001:db8::5".parse::<Ipv6Addr>().unwrap()]
+        );
+    }
+}

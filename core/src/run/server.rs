@@ -1,0 +1,530 @@
+//! The monitor's event loop: the command socket, init's exit (through its
+//! pidfd), the console pump and, in the foreground, signal forwarding.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::broadcast;
+
+use super::cgroups::ContainerCgroups;
+use super::init::exit_code;
+use super::protocol::{broadcast as broadcast_event, Event, Reply, Request, StopKind};
+use super::pty::Ptys;
+use crate::container::state::State;
+
+/// What the loop serves.
+pub struct Setup {
+    /// Container.
+    pub name: String,
+    /// The lxcpath's runtime directory (for event listeners).
+    pub run_root: PathBuf,
+    /// Init's pid.
+    pub pid: i32,
+    /// Init's pidfd.
+    pub pidfd: OwnedFd,
+    /// The cgroups.
+    pub cgroups: ContainerCgroups,
+    /// The ptys.
+    pub ptys: Ptys,
+    /// The command socket.
+    pub listener: std::os::unix::net::UnixListener,
+    /// Console output file.
+    pub console_log: Option<PathBuf>,
+    /// Copy console output to stdout (`start -F` off a terminal).
+    pub console_to_stdout: bool,
+    /// Forward SIGTERM/SIGINT/SIGHUP to init.
+    pub forward_signals: bool,
+    /// Halt, reboot and stop signals.
+    pub signals: [i32; 3],
+    /// Runs after init exited, before the final STOPPED.
+    pub teardown: Box<dyn FnOnce()>,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("name", &self.name)
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    name: String,
+    run_root: PathBuf,
+    pid: i32,
+    pidfd: OwnedFd,
+    cgroups: ContainerCgroups,
+    ttys: u32,
+    signals: [i32; 3],
+    state: Mutex<State>,
+    events: broadcast::Sender<State>,
+    console_out: broadcast::Sender<Vec<u8>>,
+    console: Option<Arc<AsyncFd<OwnedFd>>>,
+    tty_masters: Vec<Arc<AsyncFd<OwnedFd>>>,
+    tty_busy: Mutex<Vec<bool>>,
+}
+
+impl Shared {
+    fn state(&self) -> State {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_state(&self, s: State) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = s;
+        let _ = self.events.send(s);
+        broadcast_event(
+            &self.run_root,
+            &Event {
+                name: self.name.clone(),
+                state: s,
+            },
+        );
+    }
+
+    fn signal(&self, sig: i32) -> std::io::Result<()> {
+        // SAFETY: pidfd_send_signal with our pidfd and no siginfo.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                sig,
+                0,
+                0,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+}
+
+/// Serves until init exits; returns its exit code.
+pub async fn serve(setup: Setup) -> i32 {
+    let Setup {
+        name,
+        run_root,
+        pid,
+        pidfd,
+        cgroups,
+        ptys,
+        listener,
+        console_log,
+        console_to_stdout,
+        forward_signals,
+        signals,
+        teardown,
+    } = setup;
+    let master = |fd: &OwnedFd| -> Option<Arc<AsyncFd<OwnedFd>>> {
+        let dup = fd.try_clone().ok()?;
+        set_nonblocking(&dup);
+        async_fd(dup).ok().map(Arc::new)
+    };
+    let shared = Arc::new(Shared {
+        name: name.clone(),
+        run_root,
+        pid,
+        cgroups,
+        ttys: ptys.ttys.len() as u32,
+        signals,
+        state: Mutex::new(State::Running),
+        events: broadcast::channel(64).0,
+        console_out: broadcast::channel(256).0,
+        console: ptys.console.as_ref().and_then(|p| master(&p.master)),
+        tty_masters: ptys.ttys.iter().filter_map(|p| master(&p.master)).collect(),
+        tty_busy: Mutex::new(vec![false; ptys.ttys.len()]),
+        pidfd,
+    });
+    if let Some(c) = shared.console.clone() {
+        tokio::spawn(pump_console(
+            c,
+            shared.clone(),
+            console_log,
+            console_to_stdout,
+        ));
+    }
+    if forward_signals {
+        if let Some(sfd) = forward_signal_fd() {
+            tokio::spawn(forward(sfd, shared.clone()));
+        }
+    }
+    let listener = match listener
+        .set_nonblocking(true)
+        .and_then(|()| UnixListener::from_std(listener))
+    {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::error!("container `{name}`: command socket: {e}");
+            None
+        }
+    };
+    let exited = match shared.pidfd.try_clone().map(async_fd) {
+        Ok(Ok(fd)) => fd,
+        _ => {
+            tracing::error!("container `{name}`: cannot watch init");
+            return 1;
+        }
+    };
+    loop {
+        tokio::select! {
+            conn = accept(listener.as_ref()) => {
+                if let Some(c) = conn {
+                    tokio::spawn(handle(c, shared.clone()));
+                }
+            }
+            _ = exited.readable() => break,
+        }
+    }
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    let code = status.ok().and_then(exit_code).unwrap_or(1);
+    tracing::info!("container `{name}`: init exited ({code})");
+    if shared.state() != State::Stopping {
+        shared.set_state(State::Stopping);
+    }
+    teardown();
+    shared.set_state(State::Stopped);
+    // Let the watchers write STOPPED before the connections close.
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
+    drop(ptys);
+    code
+}
+
+async fn accept(l: Option<&UnixListener>) -> Option<UnixStream> {
+    match l {
+        Some(l) => l.accept().await.ok().map(|(s, _)| s),
+        None => std::future::pending().await,
+    }
+}
+
+/// Registers an owned fd with the event loop.
+fn async_fd<T: AsRawFd>(inner: T) -> std::io::Result<AsyncFd<T>> {
+    // SAFETY: every T used here (OwnedFd, SignalFd) owns its fd, which stays
+    // open for as long as the AsyncFd holds it.
+    unsafe { AsyncFd::register(inner).map_err(Into::into) }
+}
+
+fn set_nonblocking(fd: &OwnedFd) {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    if let Ok(flags) = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL) {
+        let _ = fcntl(
+            fd.as_raw_fd(),
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+        );
+    }
+}
+
+/// Reads from a non-blocking fd when it is ready.
+async fn read_fd(fd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        let mut g = fd.readable().await?;
+        // SAFETY: read into a valid buffer from our fd.
+        match g.try_io(|f| {
+            cvt(unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
+        }) {
+            Ok(r) => return r,
+            Err(_) => continue,
+        }
+    }
+}
+
+/// Writes all of `buf` to a non-blocking fd.
+async fn write_fd(fd: &AsyncFd<OwnedFd>, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let mut g = fd.writable().await?;
+        // SAFETY: write from a valid buffer to our fd.
+        match g
+            .try_io(|f| cvt(unsafe { libc::write(f.as_raw_fd(), buf.as_ptr().cast(), buf.len()) }))
+        {
+            Ok(Ok(n)) => buf = &buf[n..],
+            Ok(Err(e)) => return Err(e),
+            Err(_) => continue,
+        }
+    }
+    Ok(())
+}
+
+fn cvt(n: isize) -> std::io::Result<usize> {
+    if n < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Always drains the console so init never blocks on it: to the log, to
+/// stdout in the foreground, and to attached console clients.
+async fn pump_console(
+    c: Arc<AsyncFd<OwnedFd>>,
+    sh: Arc<Shared>,
+    log: Option<PathBuf>,
+    stdout: bool,
+) {
+    let mut log = log.and_then(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .map_err(|e| {
+                tracing::warn!("container `{}`: console log {}: {e}", sh.name, p.display())
+            })
+            .ok()
+    });
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = match read_fd(&c, &mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let chunk = &buf[..n];
+        if let Some(f) = log.as_mut() {
+            use std::io::Write;
+            let _ = f.write_all(chunk);
+        }
+        if stdout {
+            use std::io::Write;
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(chunk);
+            let _ = o.flush();
+        }
+        let _ = sh.console_out.send(chunk.to_vec());
+    }
+}
+
+fn forward_signal_fd() -> Option<AsyncFd<nix::sys::signalfd::SignalFd>> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        set.add(s);
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).ok()?;
+    let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()?;
+    async_fd(fd).ok()
+}
+
+async fn forward(mut sfd: AsyncFd<nix::sys::signalfd::SignalFd>, sh: Arc<Shared>) {
+    loop {
+        let Ok(mut g) = sfd.readable_mut().await else {
+            return;
+        };
+        if let Ok(Ok(Some(info))) =
+            g.try_io(|f| f.get_mut().read_signal().map_err(std::io::Error::from))
+        {
+            tracing::info!(
+                "container `{}`: forwarding signal {} to init",
+                sh.name,
+                info.ssi_signo
+            );
+            let _ = sh.signal(info.ssi_signo as i32);
+        }
+    }
+}
+
+async fn handle(conn: UnixStream, sh: Arc<Shared>) {
+    let allowed = conn
+        .peer_cred()
+        .is_ok_and(|c| c.uid() == 0 || c.uid() == nix::unistd::geteuid().as_raw());
+    let mut reader = BufReader::new(conn);
+    let mut line = String::new();
+    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+        return;
+    }
+    let mut conn = reader.into_inner();
+    let req: Request = match serde_json::from_str(&line) {
+        Ok(r) if allowed => r,
+        Ok(_) => return reply(
+            &mut conn,
+            Reply::error(
+                "permission denied: only root or the container's owner may use its command socket",
+            ),
+        )
+        .await,
+        Err(e) => return reply(&mut conn, Reply::error(format!("bad request: {e}"))).await,
+    };
+    match req {
+        Request::State => {
+            reply(
+                &mut conn,
+                Reply {
+                    state: Some(sh.state()),
+                    pid: Some(sh.pid),
+                    ..Reply::default()
+                },
+            )
+            .await
+        }
+        Request::Info => {
+            let r = Reply {
+                state: Some(sh.state()),
+                pid: Some(sh.pid),
+                cgroups: Some(sh.cgroups.clone()),
+                ttys: Some(sh.ttys),
+                ..Reply::default()
+            };
+            reply(&mut conn, r).await
+        }
+        Request::Kill { signal } => reply(&mut conn, signal_reply(&sh, signal)).await,
+        Request::Stop { how } => {
+            let [halt, reboot, stop] = sh.signals;
+            let sig = match how {
+                StopKind::Halt => halt,
+                StopKind::Reboot => reboot,
+                StopKind::Kill => stop,
+            };
+            if how != StopKind::Reboot && sh.state() != State::Stopping {
+                if sh.state() == State::Frozen {
+                    // A frozen init cannot act on a signal: thaw it first.
+                    let _ = sh.cgroups.set_frozen(false);
+                }
+                sh.set_state(State::Stopping);
+            }
+            reply(&mut conn, signal_reply(&sh, sig)).await
+        }
+        Request::Freeze => reply(&mut conn, freeze(&sh, true)).await,
+        Request::Thaw => reply(&mut conn, freeze(&sh, false)).await,
+        Request::Watch => watch(conn, &sh).await,
+        Request::Console { tty } => console(conn, &sh, tty).await,
+    }
+}
+
+async fn reply(conn: &mut UnixStream, r: Reply) {
+    let _ = conn.write_all(r.line().as_bytes()).await;
+}
+
+fn signal_reply(sh: &Shared, sig: i32) -> Reply {
+    match sh.signal(sig) {
+        Ok(()) => Reply {
+            state: Some(sh.state()),
+            ..Reply::default()
+        },
+        Err(e) => Reply::error(format!(
+            "sending signal {sig} to init (pid {}): {e}",
+            sh.pid
+        )),
+    }
+}
+
+fn freeze(sh: &Shared, on: bool) -> Reply {
+    let st = sh.state();
+    if !matches!(st, State::Running | State::Frozen) {
+        return Reply::error(format!(
+            "cannot {} a container that is {}",
+            if on { "freeze" } else { "thaw" },
+            st.as_str()
+        ));
+    }
+    if on {
+        sh.set_state(State::Freezing);
+    }
+    match sh.cgroups.set_frozen(on) {
+        Ok(()) if on => sh.set_state(State::Frozen),
+        Ok(()) => {
+            sh.set_state(State::Thawed);
+            sh.set_state(State::Running);
+        }
+        Err(e) => {
+            sh.set_state(st);
+            return Reply::error(e.to_string());
+        }
+    }
+    Reply {
+        state: Some(sh.state()),
+        ..Reply::default()
+    }
+}
+
+async fn watch(mut conn: UnixStream, sh: &Shared) {
+    let mut rx = sh.events.subscribe();
+    let line = |s: State| {
+        Reply {
+            state: Some(s),
+            ..Reply::default()
+        }
+        .line()
+    };
+    if conn.write_all(line(sh.state()).as_bytes()).await.is_err() {
+        return;
+    }
+    loop {
+        match rx.recv().await {
+            Ok(s) => {
+                if conn.write_all(line(s).as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn console(mut conn: UnixStream, sh: &Shared, tty: u32) {
+    if tty == 0 {
+        let Some(master) = sh.console.clone() else {
+            return reply(&mut conn, Reply::error("this container has no console pty (lxc.console.path = none, or started in the foreground)")).await;
+        };
+        reply(&mut conn, Reply::default()).await;
+        let mut rx = sh.console_out.subscribe();
+        let (mut rd, mut wr) = conn.into_split();
+        let mut buf = vec![0u8; 1024];
+        loop {
+            tokio::select! {
+                out = rx.recv() => match out {
+                    Ok(chunk) => if wr.write_all(&chunk).await.is_err() { return },
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return,
+                },
+                n = rd.read(&mut buf) => match n {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => if write_fd(&master, &buf[..n]).await.is_err() { return },
+                },
+            }
+        }
+    }
+    let idx = tty as usize - 1;
+    let Some(master) = sh.tty_masters.get(idx).cloned() else {
+        return reply(
+            &mut conn,
+            Reply::error(format!(
+                "tty {tty} does not exist (lxc.tty.max = {})",
+                sh.ttys
+            )),
+        )
+        .await;
+    };
+    let taken = {
+        let mut busy = sh.tty_busy.lock().unwrap_or_else(|p| p.into_inner());
+        !std::mem::replace(&mut busy[idx], true)
+    };
+    if !taken {
+        return reply(
+            &mut conn,
+            Reply::error(format!("tty {tty} is in use by another console")),
+        )
+        .await;
+    }
+    reply(&mut conn, Reply::default()).await;
+    let (mut rd, mut wr) = conn.into_split();
+    let (mut a, mut b) = (vec![0u8; 1024], vec![0u8; 1024]);
+    loop {
+        tokio::select! {
+            n = read_fd(&master, &mut a) => match n {
+                Ok(n) if n > 0 => if wr.write_all(&a[..n]).await.is_err() { break },
+                _ => break,
+            },
+            n = rd.read(&mut b) => match n {
+                Ok(n) if n > 0 => if write_fd(&master, &b[..n]).await.is_err() { break },
+                _ => break,
+            },
+        }
+    }
+    sh.tty_busy.lock().unwrap_or_else(|p| p.into_inner())[idx] = false;
+}

@@ -1,0 +1,478 @@
+//! What one run of a container needs, read from its config in one pass: the
+//! namespaces, the rootfs, the command, identity, ttys, mounts, signals and
+//! cgroup settings. Everything after this works from the [`RunSpec`], never
+//! from the config again.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::cgroup::CgroupSetting;
+use crate::config::value;
+use crate::config::Config;
+use crate::storage::RootfsSpec;
+
+/// The namespaces a container gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Namespaces {
+    /// CLONE_NEWNS.
+    pub mnt: bool,
+    /// CLONE_NEWPID.
+    pub pid: bool,
+    /// CLONE_NEWUTS.
+    pub uts: bool,
+    /// CLONE_NEWIPC.
+    pub ipc: bool,
+    /// CLONE_NEWNET (off when the only NIC is of type `none`).
+    pub net: bool,
+    /// CLONE_NEWCGROUP (entered after the cgroups are joined).
+    pub cgroup: bool,
+}
+
+impl Namespaces {
+    /// Every namespace rlxc makes by default.
+    pub const ALL: Namespaces = Namespaces {
+        mnt: true,
+        pid: true,
+        uts: true,
+        ipc: true,
+        net: true,
+        cgroup: true,
+    };
+
+    /// The `CLONE_*` flags for `clone(2)` (without cgroup, which comes later).
+    pub fn clone_flags(&self) -> libc::c_int {
+        let mut f = 0;
+        for (on, flag) in [
+            (self.mnt, libc::CLONE_NEWNS),
+            (self.pid, libc::CLONE_NEWPID),
+            (self.uts, libc::CLONE_NEWUTS),
+            (self.ipc, libc::CLONE_NEWIPC),
+            (self.net, libc::CLONE_NEWNET),
+        ] {
+            if on {
+                f |= flag;
+            }
+        }
+        f
+    }
+
+    fn set(&mut self, name: &str, on: bool) {
+        match name {
+            "mnt" => self.mnt = on,
+            "pid" => self.pid = on,
+            "uts" => self.uts = on,
+            "ipc" => self.ipc = on,
+            "net" => self.net = on,
+            "cgroup" => self.cgroup = on,
+            _ => {}
+        }
+    }
+}
+
+/// A problem found while reading the config for a start.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    /// A key's value cannot be used to start.
+    #[error("container `{name}`: key `{key}`: {why}")]
+    Key {
+        /// Container.
+        name: String,
+        /// The key.
+        key: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// One `lxc.mount.entry` (or fstab line), split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountEntry {
+    /// Source (a path or a pseudo filesystem name).
+    pub source: String,
+    /// Target as written (relative to the rootfs, or absolute).
+    pub target: String,
+    /// Filesystem type (`none` for binds).
+    pub fstype: String,
+    /// Comma-separated options.
+    pub options: Vec<String>,
+}
+
+impl MountEntry {
+    /// Parses an fstab-format line; `None` for blank and comment lines.
+    pub fn parse(line: &str) -> Option<MountEntry> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        let mut f = line.split_whitespace();
+        let source = unescape(f.next()?);
+        let target = unescape(f.next()?);
+        let fstype = f.next().unwrap_or("none").to_string();
+        let options = f
+            .next()
+            .unwrap_or("defaults")
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        Some(MountEntry {
+            source,
+            target,
+            fstype,
+            options,
+        })
+    }
+
+    /// Whether an option is present.
+    pub fn has(&self, opt: &str) -> bool {
+        self.options.iter().any(|o| o == opt)
+    }
+}
+
+/// fstab escapes (`\040` for a space).
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ").replace("\\011", "\t")
+}
+
+/// What `lxc.mount.auto` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AutoMounts {
+    /// Mount `/proc` (`proc:mixed` or `proc:rw`).
+    pub proc: bool,
+    /// Mount `/sys`; `Some(true)` read-write.
+    pub sys: Option<bool>,
+}
+
+impl AutoMounts {
+    fn parse(v: &str) -> AutoMounts {
+        let mut a = AutoMounts::default();
+        for tok in v.split_whitespace() {
+            let (head, opt) = tok.split_once(':').unwrap_or((tok, ""));
+            match head {
+                "proc" => a.proc = true,
+                "sys" => a.sys = Some(opt == "rw"),
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
+/// Everything one start needs.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// Container name.
+    pub name: String,
+    /// The container directory.
+    pub dir: PathBuf,
+    /// The rootfs directory to pivot into; `None` runs on the host's tree.
+    pub rootfs: Option<PathBuf>,
+    /// Namespaces.
+    pub ns: Namespaces,
+    /// Hostname (`lxc.uts.name`, default the container name).
+    pub hostname: String,
+    /// `lxc.init.cmd` split into words (default `/sbin/init`).
+    pub init_cmd: Vec<String>,
+    /// `lxc.execute.cmd` split into words, if set.
+    pub execute_cmd: Option<Vec<String>>,
+    /// `lxc.init.uid` / `lxc.init.gid`.
+    pub uid: u32,
+    /// See `uid`.
+    pub gid: u32,
+    /// `lxc.init.cwd` (default `/`).
+    pub cwd: PathBuf,
+    /// `lxc.environment` as `VAR=VALUE` (a bare `VAR` takes the caller's value).
+    pub env: Vec<String>,
+    /// `lxc.tty.max`.
+    pub ttys: u32,
+    /// `lxc.tty.dir` (ttys go to `/dev/<dir>/ttyN` with symlinks).
+    pub tty_dir: Option<String>,
+    /// `lxc.pty.max` (0 = no limit given).
+    pub pty_max: u32,
+    /// `lxc.console.path` is not `none`.
+    pub console: bool,
+    /// `lxc.console.logfile`.
+    pub console_log: Option<PathBuf>,
+    /// `lxc.autodev` (default on).
+    pub autodev: bool,
+    /// `lxc.mount.auto`; `None` when the key is absent (rlxc then mounts
+    /// `/proc` and a read-only `/sys` so a rootfs is usable).
+    pub auto_mounts: AutoMounts,
+    /// `lxc.mount.entry` lines, then `lxc.mount.fstab` lines.
+    pub mounts: Vec<MountEntry>,
+    /// `lxc.cap.drop`, as capability numbers.
+    pub cap_drop: Vec<u32>,
+    /// `lxc.cap.keep` (drop every other), as numbers; empty = not set.
+    pub cap_keep: Vec<u32>,
+    /// Signals: halt (stop), reboot, and the final stop signal.
+    pub halt_signal: i32,
+    /// `lxc.signal.reboot`.
+    pub reboot_signal: i32,
+    /// `lxc.signal.stop`.
+    pub stop_signal: i32,
+    /// `lxc.monitor.signal.pdeath`: sent to init when the monitor dies (0 = none).
+    pub pdeath_signal: i32,
+    /// cgroup settings in config order (translated later for the host).
+    pub cgroup: Vec<CgroupSetting>,
+    /// `lxc.cgroup.dir` (relative to each hierarchy root).
+    pub cgroup_dir: Option<String>,
+    /// `lxc.net.N.type` of every NIC, in index order.
+    pub nic_types: Vec<(u32, String)>,
+    /// `lxc.log.file`.
+    pub log_file: Option<PathBuf>,
+    /// `lxc.log.level`.
+    pub log_level: Option<String>,
+}
+
+impl RunSpec {
+    /// Reads the spec of container `name` in `dir` from its loaded config.
+    pub fn from_config(name: &str, dir: &Path, cfg: &Config) -> Result<RunSpec, SpecError> {
+        let bad = |key: &str, why: String| SpecError::Key {
+            name: name.to_string(),
+            key: key.to_string(),
+            why,
+        };
+        let num = |key: &str, default: u32| -> Result<u32, SpecError> {
+            cfg.get(key).map_or(Ok(default), |v| {
+                v.parse().map_err(|e| bad(key, format!("{e}")))
+            })
+        };
+        let sig = |key: &str, default: i32| -> Result<i32, SpecError> {
+            match cfg.get(key) {
+                None => Ok(default),
+                Some("0") => Ok(0),
+                Some(v) => value::signal(v).map_err(|e| bad(key, e)),
+            }
+        };
+        let words = |key: &str| cfg.get(key).map(split_command);
+        let caps = |key: &str| -> Vec<u32> {
+            cfg.get_all(key)
+                .iter()
+                .flat_map(|v| v.split_whitespace())
+                .filter_map(cap_number)
+                .collect()
+        };
+        let mut mounts: Vec<MountEntry> = cfg
+            .get_all("lxc.mount.entry")
+            .iter()
+            .filter_map(|l| MountEntry::parse(l))
+            .collect();
+        if let Some(fstab) = cfg.get("lxc.mount.fstab") {
+            let path = dir.join(fstab);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| bad("lxc.mount.fstab", format!("{}: {e}", path.display())))?;
+            mounts.extend(text.lines().filter_map(MountEntry::parse));
+        }
+        Ok(RunSpec {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            rootfs: rootfs_dir(cfg).map_err(|why| bad("lxc.rootfs.path", why))?,
+            ns: namespaces(cfg),
+            hostname: cfg.get("lxc.uts.name").unwrap_or(name).to_string(),
+            init_cmd: words("lxc.init.cmd").unwrap_or_else(|| vec!["/sbin/init".into()]),
+            execute_cmd: words("lxc.execute.cmd"),
+            uid: num("lxc.init.uid", 0)?,
+            gid: num("lxc.init.gid", 0)?,
+            cwd: PathBuf::from(cfg.get("lxc.init.cwd").unwrap_or("/")),
+            env: cfg
+                .get_all("lxc.environment")
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ttys: num("lxc.tty.max", 0)?,
+            tty_dir: cfg.get("lxc.tty.dir").map(str::to_string),
+            pty_max: num("lxc.pty.max", 0)?,
+            console: cfg.get("lxc.console.path") != Some("none"),
+            console_log: cfg.get("lxc.console.logfile").map(PathBuf::from),
+            autodev: cfg.get_bool("lxc.autodev").unwrap_or(true),
+            auto_mounts: cfg.get("lxc.mount.auto").map_or(
+                AutoMounts {
+                    proc: true,
+                    sys: Some(false),
+                },
+                AutoMounts::parse,
+            ),
+            mounts,
+            cap_drop: caps("lxc.cap.drop"),
+            cap_keep: caps("lxc.cap.keep"),
+            halt_signal: sig("lxc.signal.halt", libc::SIGPWR)?,
+            reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
+            stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
+            pdeath_signal: sig("lxc.monitor.signal.pdeath", libc::SIGKILL)?,
+            cgroup: cfg.cgroup_settings(),
+            cgroup_dir: cfg.get("lxc.cgroup.dir").map(str::to_string),
+            nic_types: cfg
+                .nics()
+                .iter()
+                .map(|n| (n.index, n.kind.clone().unwrap_or_default()))
+                .collect(),
+            log_file: cfg.get("lxc.log.file").map(PathBuf::from),
+            log_level: cfg.get("lxc.log.level").map(str::to_string),
+        })
+    }
+
+    /// NICs whose type needs a network backend that start does not drive yet
+    /// (everything but `empty` and `none`).
+    pub fn nics_not_set_up(&self) -> Vec<String> {
+        self.nic_types
+            .iter()
+            .filter(|(_, t)| t != "empty" && t != "none")
+            .map(|(i, t)| format!("lxc.net.{i}.type = {t}"))
+            .collect()
+    }
+
+    /// The cgroup directory name, relative to each hierarchy root.
+    pub fn cgroup_name(&self) -> String {
+        self.cgroup_dir
+            .clone()
+            .unwrap_or_else(|| format!("rlxc.payload.{}", self.name))
+    }
+}
+
+/// The rootfs directory: a `dir:` (or bare) path. Other backends need their
+/// driver's mount, which this issue does not wire into start yet.
+fn rootfs_dir(cfg: &Config) -> Result<Option<PathBuf>, String> {
+    let Some(raw) = cfg.rootfs_path() else {
+        return Ok(None);
+    };
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let spec = RootfsSpec::parse(&raw);
+    match spec.backend.as_deref() {
+        None | Some("dir") => Ok(Some(PathBuf::from(spec.location))),
+        Some(other) => Err(format!(
+            "`{raw}`: starting from `{other}` storage is not supported yet (only dir)"
+        )),
+    }
+}
+
+/// Namespaces from `lxc.namespace.clone`/`keep` and the NIC types: a NIC of
+/// type `none` shares the host's network namespace.
+fn namespaces(cfg: &Config) -> Namespaces {
+    let mut ns = Namespaces::ALL;
+    if let Some(clone) = cfg.get("lxc.namespace.clone") {
+        ns = Namespaces {
+            mnt: false,
+            pid: false,
+            uts: false,
+            ipc: false,
+            net: false,
+            cgroup: false,
+        };
+        for n in clone.split_whitespace() {
+            ns.set(n, true);
+        }
+    }
+    if let Some(keep) = cfg.get("lxc.namespace.keep") {
+        for n in keep.split_whitespace() {
+            ns.set(n, false);
+        }
+    }
+    if cfg.nics().iter().any(|n| n.kind.as_deref() == Some("none")) {
+        ns.net = false;
+    }
+    // rlxc always needs its own mount namespace to set up a rootfs.
+    ns.mnt = true;
+    ns
+}
+
+/// Splits a command line on white space, honouring simple quotes.
+pub fn split_command(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A capability name (`sys_admin`, `CAP_SYS_ADMIN`) or number to its number.
+pub fn cap_number(name: &str) -> Option<u32> {
+    if let Ok(n) = name.parse::<u32>() {
+        return Some(n);
+    }
+    let lc = name.to_ascii_lowercase();
+    let bare = lc.strip_prefix("cap_").unwrap_or(&lc);
+    value::CAPABILITIES
+        .iter()
+        .position(|c| *c == bare)
+        .map(|i| i as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::load_text;
+
+    fn spec(text: &str) -> RunSpec {
+        let cfg = load_text(text.as_bytes(), Path::new("config")).unwrap();
+        RunSpec::from_config("c1", Path::new("/var/lib/lxc/c1"), &cfg).unwrap()
+    }
+
+    #[test]
+    fn defaults_follow_lxc() {
+        let s = spec("lxc.rootfs.path = dir:/var/lib/lxc/c1/rootfs\n");
+        assert_eq!(s.rootfs, Some(PathBuf::from("/var/lib/lxc/c1/rootfs")));
+        assert_eq!(s.hostname, "c1");
+        assert_eq!(s.init_cmd, vec!["/sbin/init"]);
+        assert_eq!(s.halt_signal, libc::SIGPWR);
+        assert_eq!(s.pdeath_signal, libc::SIGKILL);
+        assert_eq!(s.ns, Namespaces::ALL);
+        assert!(s.console && s.autodev);
+        assert_eq!(s.cgroup_name(), "rlxc.payload.c1");
+    }
+
+    #[test]
+    fn reads_the_guide_keys_in_both_dialects() {
+        let s = spec(
+            "lxc.utsname = web\nlxc.tty = 3\nlxc.pts = 16\nlxc.devttydir = lxc\n\
+             lxc.cap.drop = sys_module CAP_MAC_ADMIN\nlxc.init.cmd = /bin/sh -c 'echo hi'\n\
+             lxc.environment = A=1\nlxc.network.type = none\nlxc.signal.halt = SIGUSR1\n\
+             lxc.mount.entry = proc proc proc nodev,noexec 0 0\nlxc.mount.auto = sys:rw\n",
+        );
+        assert_eq!(s.hostname, "web");
+        assert_eq!((s.ttys, s.pty_max), (3, 16));
+        assert_eq!(s.tty_dir.as_deref(), Some("lxc"));
+        assert_eq!(s.cap_drop, vec![16, 33]);
+        assert_eq!(s.init_cmd, vec!["/bin/sh", "-c", "echo hi"]);
+        assert_eq!(s.env, vec!["A=1"]);
+        assert!(!s.ns.net, "type none shares the host network");
+        assert_eq!(s.halt_signal, libc::SIGUSR1);
+        assert_eq!(s.mounts[0].fstype, "proc");
+        assert!(s.mounts[0].has("noexec"));
+        assert_eq!(s.auto_mounts.sys, Some(true));
+        assert!(!s.auto_mounts.proc);
+    }
+
+    #[test]
+    fn other_storage_is_refused_with_the_key() {
+        let cfg = load_text(b"lxc.rootfs.path = btrfs:/x\n", Path::new("config")).unwrap();
+        let e = RunSpec::from_config("c1", Path::new("/d"), &cfg).unwrap_err();
+        assert!(e.to_string().contains("lxc.rootfs.path"), "{e}");
+    }
+
+    #[test]
+    fn splits_commands() {
+        assert_eq!(split_command("a  b 'c d' \"\""), vec!["a", "b", "c d", ""]);
+        assert_eq!(cap_number("sys_admin"), Some(21));
+        assert_eq!(cap_number("nope"), None);
+    }
+}
