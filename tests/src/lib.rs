@@ -73,3 +73,209 @@ pub fn require(cond: bool, what: &str) -> bool {
     eprintln!("skipped: {what}");
     false
 }
+
+/// A temporary lxcpath, runtime directory and system config for tests that
+/// run containers. Every `rlxc` it runs is wrapped in
+/// `unshare --mount --propagation private`, so whatever a command mounts
+/// stays out of the test host's mount table. Containers left running are
+/// stopped and destroyed on drop.
+#[derive(Debug)]
+pub struct Lab {
+    dir: tempfile::TempDir,
+    /// The lxcpath (`-P`).
+    pub lxcpath: String,
+    sys: PathBuf,
+    /// The runtime directory (`RLXC_RUNDIR`).
+    pub rundir: PathBuf,
+}
+
+impl Lab {
+    /// A lab, or `None` (skipped) when not root or busybox is missing;
+    /// with `RLXC_REQUIRE_ROOT=1` those fail the test instead.
+    pub fn new() -> Option<Lab> {
+        let busybox = std::path::Path::new("/bin/busybox").exists();
+        if !require(is_root(), "root") || !require(busybox, "busybox (busybox-static)") {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lxcpath = dir.path().join("lxc");
+        std::fs::create_dir_all(&lxcpath).expect("lxcpath");
+        let default = dir.path().join("default.conf");
+        std::fs::write(&default, "lxc.net.0.type = empty\n").expect("default.conf");
+        let sys = dir.path().join("lxc.conf");
+        std::fs::write(
+            &sys,
+            format!("lxc.default_config = {}\n", default.display()),
+        )
+        .expect("lxc.conf");
+        Some(Lab {
+            lxcpath: lxcpath.to_string_lossy().into_owned(),
+            rundir: dir.path().join("run"),
+            sys,
+            dir,
+        })
+    }
+
+    /// A container name unique to this test process (cgroup paths are global).
+    pub fn name(&self, n: &str) -> String {
+        format!("t{}-{n}", std::process::id())
+    }
+
+    /// The temporary directory.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// `rlxc CMD -P LXCPATH ARGS…` in a private mount namespace.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "--"])
+            .arg(rlxc_bin())
+            .args(&args[..1])
+            .args(["-P", &self.lxcpath])
+            .args(&args[1..]);
+        self.env(&mut c);
+        c
+    }
+
+    /// `rlxc …` without the mount namespace wrapper.
+    pub fn cmd_host(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(rlxc_bin());
+        c.args(&args[..1])
+            .args(["-P", &self.lxcpath])
+            .args(&args[1..]);
+        self.env(&mut c);
+        c
+    }
+
+    fn env(&self, c: &mut Command) {
+        c.env("RLXC_SYSTEM_CONFIG", &self.sys)
+            .env("RLXC_RUNDIR", &self.rundir)
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null());
+    }
+
+    /// Runs a command and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run(&mut self.cmd(args))
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "rlxc {args:?} failed ({}): {}{}",
+            o.status,
+            stdout(&o),
+            stderr(&o)
+        );
+        stdout(&o)
+    }
+
+    /// Runs a command that must fail with `code`; returns its stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let o = self.run(args);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "rlxc {args:?}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        stderr(&o)
+    }
+
+    /// Creates a busybox container; returns its name.
+    pub fn busybox(&self, n: &str) -> String {
+        let name = self.name(n);
+        self.ok(&["create", "-n", &name, "-t", "busybox"]);
+        name
+    }
+
+    /// The container's rootfs.
+    pub fn rootfs(&self, name: &str) -> PathBuf {
+        PathBuf::from(&self.lxcpath).join(name).join("rootfs")
+    }
+
+    /// Appends lines to a container's config.
+    pub fn configure(&self, name: &str, lines: &str) {
+        use std::io::Write;
+        let p = PathBuf::from(&self.lxcpath).join(name).join("config");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(p)
+            .expect("config");
+        f.write_all(lines.as_bytes()).expect("append");
+    }
+
+    /// `info -s` state word.
+    pub fn state(&self, name: &str) -> String {
+        let out = self.ok(&["info", "-n", name, "-s"]);
+        out.split_whitespace().nth(1).unwrap_or("").to_string()
+    }
+
+    /// Init's pid from `info -p`.
+    pub fn pid(&self, name: &str) -> i32 {
+        let out = self.ok(&["info", "-n", name, "-p"]);
+        out.split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .expect("pid")
+    }
+
+    /// Every cgroup directory of container `name` that exists on the host.
+    pub fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
+        let leaf = format!("rlxc.payload.{name}");
+        std::fs::read_dir("/sys/fs/cgroup")
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path().join(&leaf))
+                    .chain(std::iter::once(PathBuf::from("/sys/fs/cgroup").join(&leaf)))
+                    .filter(|p| p.exists())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts the container left nothing behind: no cgroup, no run directory.
+    pub fn assert_clean(&self, name: &str) {
+        assert_eq!(
+            Self::cgroup_dirs(name),
+            Vec::<PathBuf>::new(),
+            "cgroups of {name} left behind"
+        );
+        let left: Vec<_> = std::fs::read_dir(&self.rundir)
+            .map(|rd| {
+                rd.flatten()
+                    .flat_map(|lp| std::fs::read_dir(lp.path()).into_iter().flatten().flatten())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            !left.contains(&name.to_string()),
+            "run directory of {name} left behind: {left:?}"
+        );
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        assert!(
+            !mounts.contains(&self.lxcpath),
+            "a mount under {} is left in the host's mount table",
+            self.lxcpath
+        );
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let Ok(rd) = std::fs::read_dir(&self.lxcpath) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().join("config").exists() {
+                let _ = self.cmd(&["destroy", "-n", &name, "-f"]).output();
+            }
+        }
+    }
+}

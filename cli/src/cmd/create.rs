@@ -123,11 +123,11 @@ pub fn run_destroy(args: &DestroyArgs, ctx: &Ctx) -> anyhow::Result<()> {
                 state.as_str()
             );
         }
-        bail!(
-            "container `{}` is {} and this version cannot stop it yet",
-            args.name,
-            state.as_str()
-        );
+        let client = rlxc_core::run::Client::new(&paths, &args.name)?;
+        match client.stop(rlxc_core::run::protocol::StopKind::Kill, None, false) {
+            Ok(()) | Err(rlxc_core::run::ClientError::NotRunning { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let registry = &ctx.registry;
     runtime()?.block_on(destroy(&RealSys, &paths, &args.name, |spec| {

@@ -36,7 +36,9 @@ pub fn load_spec(
     for d in defines {
         loader.override_item(d);
     }
-    let cfg = loader.finish()?;
+    let cfg = loader
+        .finish()
+        .map_err(|e| anyhow::anyhow!("container `{name}`: {e}"))?;
     Ok(RunSpec::from_config(name, &dir, &cfg)?)
 }
 

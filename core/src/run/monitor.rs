@@ -139,17 +139,37 @@ pub fn launch(req: StartRequest, lock: ContainerLock) -> Result<Launched, StartE
             "container `{name}`: {nic} is not set up by this rlxc yet (network backends come later); the container gets an empty network namespace with lo only"
         );
     }
+    let run_root = req.paths.run_root();
+    broadcast(
+        &run_root,
+        &Event {
+            name: name.clone(),
+            state: State::Starting,
+        },
+    );
     let layout = CgroupLayout::host().map_err(io("reading /proc/self/mountinfo"))?;
     let cgroups = ContainerCgroups::plan(&layout, &name, &req.spec.cgroup_name());
-    cgroups.create()?;
     let undo = |e: StartError, cg: &ContainerCgroups| {
         for err in cg.remove() {
             tracing::warn!("{err}");
         }
         let _ = std::fs::remove_file(cgroup_record(&run_dir));
         let _ = std::fs::remove_file(run_dir.join("command"));
+        let _ = std::fs::remove_dir(&run_dir);
+        for state in [State::Aborting, State::Stopped] {
+            broadcast(
+                &run_root,
+                &Event {
+                    name: name.clone(),
+                    state,
+                },
+            );
+        }
         e
     };
+    if let Err(e) = cgroups.create() {
+        return Err(undo(e.into(), &cgroups));
+    }
     if let Err(e) = cgroups.record(&cgroup_record(&run_dir)) {
         return Err(undo(io("recording the cgroups")(e), &cgroups));
     }
@@ -272,12 +292,34 @@ fn clone_container(
 }
 
 /// Serves a launched container until its init exits, then removes
-/// everything the start made. `ready` (the waiting `start -d`) is told "ok"
-/// first. Returns init's exit code (128+N for a signal).
+/// everything the start made; a container that rebooted is started again.
+/// `ready` (the waiting `start -d`) is told "ok" first. Returns init's exit
+/// code (128+N for a signal).
 pub fn serve(l: Launched, ready: Option<std::fs::File>) -> i32 {
     if let Some(mut r) = ready {
         let _ = r.write_all(b"ok");
     }
+    let mut l = l;
+    loop {
+        let name = l.req.spec.name.clone();
+        let (exit, req, lock) = serve_once(l);
+        if !exit.reboot {
+            return exit.code;
+        }
+        let Some(lock) = lock else { return exit.code };
+        match launch(req, lock) {
+            Ok(next) => l = next,
+            Err(e) => {
+                tracing::error!("container `{name}`: reboot failed: {e}");
+                return 1;
+            }
+        }
+    }
+}
+
+type Served = (server::Exit, StartRequest, Option<ContainerLock>);
+
+fn serve_once(l: Launched) -> Served {
     let name = l.req.spec.name.clone();
     let run_root = l.req.paths.run_root();
     broadcast(
@@ -287,16 +329,6 @@ pub fn serve(l: Launched, ready: Option<std::fs::File>) -> i32 {
             state: State::Running,
         },
     );
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("container `{name}`: cannot build the event loop: {e}");
-            return 1;
-        }
-    };
     let Launched {
         req,
         lock,
@@ -308,7 +340,28 @@ pub fn serve(l: Launched, ready: Option<std::fs::File>) -> i32 {
         console_to_stdout,
         run_dir,
     } = l;
-    let code = rt.block_on(server::serve(server::Setup {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("container `{name}`: cannot build the event loop: {e}");
+            return (
+                server::Exit {
+                    code: 1,
+                    reboot: false,
+                },
+                req,
+                None,
+            );
+        }
+    };
+    // The lock survives a reboot; otherwise it goes before the final STOPPED.
+    let slot = std::rc::Rc::new(std::cell::RefCell::new(Some(lock)));
+    let kept = slot.clone();
+    let pidfile = req.pidfile.clone();
+    let exit = rt.block_on(server::serve(server::Setup {
         name: name.clone(),
         run_root: run_root.clone(),
         pid,
@@ -324,21 +377,24 @@ pub fn serve(l: Launched, ready: Option<std::fs::File>) -> i32 {
             req.spec.reboot_signal,
             req.spec.stop_signal,
         ],
-        teardown: Box::new(move || {
+        teardown: Box::new(move |reboot| {
             for e in cgroups.remove() {
                 tracing::warn!("{e}");
             }
             let _ = std::fs::remove_file(cgroup_record(&run_dir));
             let _ = std::fs::remove_file(run_dir.join("command"));
-            if let Some(p) = &req.pidfile {
+            if let Some(p) = &pidfile {
                 let _ = std::fs::remove_file(p);
             }
             let _ = std::fs::remove_dir(&run_dir);
-            drop(lock);
+            if !reboot {
+                slot.borrow_mut().take();
+            }
         }),
     }));
     drop(rt);
-    code
+    let lock = kept.borrow_mut().take();
+    (exit, req, lock)
 }
 
 /// `start -d`: forks the monitor into the background and returns once the
@@ -379,22 +435,26 @@ pub fn start_daemon(req: StartRequest, lock: ContainerLock) -> Result<i32, Start
             match answer.as_str() {
                 "ok" => Ok(0),
                 a => Err(StartError::Child {
-                    name: name.clone(),
-                    message: a
-                        .strip_prefix("error: ")
-                        .map(|m| {
-                            m.strip_prefix(&format!("container `{name}` failed to start: "))
-                                .unwrap_or(m)
-                                .to_string()
-                        })
-                        .unwrap_or_else(|| {
-                            "the monitor died before the container ran (see the container log)"
-                                .into()
-                        }),
+                    message: daemon_message(&name, a),
+                    name,
                 }),
             }
         }
     }
+}
+
+/// What the forked monitor reported, without the prefixes the parent's own
+/// error adds again.
+fn daemon_message(name: &str, answer: &str) -> String {
+    let Some(m) = answer.strip_prefix("error: ") else {
+        return "the monitor died before the container ran (see the container log)".into();
+    };
+    let m = m
+        .strip_prefix(&format!("container `{name}` failed to start: "))
+        .unwrap_or(m);
+    m.strip_prefix(&format!("container `{name}`: "))
+        .unwrap_or(m)
+        .to_string()
 }
 
 /// A daemon's stdin/stdout go to /dev/null; stderr too unless it is a log file.

@@ -40,8 +40,9 @@ pub struct Setup {
     pub forward_signals: bool,
     /// Halt, reboot and stop signals.
     pub signals: [i32; 3],
-    /// Runs after init exited, before the final STOPPED.
-    pub teardown: Box<dyn FnOnce()>,
+    /// Runs after init exited, before the final STOPPED; told whether init
+    /// asked for a reboot.
+    pub teardown: Box<dyn FnOnce(bool)>,
 }
 
 impl std::fmt::Debug for Setup {
@@ -105,8 +106,18 @@ impl Shared {
     }
 }
 
-/// Serves until init exits; returns its exit code.
-pub async fn serve(setup: Setup) -> i32 {
+/// How init ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    /// Its exit code (128+N for signal N).
+    pub code: i32,
+    /// It called reboot(2): the kernel ends a pid namespace's init with
+    /// SIGHUP for a restart (SIGINT for halt/power-off).
+    pub reboot: bool,
+}
+
+/// Serves until init exits.
+pub async fn serve(setup: Setup) -> Exit {
     let Setup {
         name,
         run_root,
@@ -168,7 +179,10 @@ pub async fn serve(setup: Setup) -> i32 {
         Ok(Ok(fd)) => fd,
         _ => {
             tracing::error!("container `{name}`: cannot watch init");
-            return 1;
+            return Exit {
+                code: 1,
+                reboot: false,
+            };
         }
     };
     loop {
@@ -183,18 +197,30 @@ pub async fn serve(setup: Setup) -> i32 {
     }
     let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
     let code = status.ok().and_then(exit_code).unwrap_or(1);
-    tracing::info!("container `{name}`: init exited ({code})");
+    let reboot = shared.state() != State::Stopping
+        && matches!(
+            status,
+            Ok(nix::sys::wait::WaitStatus::Signaled(
+                _,
+                nix::sys::signal::Signal::SIGHUP,
+                _
+            ))
+        );
+    tracing::info!(
+        "container `{name}`: init exited ({code}){}",
+        if reboot { ", rebooting" } else { "" }
+    );
     if shared.state() != State::Stopping {
         shared.set_state(State::Stopping);
     }
-    teardown();
+    teardown(reboot);
     shared.set_state(State::Stopped);
     // Let the watchers write STOPPED before the connections close.
     for _ in 0..4 {
         tokio::task::yield_now().await;
     }
     drop(ptys);
-    code
+    Exit { code, reboot }
 }
 
 async fn accept(l: Option<&UnixListener>) -> Option<UnixStream> {
@@ -315,9 +341,14 @@ async fn forward(mut sfd: AsyncFd<nix::sys::signalfd::SignalFd>, sh: Arc<Shared>
         let Ok(mut g) = sfd.readable_mut().await else {
             return;
         };
-        if let Ok(Ok(Some(info))) =
-            g.try_io(|f| f.get_mut().read_signal().map_err(std::io::Error::from))
-        {
+        // read_signal reports "nothing now" as Ok(None); turn that into
+        // WouldBlock so the readiness is cleared instead of spinning.
+        let read = g.try_io(|f| match f.get_mut().read_signal() {
+            Ok(Some(info)) => Ok(info),
+            Ok(None) => Err(std::io::ErrorKind::WouldBlock.into()),
+            Err(e) => Err(e.into()),
+        });
+        if let Ok(Ok(info)) = read {
             tracing::info!(
                 "container `{}`: forwarding signal {} to init",
                 sh.name,

@@ -1,0 +1,160 @@
+//! `execute` (rlxc's init as pid 1) and `start -F`: exit status, signals,
+//! zombies, identity and environment, with and without a rootfs.
+
+use rlxc_tests::{stderr, stdout, Lab};
+
+#[test]
+fn execute_without_a_rootfs_runs_on_the_host_tree_as_pid_1() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.name("app");
+    // No container directory at all: an application container.
+    let out = lab.ok(&[
+        "execute",
+        "-n",
+        &c,
+        "-s",
+        "lxc.uts.name=appbox",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; hostname; ls /proc | grep -c '^[0-9]'",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0], "2",
+        "the command is the child of rlxc's init (pid 1): {out}"
+    );
+    assert_eq!(lines[1], "appbox");
+    let procs: u32 = lines[2].parse().unwrap();
+    assert!(procs <= 4, "/proc shows only the new pid namespace: {out}");
+    assert_ne!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim(),
+        "appbox"
+    );
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn execute_passes_status_signals_identity_and_environment() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("exec");
+    assert_eq!(
+        lab.run(&["execute", "-n", &c, "--", "sh", "-c", "exit 3"])
+            .status
+            .code(),
+        Some(3)
+    );
+    // Killed by a signal: 128+N, as a shell reports it.
+    assert_eq!(
+        lab.run(&["execute", "-n", &c, "--", "sh", "-c", "kill -TERM $$"])
+            .status
+            .code(),
+        Some(143)
+    );
+    // An orphan is reaped by our init and the command's status still wins.
+    assert_eq!(
+        lab.run(&[
+            "execute",
+            "-n",
+            &c,
+            "--",
+            "sh",
+            "-c",
+            "(sleep 0.2 &); exit 4"
+        ])
+        .status
+        .code(),
+        Some(4)
+    );
+    // stdin/stdout are the caller's.
+    let mut cmd = lab.cmd(&["execute", "-n", &c, "--", "cat"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"through stdin\n")
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), "through stdin\n");
+    // init.uid/gid/cwd and environment.
+    let out = lab.ok(&[
+        "execute",
+        "-n",
+        &c,
+        "-s",
+        "lxc.init.uid=1000",
+        "-s",
+        "lxc.init.gid=100",
+        "-s",
+        "lxc.init.cwd=/tmp",
+        "-s",
+        "lxc.environment=GREETING=hello",
+        "--",
+        "sh",
+        "-c",
+        "id -u; id -g; pwd; echo $GREETING $container; cat /etc/hostname 2>/dev/null; hostname",
+    ]);
+    assert_eq!(out, format!("1000\n100\n/tmp\nhello lxc\n{c}\n"));
+    // lxc.execute.cmd is the default command.
+    lab.configure(&c, "lxc.execute.cmd = /bin/sh -c 'echo from-config'\n");
+    assert_eq!(lab.ok(&["execute", "-n", &c]), "from-config\n");
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn start_in_the_foreground_passes_status_and_forwards_sigterm() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("fg");
+    let o = lab.run(&[
+        "start",
+        "-n",
+        &c,
+        "-F",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo up; exit 5",
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stdout(&o).contains("up"));
+    let mut child = lab
+        .cmd(&[
+            "start",
+            "-n",
+            &c,
+            "-F",
+            "--",
+            "/bin/sh",
+            "-c",
+            "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(child.stdout.as_mut().unwrap()).lines();
+        assert!(lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.contains("ready")));
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc_kill(child.id() as i32, 15) };
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(9));
+    lab.assert_clean(&c);
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}

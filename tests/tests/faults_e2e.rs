@@ -1,0 +1,194 @@
+//! Bad input and faults at start and stop: each gets an error naming the
+//! container and the cause, a correct state, and nothing left behind.
+
+use std::path::Path;
+
+use rlxc_tests::{stderr, Lab};
+
+#[test]
+fn bad_names_unknown_and_stopped_containers() {
+    let Some(lab) = Lab::new() else { return };
+    assert!(lab.fails(&["start", "-n", "../etc"], 1).contains("../etc"));
+    let e = lab.fails(&["start", "-n", "nosuch"], 1);
+    assert!(e.contains("`nosuch` does not exist"), "{e}");
+    assert!(lab.fails(&["info", "-n", "nosuch"], 1).contains("nosuch"));
+    let c = lab.busybox("stopped");
+    let e = lab.fails(&["stop", "-n", &c], 2);
+    assert!(e.contains("is not running"), "{e}");
+    assert!(lab
+        .fails(&["attach", "-n", &c, "--", "true"], 1)
+        .contains("is not running"));
+    assert!(lab
+        .fails(&["freeze", "-n", &c], 1)
+        .contains("is not running"));
+}
+
+#[test]
+fn a_config_that_fails_at_start_leaves_nothing() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("badstart");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["-s", "lxc.init.cmd=/no/such/init"],
+            "cannot run `/no/such/init` (lxc.init.cmd)",
+        ),
+        (
+            &["-s", "lxc.mount.entry=/no/such/dir mnt none bind 0 0"],
+            "source `/no/such/dir` does not exist",
+        ),
+        (
+            &["-s", "lxc.mount.entry=tmpfs mnt/x nosuchfs defaults 0 0"],
+            "lxc.mount.entry",
+        ),
+        (
+            &["-s", "lxc.cgroup2.io.max=250:250 rbps=1"],
+            "lxc.cgroup2.io.max",
+        ),
+        (&["-s", "lxc.cgroup.pids.max=-5"], "lxc.cgroup.pids.max"),
+        (&["-s", "lxc.init.cwd=/no/such/dir"], "lxc.init.cwd"),
+    ];
+    for (extra, why) in cases {
+        let mut args = vec!["start", "-n", c.as_str()];
+        args.extend_from_slice(extra);
+        let e = lab.fails(&args, 1);
+        assert!(e.contains(&c) && e.contains(why), "{extra:?}: {e}");
+        assert_eq!(lab.state(&c), "STOPPED");
+        lab.assert_clean(&c);
+    }
+    // A missing /sbin/init, in the daemon and in the foreground.
+    std::fs::remove_file(lab.rootfs(&c).join("sbin/init")).unwrap();
+    let e = lab.fails(&["start", "-n", &c], 1);
+    assert!(e.contains("cannot run `/sbin/init`"), "{e}");
+    let e = lab.fails(&["start", "-n", &c, "-F"], 1);
+    assert!(e.contains("cannot run `/sbin/init`"), "{e}");
+    lab.assert_clean(&c);
+    // And it starts once the config is right again.
+    lab.ok(&["start", "-n", &c, "--", "/bin/sh", "-c", "sleep 1000"]);
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie counts as dead (this machine's pid 1 may not reap orphans).
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                != Some("Z")
+        })
+        .unwrap_or(false)
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn a_killed_monitor_takes_the_container_along_and_the_next_start_cleans_up() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("killmon");
+    lab.ok(&["start", "-n", &c]);
+    let init = lab.pid(&c);
+    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
+    let monitor: i32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) of the monitor process.
+    unsafe { libc_kill(monitor, 9) };
+    wait_until("init to die with its monitor", || !alive(init));
+    assert_eq!(lab.state(&c), "STOPPED");
+    // The dead monitor's cgroups are still there; the next start removes them.
+    assert!(!Lab::cgroup_dirs(&c).is_empty());
+    lab.ok(&["start", "-n", &c]);
+    assert_eq!(lab.state(&c), "RUNNING");
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn a_killed_init_stops_the_container_cleanly() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("killinit");
+    lab.ok(&["start", "-n", &c]);
+    let init = lab.pid(&c);
+    let mut watch = lab
+        .cmd(&["wait", "-n", &c, "-s", "STOPPED", "-t", "10"])
+        .spawn()
+        .unwrap();
+    // SAFETY: kill(2) of the container's init from the host.
+    unsafe { libc_kill(init, 9) };
+    assert!(watch.wait().unwrap().success());
+    assert_eq!(lab.state(&c), "STOPPED");
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn stop_times_out_kills_and_nokill_refuses() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("stubborn");
+    // An init that ignores the halt signal (SIGUSR1 for busybox containers).
+    let init = [
+        "--",
+        "/bin/sh",
+        "-c",
+        "trap '' USR1; while :; do sleep 1; done",
+    ];
+    let mut args = vec!["start", "-n", c.as_str()];
+    args.extend_from_slice(&init);
+    lab.ok(&args);
+    let e = lab.fails(&["stop", "-n", &c, "-t", "1", "--nokill"], 1);
+    assert!(e.contains("timed out"), "{e}");
+    assert_eq!(lab.state(&c), "STOPPING");
+    let t = std::time::Instant::now();
+    lab.ok(&["stop", "-n", &c, "-t", "1"]);
+    assert!(t.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(lab.state(&c), "STOPPED");
+    lab.assert_clean(&c);
+    // destroy -f stops a running container first.
+    lab.ok(&args);
+    lab.ok(&["destroy", "-n", &c, "-f"]);
+    assert!(!Path::new(&lab.lxcpath).join(&c).exists());
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn kill_sends_a_signal_to_init() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("kill");
+    lab.ok(&[
+        "start",
+        "-n",
+        &c,
+        "--",
+        "/bin/sh",
+        "-c",
+        "trap 'exit 0' HUP; while :; do sleep 1; done",
+    ]);
+    let o = lab.run(&["kill", "-n", &c, "SIGBOGUS"]);
+    assert!(!o.status.success() && stderr(&o).contains("SIGBOGUS"));
+    let mut watch = lab
+        .cmd(&["wait", "-n", &c, "-s", "STOPPED", "-t", "10"])
+        .spawn()
+        .unwrap();
+    lab.ok(&["kill", "-n", &c, "SIGHUP"]);
+    assert!(watch.wait().unwrap().success());
+    lab.assert_clean(&c);
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
