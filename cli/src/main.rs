@@ -23,16 +23,19 @@ fn main() {
         .unwrap_or("rlxc")
         .to_string();
     let argv = aliases::rewrite(argv);
-    if let Some(missing) = unimplemented_command(&argv) {
-        eprintln!(
-            "{prog}: `{missing}` is not implemented in rlxc {} yet",
-            rlxc_core::VERSION
-        );
-        std::process::exit(1);
-    }
     let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
-        Err(e) => e.exit(),
+        Err(e) => {
+            // Only on failure: building the command tree again costs startup time.
+            if let Some(missing) = unimplemented_command(&argv) {
+                eprintln!(
+                    "{prog}: `{missing}` is not implemented in rlxc {} yet",
+                    rlxc_core::VERSION
+                );
+                std::process::exit(1);
+            }
+            e.exit()
+        }
     };
     std::process::exit(match run(&cli) {
         Ok(()) => 0,

@@ -192,3 +192,44 @@ extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+#[test]
+fn a_full_disk_fails_create_cleanly() {
+    let Some(lab) = Lab::new() else { return };
+    // A 200 KiB tmpfs as the lxcpath, mounted in a private mount namespace.
+    let small = lab.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=200k tmpfs {d} && {bin} create -P {d} -n full -t busybox; echo \"rc=$?\"; ls -A {d}",
+        d = small.display(),
+        bin = rlxc_tests::rlxc_bin().display()
+    );
+    let o = rlxc_tests::run(
+        std::process::Command::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .env("RLXC_RUNDIR", &lab.rundir)
+            .env("RLXC_SYSTEM_CONFIG", lab.path().join("lxc.conf")),
+    );
+    let out = rlxc_tests::stdout(&o);
+    let err = stderr(&o);
+    assert!(out.starts_with("rc=1\n"), "{out}{err}");
+    assert!(
+        err.contains("full") && err.contains("No space left"),
+        "{err}"
+    );
+    // Nothing left but the (empty) staging area.
+    let left: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter(|l| *l != ".rlxc-staging")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

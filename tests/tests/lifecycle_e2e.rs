@@ -237,3 +237,29 @@ fn host_mount_table_is_untouched() {
     assert_eq!(before, after);
     lab.assert_clean(&c);
 }
+
+#[test]
+fn mount_entries_bind_host_directories_and_stay_inside_the_rootfs() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("mounts2");
+    let host = lab.path().join("shared");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("hello"), "from the host\n").unwrap();
+    // A symlink in the rootfs pointing out of it must not take a mount along.
+    std::os::unix::fs::symlink("/", lab.rootfs(&c).join("escape")).unwrap();
+    lab.configure(
+        &c,
+        &format!(
+            "lxc.mount.entry = {} mnt/shared none ro,bind,create=dir 0 0\nlxc.mount.entry = tmpfs escape/evil tmpfs defaults,create=dir 0 0\n",
+            host.display()
+        ),
+    );
+    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", "cat /mnt/shared/hello; touch /mnt/shared/x || echo read-only; grep -c ' /evil ' /proc/mounts"]);
+    assert_eq!(out, "from the host\nread-only\n1\n");
+    assert!(
+        !Path::new("/evil").exists(),
+        "a mount target escaped the rootfs"
+    );
+    assert!(lab.rootfs(&c).join("evil").is_dir());
+    lab.assert_clean(&c);
+}

@@ -66,6 +66,21 @@ fn report(err: &OwnedFd, msg: &str) {
 
 fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {
     let spec = plan.spec;
+    // The mounts come first: they need no cgroup, and they run while the
+    // monitor puts this process into its cgroups (whose first write waits
+    // for an RCU grace period in the kernel).
+    mounts::do_mount(
+        None,
+        "/",
+        None,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None,
+        "/ as a slave",
+    )?;
+    match &spec.rootfs {
+        Some(rootfs) => setup_rootfs(&plan, rootfs)?,
+        None => setup_host_tree(&plan)?,
+    }
     let mut go = std::fs::File::from(plan.go.try_clone().map_err(|e| e.to_string())?);
     let mut b = [0u8; 1];
     if go
@@ -78,21 +93,10 @@ fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {
         unsafe { libc::_exit(1) }
     }
     drop(go);
+    // After joining the cgroups, so the namespace's root is the container's.
     if spec.ns.cgroup {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .map_err(|e| format!("making the cgroup namespace: {}", e.desc()))?;
-    }
-    mounts::do_mount(
-        None,
-        "/",
-        None,
-        MsFlags::MS_REC | MsFlags::MS_SLAVE,
-        None,
-        "/ as a slave",
-    )?;
-    match &spec.rootfs {
-        Some(rootfs) => setup_rootfs(&plan, rootfs)?,
-        None => setup_host_tree(&plan)?,
     }
     if spec.ns.net {
         loopback_up()?;

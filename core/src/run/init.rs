@@ -36,7 +36,10 @@ pub fn run(
             unsafe { libc::_exit(127) }
         }
         Ok(ForkResult::Parent { child }) => {
+            // pid 1 keeps no copy of the error pipe: the monitor sees its
+            // end when the command execs.
             drop(err);
+            drop(on_error);
             supervise(child, &all)
         }
         Err(e) => {

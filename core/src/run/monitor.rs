@@ -108,6 +108,35 @@ fn cgroup_record(run_dir: &std::path::Path) -> PathBuf {
     run_dir.join("cgroups")
 }
 
+/// Gets the kernel's cgroup migration lock ready while the start does other
+/// work: the first write to a `cgroup.procs` after a quiet spell waits for an
+/// RCU grace period (milliseconds on small VMs); later writes in the same
+/// window are quick. A helper thread moves this process into the cgroup it is
+/// already in (a no-op migration) and is joined before the clone, which needs
+/// a single-threaded process.
+fn warm_up_migration(layout: &CgroupLayout) -> Option<std::thread::JoinHandle<()>> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let procs = layout.v1.iter().find_map(|h| {
+        let ctrls = h.controllers.join(",");
+        own.lines().find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, c, path) = (f.next()?, f.next()?, f.next()?);
+            (c == ctrls).then(|| {
+                h.mountpoint
+                    .join(path.trim_start_matches('/'))
+                    .join("cgroup.procs")
+            })
+        })
+    })?;
+    let pid = std::process::id().to_string();
+    std::thread::Builder::new()
+        .name("cgroup-warm".into())
+        .spawn(move || {
+            let _ = std::fs::write(procs, pid);
+        })
+        .ok()
+}
+
 /// Prepares and clones. Must run in a single-threaded process.
 pub fn launch(req: StartRequest, lock: ContainerLock) -> Result<Launched, StartError> {
     let name = req.spec.name.clone();
@@ -148,6 +177,7 @@ pub fn launch(req: StartRequest, lock: ContainerLock) -> Result<Launched, StartE
         },
     );
     let layout = CgroupLayout::host().map_err(io("reading /proc/self/mountinfo"))?;
+    let warm = warm_up_migration(&layout);
     let cgroups = ContainerCgroups::plan(&layout, &name, &req.spec.cgroup_name());
     let undo = |e: StartError, cg: &ContainerCgroups| {
         for err in cg.remove() {
@@ -179,7 +209,7 @@ pub fn launch(req: StartRequest, lock: ContainerLock) -> Result<Launched, StartE
             .for_each(|n| tracing::warn!("container `{name}`: {n}")),
         Err(e) => return Err(undo(e.into(), &cgroups)),
     }
-    match clone_container(req, &socket, &cgroups) {
+    match clone_container(req, &socket, &cgroups, warm) {
         Ok((req, pid, pidfd, ptys, listener, console_to_stdout)) => Ok(Launched {
             req,
             lock,
@@ -208,6 +238,7 @@ fn clone_container(
     req: StartRequest,
     socket: &std::path::Path,
     cgroups: &ContainerCgroups,
+    warm: Option<std::thread::JoinHandle<()>>,
 ) -> Result<Cloneout, StartError> {
     let name = req.spec.name.clone();
     let io = |what: &str| {
@@ -221,8 +252,10 @@ fn clone_container(
         .then(|| nix::unistd::dup(0).ok())
         .flatten()
         .map(|fd| unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+    // execute runs a command on the caller's terminal: no console, no ttys.
     let want_pty = req.spec.console && terminal.is_none() && !req.execute;
-    let ptys = Ptys::open(want_pty, req.spec.ttys).map_err(io("allocating ptys"))?;
+    let ttys = if req.execute { 0 } else { req.spec.ttys };
+    let ptys = Ptys::open(want_pty, ttys).map_err(io("allocating ptys"))?;
     let listener =
         std::os::unix::net::UnixListener::bind(socket).map_err(io("binding the command socket"))?;
     let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600));
@@ -230,6 +263,9 @@ fn clone_container(
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| io("pipe")(e.into()))?;
     let (err_r, err_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| io("pipe")(e.into()))?;
+    if let Some(w) = warm {
+        let _ = w.join();
+    }
     let threads = thread_count();
     if threads != 1 {
         return Err(io("clone")(std::io::Error::other(format!(
@@ -269,16 +305,25 @@ fn clone_container(
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         e
     };
-    if let Err(e) = cgroups.attach(pid) {
-        return Err(abort(e.into()));
-    }
-    if let Err(e) = std::fs::File::from(go_w).write_all(b"g") {
-        return Err(abort(io("releasing the container")(e)));
-    }
+    // The child builds its mounts meanwhile; it waits for go only before it
+    // enters its cgroup namespace and execs.
+    let attached = cgroups.attach(pid);
+    let released = match &attached {
+        Ok(()) => std::fs::File::from(go_w).write_all(b"g"),
+        // Dropping go_w tells a waiting child to leave quietly.
+        Err(_) => Ok(()),
+    };
     let mut message = String::new();
     let _ = std::fs::File::from(err_r).read_to_string(&mut message);
+    // The child's own report says most about what went wrong.
     if !message.is_empty() {
         return Err(abort(StartError::Child { name, message }));
+    }
+    if let Err(e) = attached {
+        return Err(abort(e.into()));
+    }
+    if let Err(e) = released {
+        return Err(abort(io("releasing the container")(e)));
     }
     if let Some(p) = &req.pidfile {
         if let Err(e) = std::fs::write(p, format!("{pid}\n")) {

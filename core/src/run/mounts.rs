@@ -231,10 +231,13 @@ pub fn mount_entry(root: &OwnedFd, rootfs: &Path, e: &MountEntry) -> Result<(), 
             if extra.is_empty() {
                 return Ok(());
             }
-            // Bind mounts take flags only on a remount.
+            // Bind mounts take flags only on a remount, of the new mount: open
+            // the target again (the old fd still points below it).
+            let fresh = open_in_root(root, &rel, libc::O_PATH)
+                .map_err(|e| format!("{what}: reopening the target: {e}"))?;
             do_mount(
                 None,
-                &tpath,
+                &fd_path(&fresh),
                 None,
                 MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
                 None,
