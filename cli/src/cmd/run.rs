@@ -7,6 +7,7 @@ use anyhow::bail;
 use rlxc_core::config::load::Loader;
 use rlxc_core::container::state::{query, State};
 use rlxc_core::container::{ContainerLock, Paths};
+use rlxc_core::run::warmup::Warmup;
 use rlxc_core::run::{launch, serve, start_daemon, RunSpec, StartRequest};
 
 use super::{Ctx, Failure};
@@ -75,6 +76,7 @@ fn status(code: i32) -> anyhow::Result<()> {
 
 /// `rlxc start`.
 pub fn start(a: &StartArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let warm = Warmup::start();
     let paths = ctx.paths(a.common.lxcpath.as_deref());
     let rc: Option<PathBuf> = a.config.clone().or(a.common.rcfile.clone());
     let spec = load_spec(&paths, &a.name, rc.as_deref(), &a.define, false)?;
@@ -102,15 +104,16 @@ pub fn start(a: &StartArgs, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let lock = lock(&paths, &a.name)?;
     if a.foreground {
-        let launched = launch(req, lock)?;
+        let launched = launch(req, lock, warm)?;
         return status(serve(launched, None));
     }
-    start_daemon(req, lock)?;
+    start_daemon(req, lock, warm)?;
     Ok(())
 }
 
 /// `rlxc execute`.
 pub fn execute(a: &ExecuteArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let warm = Warmup::start();
     let paths = ctx.paths(a.common.lxcpath.as_deref());
     let rc: Option<PathBuf> = a.config.clone().or(a.common.rcfile.clone());
     let spec = load_spec(&paths, &a.name, rc.as_deref(), &a.define, true)?;
@@ -142,7 +145,7 @@ pub fn execute(a: &ExecuteArgs, ctx: &Ctx) -> anyhow::Result<()> {
         inherited,
     };
     let lock = lock(&paths, &a.name)?;
-    let launched = launch(req, lock)?;
+    let launched = launch(req, lock, warm)?;
     status(serve(launched, None))
 }
 

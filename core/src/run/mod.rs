@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod pty;
 pub mod server;
 pub mod spec;
+pub mod warmup;
 
 pub use client::{Client, ClientError};
 pub use monitor::{launch, serve, start_daemon, StartError, StartRequest};

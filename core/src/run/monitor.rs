@@ -19,6 +19,7 @@ use super::protocol::{broadcast, Event};
 use super::pty::Ptys;
 use super::server;
 use super::spec::RunSpec;
+use super::warmup::Warmup;
 use crate::container::lock::{ContainerLock, LockError};
 use crate::container::state::State;
 use crate::container::Paths;
@@ -108,37 +109,12 @@ fn cgroup_record(run_dir: &std::path::Path) -> PathBuf {
     run_dir.join("cgroups")
 }
 
-/// Gets the kernel's cgroup migration lock ready while the start does other
-/// work: the first write to a `cgroup.procs` after a quiet spell waits for an
-/// RCU grace period (milliseconds on small VMs); later writes in the same
-/// window are quick. A helper thread moves this process into the cgroup it is
-/// already in (a no-op migration) and is joined before the clone, which needs
-/// a single-threaded process.
-fn warm_up_migration(layout: &CgroupLayout) -> Option<std::thread::JoinHandle<()>> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let procs = layout.v1.iter().find_map(|h| {
-        let ctrls = h.controllers.join(",");
-        own.lines().find_map(|l| {
-            let mut f = l.splitn(3, ':');
-            let (_, c, path) = (f.next()?, f.next()?, f.next()?);
-            (c == ctrls).then(|| {
-                h.mountpoint
-                    .join(path.trim_start_matches('/'))
-                    .join("cgroup.procs")
-            })
-        })
-    })?;
-    let pid = std::process::id().to_string();
-    std::thread::Builder::new()
-        .name("cgroup-warm".into())
-        .spawn(move || {
-            let _ = std::fs::write(procs, pid);
-        })
-        .ok()
-}
-
 /// Prepares and clones. Must run in a single-threaded process.
-pub fn launch(req: StartRequest, lock: ContainerLock) -> Result<Launched, StartError> {
+pub fn launch(
+    req: StartRequest,
+    lock: ContainerLock,
+    warm: Warmup,
+) -> Result<Launched, StartError> {
     let name = req.spec.name.clone();
     let io = |what: &str| {
         let (name, what) = (name.clone(), what.to_string());
@@ -177,7 +153,6 @@ pub fn launch(req: StartRequest, lock: ContainerLock) -> Result<Launched, StartE
         },
     );
     let layout = CgroupLayout::host().map_err(io("reading /proc/self/mountinfo"))?;
-    let warm = warm_up_migration(&layout);
     let cgroups = ContainerCgroups::plan(&layout, &name, &req.spec.cgroup_name());
     let undo = |e: StartError, cg: &ContainerCgroups| {
         for err in cg.remove() {
@@ -238,7 +213,7 @@ fn clone_container(
     req: StartRequest,
     socket: &std::path::Path,
     cgroups: &ContainerCgroups,
-    warm: Option<std::thread::JoinHandle<()>>,
+    warm: Warmup,
 ) -> Result<Cloneout, StartError> {
     let name = req.spec.name.clone();
     let io = |what: &str| {
@@ -263,9 +238,7 @@ fn clone_container(
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| io("pipe")(e.into()))?;
     let (err_r, err_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| io("pipe")(e.into()))?;
-    if let Some(w) = warm {
-        let _ = w.join();
-    }
+    warm.finish();
     let threads = thread_count();
     if threads != 1 {
         return Err(io("clone")(std::io::Error::other(format!(
@@ -352,7 +325,7 @@ pub fn serve(l: Launched, ready: Option<std::fs::File>) -> i32 {
             return exit.code;
         }
         let Some(lock) = lock else { return exit.code };
-        match launch(req, lock) {
+        match launch(req, lock, Warmup::none()) {
             Ok(next) => l = next,
             Err(e) => {
                 tracing::error!("container `{name}`: reboot failed: {e}");
@@ -444,7 +417,11 @@ fn serve_once(l: Launched) -> Served {
 
 /// `start -d`: forks the monitor into the background and returns once the
 /// container runs (or with the reason it did not start).
-pub fn start_daemon(req: StartRequest, lock: ContainerLock) -> Result<i32, StartError> {
+pub fn start_daemon(
+    req: StartRequest,
+    lock: ContainerLock,
+    warm: Warmup,
+) -> Result<i32, StartError> {
     let name = req.spec.name.clone();
     let io = |what: &'static str| {
         let name = name.clone();
@@ -463,7 +440,10 @@ pub fn start_daemon(req: StartRequest, lock: ContainerLock) -> Result<i32, Start
             let _ = nix::unistd::setsid();
             detach_stdio();
             let mut ready = std::fs::File::from(w);
-            let code = match launch(req, lock) {
+            // The helper thread exists only in the parent; its head start
+            // on the kernel's grace period helps the child all the same.
+            warm.forget();
+            let code = match launch(req, lock, Warmup::none()) {
                 Ok(l) => serve(l, Some(ready)),
                 Err(e) => {
                     let _ = ready.write_all(format!("error: {e}").as_bytes());
@@ -477,6 +457,7 @@ pub fn start_daemon(req: StartRequest, lock: ContainerLock) -> Result<i32, Start
             drop((w, lock));
             let mut answer = String::new();
             let _ = std::fs::File::from(r).read_to_string(&mut answer);
+            warm.finish();
             match answer.as_str() {
                 "ok" => Ok(0),
                 a => Err(StartError::Child {
