@@ -59,6 +59,14 @@ pub fn is_root() -> bool {
 extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Sends signal `sig` to process `pid` (a test's own child or a container's).
+pub fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc_kill(pid, sig) };
 }
 
 /// Asserts a root-only prerequisite: in CI (`RLXC_REQUIRE_ROOT=1`) a missing

@@ -147,14 +147,8 @@ fn start_in_the_foreground_passes_status_and_forwards_sigterm() {
             .map_while(Result::ok)
             .any(|l| l.contains("ready")));
     }
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc_kill(child.id() as i32, 15) };
+    rlxc_tests::kill(child.id() as i32, 15);
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(9));
     lab.assert_clean(&c);
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }

@@ -96,26 +96,32 @@ fn a_killed_monitor_takes_the_container_along_and_the_next_start_cleans_up() {
     let c = lab.busybox("killmon");
     lab.ok(&["start", "-n", &c]);
     let init = lab.pid(&c);
-    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
-    let monitor: i32 = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    // SAFETY: kill(2) of the monitor process.
-    unsafe { libc_kill(monitor, 9) };
+    let monitor = monitor_of(init);
+    rlxc_tests::kill(monitor, 9);
     wait_until("init to die with its monitor", || !alive(init));
     assert_eq!(lab.state(&c), "STOPPED");
     // The dead monitor's cgroups are still there; the next start removes them.
     assert!(!Lab::cgroup_dirs(&c).is_empty());
     lab.ok(&["start", "-n", &c]);
     assert_eq!(lab.state(&c), "RUNNING");
-    lab.ok(&["stop", "-n", &c, "-k"]);
+    // Killed again, then destroyed: destroy removes the leftovers too.
+    let init = lab.pid(&c);
+    rlxc_tests::kill(monitor_of(init), 9);
+    wait_until("init to die with its monitor", || !alive(init));
+    lab.ok(&["destroy", "-n", &c]);
     lab.assert_clean(&c);
+}
+
+fn monitor_of(init: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
+    stat.rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -128,8 +134,7 @@ fn a_killed_init_stops_the_container_cleanly() {
         .cmd(&["wait", "-n", &c, "-s", "STOPPED", "-t", "10"])
         .spawn()
         .unwrap();
-    // SAFETY: kill(2) of the container's init from the host.
-    unsafe { libc_kill(init, 9) };
+    rlxc_tests::kill(init, 9);
     assert!(watch.wait().unwrap().success());
     assert_eq!(lab.state(&c), "STOPPED");
     lab.assert_clean(&c);
@@ -186,11 +191,6 @@ fn kill_sends_a_signal_to_init() {
     lab.ok(&["kill", "-n", &c, "SIGHUP"]);
     assert!(watch.wait().unwrap().success());
     lab.assert_clean(&c);
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 #[test]

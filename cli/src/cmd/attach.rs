@@ -6,7 +6,7 @@ use rlxc_core::run::protocol::Request;
 use rlxc_core::run::RunSpec;
 
 use super::control::client;
-use super::{Ctx, Failure};
+use super::{exit_status, Ctx};
 use crate::args::control::AttachArgs;
 
 /// Runs the command and exits with its status.
@@ -59,12 +59,5 @@ pub fn run(a: &AttachArgs, ctx: &Ctx) -> anyhow::Result<()> {
             .map(|s| s.cap_keep.clone())
             .unwrap_or_default(),
     };
-    match attach(&req)? {
-        0 => Ok(()),
-        code => Err(Failure {
-            code,
-            message: None,
-        }
-        .into()),
-    }
+    exit_status(attach(&req)?)
 }

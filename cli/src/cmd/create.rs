@@ -129,6 +129,8 @@ pub fn run_destroy(args: &DestroyArgs, ctx: &Ctx) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
+    // What a monitor killed with SIGKILL left (its cgroups, its socket).
+    rlxc_core::run::monitor::clean_stale(&paths, &args.name)?;
     let registry = &ctx.registry;
     runtime()?.block_on(destroy(&RealSys, &paths, &args.name, |spec| {
         registry.storage_for(spec).ok()

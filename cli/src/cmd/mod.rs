@@ -62,6 +62,20 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// A command's exit status passed through: 0 is success, anything else a
+/// [`Failure`] with that code and no message of its own.
+pub fn exit_status(code: i32) -> anyhow::Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(Failure {
+            code,
+            message: None,
+        }
+        .into())
+    }
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

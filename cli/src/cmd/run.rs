@@ -10,7 +10,7 @@ use rlxc_core::container::{ContainerLock, Paths};
 use rlxc_core::run::warmup::Warmup;
 use rlxc_core::run::{launch, serve, start_daemon, RunSpec, StartRequest};
 
-use super::{Ctx, Failure};
+use super::{exit_status, Ctx};
 use crate::args::run::{ExecuteArgs, StartArgs};
 use crate::args::Common;
 
@@ -52,6 +52,16 @@ fn lock(paths: &Paths, name: &str) -> anyhow::Result<ContainerLock> {
     Ok(ContainerLock::try_acquire(name, &paths.lock_file(name)?)?)
 }
 
+/// Says, on the caller's terminal, which NICs this build does not set up.
+fn warn_nics(spec: &RunSpec) {
+    for nic in spec.nics_not_set_up() {
+        tracing::warn!(
+            "container `{}`: {nic} is not set up by this rlxc yet (network backends come later); the container gets an empty network namespace with lo only",
+            spec.name
+        );
+    }
+}
+
 fn log_to_container(common: &Common, spec: &RunSpec, paths: &Paths) -> anyhow::Result<()> {
     crate::logging::container_log(
         common,
@@ -61,19 +71,6 @@ fn log_to_container(common: &Common, spec: &RunSpec, paths: &Paths) -> anyhow::R
     )
 }
 
-/// A non-zero exit status of init or the command, passed through.
-fn status(code: i32) -> anyhow::Result<()> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(Failure {
-            code,
-            message: None,
-        }
-        .into())
-    }
-}
-
 /// `rlxc start`.
 pub fn start(a: &StartArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let warm = Warmup::start();
@@ -81,6 +78,7 @@ pub fn start(a: &StartArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let rc: Option<PathBuf> = a.config.clone().or(a.common.rcfile.clone());
     let spec = load_spec(&paths, &a.name, rc.as_deref(), &a.define, false)?;
     log_to_container(&a.common, &spec, &paths)?;
+    warn_nics(&spec);
     if spec.rootfs.is_none() && a.command.is_empty() {
         bail!(
             "container `{}` has no rootfs (lxc.rootfs.path): use `execute` to run a command on the host's tree",
@@ -105,7 +103,7 @@ pub fn start(a: &StartArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let lock = lock(&paths, &a.name)?;
     if a.foreground {
         let launched = launch(req, lock, warm)?;
-        return status(serve(launched, None));
+        return exit_status(serve(launched, None));
     }
     start_daemon(req, lock, warm)?;
     Ok(())
@@ -118,6 +116,7 @@ pub fn execute(a: &ExecuteArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let rc: Option<PathBuf> = a.config.clone().or(a.common.rcfile.clone());
     let spec = load_spec(&paths, &a.name, rc.as_deref(), &a.define, true)?;
     log_to_container(&a.common, &spec, &paths)?;
+    warn_nics(&spec);
     let argv = match (&a.command, &spec.execute_cmd) {
         (c, _) if !c.is_empty() => c.clone(),
         (_, Some(c)) => c.clone(),
@@ -146,7 +145,7 @@ pub fn execute(a: &ExecuteArgs, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let lock = lock(&paths, &a.name)?;
     let launched = launch(req, lock, warm)?;
-    status(serve(launched, None))
+    exit_status(serve(launched, None))
 }
 
 /// The caller's TERM, for programs on the container's terminal.

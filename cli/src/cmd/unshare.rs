@@ -14,7 +14,7 @@ use nix::unistd::{
     execvp, fork, setgid, setgroups, sethostname, setuid, ForkResult, Gid, Uid, User,
 };
 
-use super::Failure;
+use super::exit_status;
 use crate::args::unshare::UnshareArgs;
 
 /// Parses LXC's `-s` namespace list.
@@ -90,15 +90,7 @@ pub fn run(args: &UnshareArgs) -> anyhow::Result<()> {
             std::process::exit(127);
         }
     };
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(Failure {
-            code,
-            message: None,
-        }
-        .into())
-    }
+    exit_status(code)
 }
 
 fn lookup_user(u: &str) -> anyhow::Result<User> {

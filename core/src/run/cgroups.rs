@@ -106,26 +106,33 @@ impl ContainerCgroups {
         }
     }
 
-    /// Makes every directory. A leftover empty directory (a monitor killed
-    /// with SIGKILL) is removed and made again; one with processes is refused.
-    pub fn create(&self) -> Result<(), CgroupError> {
-        for d in &self.dirs {
-            if d.path.exists() {
-                let pids = tree_procs(&d.path);
-                if !pids.is_empty() {
-                    return Err(CgroupError::Busy {
-                        name: self.name.clone(),
-                        path: d.path.clone(),
-                        pids: pids
-                            .iter()
-                            .take(5)
-                            .map(i32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    });
-                }
-                remove_tree(&d.path).map_err(self.io(&d.path, "removing the leftover"))?;
+    /// Removes the directories of an earlier run (a monitor killed with
+    /// SIGKILL); directories that still have processes are refused.
+    pub fn remove_unused(&self) -> Result<(), CgroupError> {
+        for d in self.dirs.iter().filter(|d| d.path.exists()) {
+            let pids = tree_procs(&d.path);
+            if !pids.is_empty() {
+                return Err(CgroupError::Busy {
+                    name: self.name.clone(),
+                    path: d.path.clone(),
+                    pids: pids
+                        .iter()
+                        .take(5)
+                        .map(i32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                });
             }
+            remove_tree(&d.path).map_err(self.io(&d.path, "removing the leftover"))?;
+        }
+        Ok(())
+    }
+
+    /// Makes every directory, after removing unused leftovers (see
+    /// [`remove_unused`](Self::remove_unused)).
+    pub fn create(&self) -> Result<(), CgroupError> {
+        self.remove_unused()?;
+        for d in &self.dirs {
             std::fs::create_dir_all(&d.path).map_err(self.io(&d.path, "creating"))?;
             if d.controllers.iter().any(|c| c == "cpuset") {
                 self.inherit_cpuset(&d.path)?;

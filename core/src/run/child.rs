@@ -60,8 +60,9 @@ pub fn main(plan: ChildPlan<'_>) -> ! {
 }
 
 fn report(err: &OwnedFd, msg: &str) {
-    let mut f = std::fs::File::from(err.try_clone().expect("dup of the error pipe"));
-    let _ = f.write_all(msg.as_bytes());
+    if let Ok(fd) = err.try_clone() {
+        let _ = std::fs::File::from(fd).write_all(msg.as_bytes());
+    }
 }
 
 fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {

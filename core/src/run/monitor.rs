@@ -101,7 +101,31 @@ pub struct Launched {
     pub listener: std::os::unix::net::UnixListener,
     /// Console output goes to the monitor's stdout (`start -F` without a tty).
     pub console_to_stdout: bool,
+    /// Warnings for the user (cgroup keys translated for this host); a
+    /// daemon hands them to the waiting `start`.
+    pub warnings: Vec<String>,
     run_dir: PathBuf,
+}
+
+/// Removes what a monitor killed with SIGKILL left behind: its socket, its
+/// recorded cgroups (refused while they still have processes) and its run
+/// directory. A live monitor means the container is running: an error.
+pub fn clean_stale(paths: &Paths, name: &str) -> Result<(), StartError> {
+    let Ok(run_dir) = paths.run_dir(name) else {
+        return Ok(());
+    };
+    let socket = run_dir.join("command");
+    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        return Err(StartError::AlreadyRunning { name: name.into() });
+    }
+    let _ = std::fs::remove_file(&socket);
+    let record = cgroup_record(&run_dir);
+    if let Some(stale) = ContainerCgroups::recorded(&record) {
+        stale.remove_unused()?;
+        let _ = std::fs::remove_file(&record);
+    }
+    let _ = std::fs::remove_dir(&run_dir);
+    Ok(())
 }
 
 /// Files a run leaves under the runtime directory.
@@ -124,26 +148,10 @@ pub fn launch(
         .paths
         .run_dir(&name)
         .map_err(|e| io("run directory")(std::io::Error::other(e)))?;
+    clean_stale(&req.paths, &name)?;
     std::fs::create_dir_all(&run_dir).map_err(io("making the run directory"))?;
     let _ = std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(0o700));
     let socket = run_dir.join("command");
-    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
-        return Err(StartError::AlreadyRunning { name });
-    }
-    let _ = std::fs::remove_file(&socket);
-    if let Some(stale) = ContainerCgroups::recorded(&cgroup_record(&run_dir)) {
-        stale
-            .create()
-            .and_then(|()| match stale.remove().into_iter().next() {
-                Some(e) => Err(e),
-                None => Ok(()),
-            })?;
-    }
-    for nic in req.spec.nics_not_set_up() {
-        tracing::warn!(
-            "container `{name}`: {nic} is not set up by this rlxc yet (network backends come later); the container gets an empty network namespace with lo only"
-        );
-    }
     let run_root = req.paths.run_root();
     broadcast(
         &run_root,
@@ -178,12 +186,13 @@ pub fn launch(
     if let Err(e) = cgroups.record(&cgroup_record(&run_dir)) {
         return Err(undo(io("recording the cgroups")(e), &cgroups));
     }
-    match cgroups.apply(&req.spec.cgroup) {
+    let warnings: Vec<String> = match cgroups.apply(&req.spec.cgroup) {
         Ok(notes) => notes
             .iter()
-            .for_each(|n| tracing::warn!("container `{name}`: {n}")),
+            .map(|n| format!("container `{name}`: {n}"))
+            .collect(),
         Err(e) => return Err(undo(e.into(), &cgroups)),
-    }
+    };
     match clone_container(req, &socket, &cgroups, warm) {
         Ok((req, pid, pidfd, ptys, listener, console_to_stdout)) => Ok(Launched {
             req,
@@ -194,6 +203,7 @@ pub fn launch(
             ptys,
             listener,
             console_to_stdout,
+            warnings,
             run_dir,
         }),
         Err(e) => Err(undo(e, &cgroups)),
@@ -314,8 +324,12 @@ fn clone_container(
 /// `ready` (the waiting `start -d`) is told "ok" first. Returns init's exit
 /// code (128+N for a signal).
 pub fn serve(l: Launched, ready: Option<std::fs::File>) -> i32 {
-    if let Some(mut r) = ready {
-        let _ = r.write_all(b"ok");
+    match ready {
+        // The waiting `start` prints the warnings: our stderr is /dev/null.
+        Some(mut r) => {
+            let _ = r.write_all(format!("ok\n{}", l.warnings.join("\n")).as_bytes());
+        }
+        None => l.warnings.iter().for_each(|w| tracing::warn!("{w}")),
     }
     let mut l = l;
     loop {
@@ -357,6 +371,7 @@ fn serve_once(l: Launched) -> Served {
         listener,
         console_to_stdout,
         run_dir,
+        ..
     } = l;
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -459,7 +474,13 @@ pub fn start_daemon(
             let _ = std::fs::File::from(r).read_to_string(&mut answer);
             warm.finish();
             match answer.as_str() {
-                "ok" => Ok(0),
+                a if a.starts_with("ok\n") => {
+                    a.lines()
+                        .skip(1)
+                        .filter(|w| !w.is_empty())
+                        .for_each(|w| tracing::warn!("{w}"));
+                    Ok(0)
+                }
                 a => Err(StartError::Child {
                     message: daemon_message(&name, a),
                     name,

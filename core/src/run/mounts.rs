@@ -67,6 +67,21 @@ pub fn open_in_root(root: &OwnedFd, rel: &Path, flags: i32) -> std::io::Result<O
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// The (made if missing) parent directory of `rel` below `root`, and the last
+/// component of `rel`.
+fn parent_in_root<'a>(
+    root: &OwnedFd,
+    rel: &'a Path,
+) -> std::io::Result<(OwnedFd, &'a std::ffi::OsStr)> {
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    mkdir_in_root(root, parent)?;
+    let pfd = open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY)?;
+    let name = rel
+        .file_name()
+        .ok_or_else(|| std::io::Error::other(format!("`{}` has no file name", rel.display())))?;
+    Ok((pfd, name))
+}
+
 /// Makes directory `rel` (and its parents) below `root`, safely.
 pub fn mkdir_in_root(root: &OwnedFd, rel: &Path) -> std::io::Result<()> {
     if rel.as_os_str().is_empty()
@@ -74,12 +89,7 @@ pub fn mkdir_in_root(root: &OwnedFd, rel: &Path) -> std::io::Result<()> {
     {
         return Ok(());
     }
-    let parent = rel.parent().unwrap_or(Path::new(""));
-    mkdir_in_root(root, parent)?;
-    let pfd = open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY)?;
-    let name = rel
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let (pfd, name) = parent_in_root(root, rel)?;
     match nix::sys::stat::mkdirat(
         Some(pfd.as_raw_fd()),
         name,
@@ -92,12 +102,7 @@ pub fn mkdir_in_root(root: &OwnedFd, rel: &Path) -> std::io::Result<()> {
 
 /// Makes an empty file `rel` below `root` (for file bind mounts), safely.
 pub fn touch_in_root(root: &OwnedFd, rel: &Path, mode: u32) -> std::io::Result<()> {
-    let parent = rel.parent().unwrap_or(Path::new(""));
-    mkdir_in_root(root, parent)?;
-    let pfd = open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY)?;
-    let name = rel
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let (pfd, name) = parent_in_root(root, rel)?;
     let c = CString::new(name.as_bytes()).map_err(std::io::Error::other)?;
     // SAFETY: openat with a valid dirfd and path; O_NOFOLLOW refuses a symlink.
     let fd = unsafe {
