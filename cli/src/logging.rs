@@ -93,6 +93,21 @@ pub fn init(logfile: Option<&Path>, priority: Option<&str>, quiet: bool) -> anyh
     Ok(())
 }
 
+/// Appends a command's final error to the log file, if there is one (it is
+/// printed on stderr already, so it does not go through tracing again).
+pub fn error_to_file(msg: &str) {
+    use std::io::Write;
+    let mut guard = FILE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((f, level)) = guard.as_mut() {
+        if *level >= LevelFilter::ERROR {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let _ = writeln!(f, "{secs} ERROR rlxc {}: {msg}", std::process::id());
+        }
+    }
+}
+
 /// The container log of `start`/`execute`, as LXC keeps it: `-o` wins;
 /// otherwise `lxc.log.file`, else `<lxcpath>/<name>/<name>.log` when the
 /// container directory exists; the level is `-l`, else `lxc.log.level`,

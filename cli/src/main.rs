@@ -115,10 +115,13 @@ fn report(prog: &str, e: &anyhow::Error) -> i32 {
     if let Some(f) = e.downcast_ref::<Failure>() {
         if let Some(m) = &f.message {
             eprintln!("{prog}: {m}");
+            logging::error_to_file(m);
         }
         return f.code;
     }
-    eprintln!("{prog}: {}", message(e));
+    let m = message(e);
+    eprintln!("{prog}: {m}");
+    logging::error_to_file(&m);
     1
 }
 

@@ -263,3 +263,80 @@ fn mount_entries_bind_host_directories_and_stay_inside_the_rootfs() {
     assert!(lab.rootfs(&c).join("evil").is_dir());
     lab.assert_clean(&c);
 }
+
+#[test]
+fn pidfile_console_log_and_container_log() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("logs");
+    let pidfile = lab.path().join("init.pid");
+    let console = lab.path().join("console.log");
+    lab.ok(&[
+        "start",
+        "-n",
+        &c,
+        "-p",
+        pidfile.to_str().unwrap(),
+        "-L",
+        console.to_str().unwrap(),
+    ]);
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(pid, lab.pid(&c));
+    // busybox's askfirst prompt is written on /dev/console, and so to -L.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&console).unwrap_or_default();
+        if text.contains("Please press Enter") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(text.contains("Please press Enter"), "console log: {text:?}");
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    assert!(!pidfile.exists(), "the pid file outlived the container");
+    // A failed start is written to <lxcpath>/<name>/<name>.log, as LXC does.
+    lab.fails(&["start", "-n", &c, "-s", "lxc.init.cmd=/no/init"], 1);
+    let log =
+        std::fs::read_to_string(Path::new(&lab.lxcpath).join(&c).join(format!("{c}.log"))).unwrap();
+    assert!(log.contains("cannot run `/no/init`"), "{log}");
+}
+
+#[test]
+fn console_on_a_tty_reaches_getty_and_a_busy_tty_is_refused() {
+    use std::io::{Read, Write};
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("ttys");
+    lab.ok(&["start", "-n", &c]);
+    let mut child = lab
+        .cmd(&["console", "-n", &c, "-t", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    input.write_all(b"\n").unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("login:") {
+        let n = out.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "console closed before getty's prompt: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // tty1 is taken: a second console on it is refused, naming it.
+    let e = lab.fails(&["console", "-n", &c, "-t", "1"], 1);
+    assert!(e.contains("tty 1 is in use"), "{e}");
+    let e = lab.fails(&["console", "-n", &c, "-t", "9"], 1);
+    assert!(e.contains("tty 9 does not exist"), "{e}");
+    input.write_all(b"\x01q").unwrap();
+    drop(input);
+    assert!(child.wait().unwrap().success());
+    lab.ok(&["stop", "-n", &c, "-k"]);
+}
