@@ -152,3 +152,60 @@ fn start_in_the_foreground_passes_status_and_forwards_sigterm() {
     assert_eq!(st.code(), Some(9));
     lab.assert_clean(&c);
 }
+
+#[test]
+fn network_none_shares_the_host_network_and_empty_gets_its_own() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("netns");
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let ns = |t: &str| {
+        let out = lab.ok(&[
+            "execute",
+            "-n",
+            &c,
+            "-s",
+            "lxc.net.0.type=",
+            "-s",
+            &format!("lxc.net.0.type={t}"),
+            "--",
+            "readlink",
+            "/proc/1/ns/net",
+        ]);
+        std::path::PathBuf::from(out.trim())
+    };
+    assert_eq!(ns("none"), host);
+    assert_ne!(ns("empty"), host);
+    // An empty network has lo, and it is up.
+    let out = lab.ok(&[
+        "execute",
+        "-n",
+        &c,
+        "--",
+        "cat",
+        "/sys/class/net/lo/operstate",
+        "/proc/net/dev",
+    ]);
+    assert!(out.starts_with("unknown\n") && out.contains("lo:"), "{out}");
+}
+
+#[test]
+fn fstab_entries_are_mounted() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("fstab");
+    std::fs::write(
+        std::path::Path::new(&lab.lxcpath).join(&c).join("fstab"),
+        "# comment\ntmpfs mnt/scratch tmpfs size=1m,create=dir 0 0\n",
+    )
+    .unwrap();
+    lab.configure(&c, "lxc.mount.fstab = fstab\n");
+    let out = lab.ok(&[
+        "execute",
+        "-n",
+        &c,
+        "--",
+        "grep",
+        " /mnt/scratch ",
+        "/proc/mounts",
+    ]);
+    assert!(out.contains("tmpfs /mnt/scratch tmpfs"), "{out}");
+}

@@ -233,3 +233,28 @@ fn a_full_disk_fails_create_cleanly() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn reboot_restarts_init_and_shutdown_stops_cleanly() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("reboot");
+    lab.ok(&["start", "-n", &c]);
+    let first = lab.pid(&c);
+    // busybox init reboots on SIGTERM (the template's lxc.signal.reboot):
+    // reboot(2) in a pid namespace ends init with SIGHUP, and the monitor
+    // starts the container again.
+    lab.ok(&["stop", "-n", &c, "-r"]);
+    wait_until("the container to come back with a new init", || {
+        lab.run(&["info", "-n", &c, "-p"]).status.success() && {
+            let out = rlxc_tests::stdout(&lab.run(&["info", "-n", &c, "-p"]));
+            out.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<i32>().ok())
+                .is_some_and(|p| p != first)
+        }
+    });
+    assert_eq!(lab.state(&c), "RUNNING");
+    lab.ok(&["shutdown", "-n", &c, "-t", "20"]);
+    assert_eq!(lab.state(&c), "STOPPED");
+    lab.assert_clean(&c);
+}

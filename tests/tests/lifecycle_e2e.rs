@@ -94,6 +94,17 @@ fn start_info_attach_freeze_cgroup_stop_destroy() {
     assert_eq!(json["pid"].to_string(), pid);
     assert!(json["stats"]["memory_bytes"].as_u64().unwrap() > 0);
 
+    assert_eq!(
+        lab.ok(&["info", "-n", &c, "-c", "lxc.tty.max"]),
+        "lxc.tty.max = 2\n"
+    );
+    let raw = lab.ok(&["info", "-n", &c, "-S", "-H"]);
+    assert!(
+        raw.lines().any(|l| l.starts_with("Memory use:")
+            && l.split_whitespace().last().unwrap().parse::<u64>().is_ok()),
+        "{raw}"
+    );
+
     // Freeze and thaw, seen in the freezer.
     lab.ok(&["freeze", "-n", &c]);
     assert_eq!(lab.state(&c), "FROZEN");
