@@ -107,7 +107,7 @@ pub enum TemplateError {
 #[async_trait]
 pub trait Template: Send + Sync + fmt::Debug {
     /// The name used in `-t NAME`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
 
     /// Help for the template's own arguments (`create -t NAME -h`).
     fn help(&self) -> String;

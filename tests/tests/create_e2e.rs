@@ -168,3 +168,62 @@ fn failed_creates_leave_nothing() {
         );
     }
 }
+
+#[test]
+fn lxc_template_scripts_run_unchanged_and_fail_cleanly() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(lab) = rlxc_tests::Lab::new() else {
+        return;
+    };
+    let lxc_busybox = Path::new("/usr/share/lxc/templates/lxc-busybox");
+    if !require(
+        lxc_busybox.exists(),
+        "LXC's template scripts (lxc-templates)",
+    ) {
+        return;
+    }
+    // LXC's own busybox script, then a real start of what it made.
+    let c = lab.name("script");
+    lab.ok(&["create", "-n", &c, "-t", lxc_busybox.to_str().unwrap()]);
+    let config = std::fs::read_to_string(Path::new(&lab.lxcpath).join(&c).join("config")).unwrap();
+    assert!(config.contains(
+        "# Template used to create this container: /usr/share/lxc/templates/lxc-busybox"
+    ));
+    assert!(config.contains("lxc.signal.halt = SIGUSR1"), "{config}");
+    assert!(!config.contains(".rlxc-staging"), "{config}");
+    lab.ok(&["start", "-n", &c]);
+    assert_eq!(lab.ok(&["attach", "-n", &c, "--", "hostname"]).trim(), c);
+    lab.ok(&["stop", "-n", &c, "-k"]);
+
+    // A script that names its --path in the config: the final path is kept.
+    let script = lab.path().join("lxc-mine");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nwhile [ $# -gt 0 ]; do case $1 in --path) p=$2; shift;; --rootfs) r=$2; shift;; esac; shift; done\n\
+         mkdir -p \"$r/bin\" && echo \"lxc.mount.fstab = $p/fstab\" >> \"$p/config\" && echo made\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let m = lab.name("mine");
+    lab.ok(&["create", "-n", &m, "-t", script.to_str().unwrap()]);
+    let config = std::fs::read_to_string(Path::new(&lab.lxcpath).join(&m).join("config")).unwrap();
+    let want = format!("lxc.mount.fstab = {}/{m}/fstab", lab.lxcpath);
+    assert!(config.contains(&want), "{config}");
+
+    // A failing script: its stderr in the error, nothing left.
+    std::fs::write(&script, "#!/bin/sh\necho 'no network here' >&2\nexit 3\n").unwrap();
+    let f = lab.name("fails");
+    let e = lab.fails(&["create", "-n", &f, "-t", script.to_str().unwrap()], 1);
+    assert!(
+        e.contains(&f) && e.contains("no network here") && e.contains("exit status 3"),
+        "{e}"
+    );
+    assert!(!Path::new(&lab.lxcpath).join(&f).exists());
+    assert_eq!(
+        entries(&Path::new(&lab.lxcpath).join(".rlxc-staging")),
+        Vec::<String>::new()
+    );
+    // An unknown name says where it looked.
+    let e = lab.fails(&["create", "-n", &f, "-t", "nosuch"], 1);
+    assert!(e.contains("/usr/share/lxc/templates/lxc-nosuch"), "{e}");
+}

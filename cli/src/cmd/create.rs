@@ -1,7 +1,7 @@
 //! `rlxc create` and `rlxc destroy`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -10,6 +10,7 @@ use rlxc_core::container::create::{create, destroy, NewContainer};
 use rlxc_core::container::state::{query, State};
 use rlxc_core::storage::{CreateRequest, Storage};
 use rlxc_core::sys::RealSys;
+use rlxc_core::templates::external::{ExternalTemplate, TEMPLATE_DIR};
 
 use super::Ctx;
 use crate::args::create::{CreateArgs, DestroyArgs};
@@ -82,7 +83,23 @@ fn options(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<CreateRequest> {
 pub fn run_create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let paths = ctx.paths(args.common.lxcpath.as_deref());
     let template = match &args.template {
-        Some(t) => Some(ctx.registry.template(t)?),
+        // Built-in templates first, then LXC's scripts (`lxc-NAME`, or a path).
+        Some(t) => Some(match ctx.registry.template(t) {
+            Ok(found) => found,
+            Err(e) => match ExternalTemplate::find(t, Path::new(TEMPLATE_DIR)) {
+                Some(script) => Arc::new(script),
+                None => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "no built-in template `{t}` and no executable {}",
+                        if t.contains('/') {
+                            t.clone()
+                        } else {
+                            format!("{TEMPLATE_DIR}/lxc-{t}")
+                        }
+                    )))
+                }
+            },
+        }),
         None => None,
     };
     if template.is_none() && !args.template_args.is_empty() {

@@ -235,7 +235,17 @@ async fn build(
                 name: name.into(),
                 source,
             })?;
-        lines = out.config_lines;
+        // A script may write its --path (the staging directory) into the
+        // config: it has to name the container's final place.
+        let (from, to) = (
+            staging.dir.display().to_string(),
+            final_dir.display().to_string(),
+        );
+        lines = out
+            .config_lines
+            .iter()
+            .map(|l| l.replace(&from, &to))
+            .collect();
     }
     let final_spec = rebase(&spec, &staging.dir, final_dir);
     let text = config_text(new, &final_spec, &lines)?;

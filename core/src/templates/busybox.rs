@@ -226,7 +226,7 @@ fn link_applets(rootfs: &Path, applets: &[String]) -> Result<usize, TemplateErro
 
 #[async_trait]
 impl Template for Busybox {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         NAME
     }
 

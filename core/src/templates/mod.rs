@@ -2,5 +2,7 @@
 //! their own crates).
 
 mod busybox;
+pub mod external;
 
 pub use busybox::{parse_applets, Busybox};
+pub use external::ExternalTemplate;
