@@ -209,3 +209,49 @@ fn fstab_entries_are_mounted() {
     ]);
     assert!(out.contains("tmpfs /mnt/scratch tmpfs"), "{out}");
 }
+
+#[test]
+fn cgroup_dir_is_honoured_and_removed_with_its_parents() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("cgdir");
+    let site = format!("rlxc-e2e-{}", std::process::id());
+    let out = lab.ok(&[
+        "execute",
+        "-n",
+        &c,
+        "-s",
+        &format!("lxc.cgroup.dir={site}/{c}"),
+        "--",
+        "cat",
+        "/proc/self/cgroup",
+    ]);
+    // Inside its cgroup namespace the container sees its own cgroup as /.
+    assert!(out.lines().all(|l| l.ends_with(":/")), "{out}");
+    let left: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .map(|h| h.path().join(&site))
+        .filter(|p| p.exists())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn executes_own_init_is_closed_to_the_container() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("dumpable");
+    // Without CAP_SYS_PTRACE a container process cannot reach pid 1's exe
+    // (rlxc's own init is the host's binary).
+    let out = lab.ok(&[
+        "execute",
+        "-n",
+        &c,
+        "-s",
+        "lxc.cap.drop=sys_ptrace",
+        "--",
+        "sh",
+        "-c",
+        "readlink /proc/1/exe || echo denied",
+    ]);
+    assert_eq!(out.trim(), "denied");
+}

@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use nix::sched::{setns, CloneFlags};
 
 use super::cgroups::ContainerCgroups;
-use super::child::{drop_caps, set_ids};
+use super::child::{drop_caps, not_dumpable, set_ids};
 use super::init::exit_code;
 
 /// The namespaces attach can enter, in the order it enters them.
@@ -161,6 +161,8 @@ fn run_child(
     argv: &[String],
     env: &[(String, String)],
 ) -> String {
+    // Until the exec, this is the host's rlxc inside the container.
+    not_dumpable();
     for mut f in procs {
         if let Err(e) = f.write_all(b"0") {
             return format!("joining the container's cgroup: {e}");

@@ -68,6 +68,10 @@ pub struct ContainerCgroups {
     pub dirs: Vec<Dir>,
     /// Controllers usable in the cgroup2 directory.
     pub unified_controllers: Vec<String>,
+    /// Parent directories the start made (`lxc.cgroup.dir = a/b`), deepest
+    /// first: removed with the container's when nothing else uses them.
+    #[serde(default)]
+    pub made_parents: Vec<PathBuf>,
 }
 
 impl ContainerCgroups {
@@ -93,6 +97,7 @@ impl ContainerCgroups {
             name: name.to_string(),
             dirs,
             unified_controllers: layout.unified_controllers.clone(),
+            made_parents: Vec::new(),
         }
     }
 
@@ -125,18 +130,33 @@ impl ContainerCgroups {
             }
             remove_tree(&d.path).map_err(self.io(&d.path, "removing the leftover"))?;
         }
+        for p in &self.made_parents {
+            let _ = std::fs::remove_dir(p);
+        }
         Ok(())
     }
 
     /// Makes every directory, after removing unused leftovers (see
     /// [`remove_unused`](Self::remove_unused)).
-    pub fn create(&self) -> Result<(), CgroupError> {
+    pub fn create(&mut self) -> Result<(), CgroupError> {
         self.remove_unused()?;
-        for d in &self.dirs {
-            std::fs::create_dir_all(&d.path).map_err(self.io(&d.path, "creating"))?;
-            if d.controllers.iter().any(|c| c == "cpuset") {
-                self.inherit_cpuset(&d.path)?;
+        for d in self.dirs.clone() {
+            // Missing ancestors, outermost first (each needs its cpuset too).
+            let mut missing: Vec<PathBuf> = d
+                .path
+                .ancestors()
+                .skip(1)
+                .take_while(|p| !p.exists())
+                .map(Path::to_path_buf)
+                .collect();
+            missing.reverse();
+            for dir in missing.iter().chain(std::iter::once(&d.path)) {
+                std::fs::create_dir(dir).map_err(self.io(dir, "creating"))?;
+                if d.controllers.iter().any(|c| c == "cpuset") {
+                    self.inherit_cpuset(dir)?;
+                }
             }
+            self.made_parents.extend(missing.into_iter().rev());
         }
         Ok(())
     }
@@ -259,15 +279,26 @@ impl ContainerCgroups {
         if !dir.unified || s.controller() == "cgroup" {
             return Ok(());
         }
-        let Some(parent) = dir.path.parent() else {
-            return Ok(());
-        };
-        let ctl = parent.join("cgroup.subtree_control");
-        if read_trim(&ctl).is_some_and(|v| v.split_whitespace().any(|c| c == s.controller())) {
-            return Ok(());
+        // Every directory between the existing parent and the leaf that this
+        // start made (lxc.cgroup.dir = a/b) must pass the controller down,
+        // outermost first.
+        let mut chain: Vec<&Path> = dir
+            .path
+            .ancestors()
+            .skip(1)
+            .take_while(|p| self.made_parents.iter().any(|m| m == p))
+            .collect();
+        let top = chain.last().copied().unwrap_or(&dir.path);
+        chain.extend(top.parent());
+        for parent in chain.into_iter().rev() {
+            let ctl = parent.join("cgroup.subtree_control");
+            if read_trim(&ctl).is_some_and(|v| v.split_whitespace().any(|c| c == s.controller())) {
+                continue;
+            }
+            std::fs::write(&ctl, format!("+{}", s.controller()))
+                .map_err(self.io(&ctl, "enabling the controller"))?;
         }
-        std::fs::write(&ctl, format!("+{}", s.controller()))
-            .map_err(self.io(&ctl, "enabling the controller"))
+        Ok(())
     }
 
     /// Reads a cgroup file by its name (`memory.usage_in_bytes`, `memory.current`).
@@ -356,6 +387,10 @@ impl ContainerCgroups {
                     errors.push((self.io(&d.path, "removing"))(e));
                 }
             }
+        }
+        for p in &self.made_parents {
+            // Another container may share the parent: then it stays.
+            let _ = std::fs::remove_dir(p);
         }
         errors
     }
@@ -463,7 +498,7 @@ mod tests {
     #[test]
     fn creates_inherits_cpuset_writes_and_removes() {
         let t = tempfile::tempdir().unwrap();
-        let c = fake(t.path());
+        let mut c = fake(t.path());
         c.create().unwrap();
         let cpus = t.path().join("cpuset/rlxc.payload.c1/cpuset.cpus");
         assert_eq!(std::fs::read_to_string(cpus).unwrap(), "0-1");
@@ -485,6 +520,46 @@ mod tests {
         // Files created by the test make the plain rmdir fail here, which
         // proves errors are collected rather than ignored.
         assert!(!c.remove().is_empty());
+    }
+
+    #[test]
+    fn v2_limits_enable_their_controller_and_nested_dirs_go_away() {
+        let t = tempfile::tempdir().unwrap();
+        let mut layout = CgroupLayout::fake_unified(&["memory", "pids"]);
+        layout.unified = Some(t.path().to_path_buf());
+        let mut c = ContainerCgroups::plan(&layout, "c1", "site/c1");
+        c.create().unwrap();
+        assert_eq!(c.made_parents, vec![t.path().join("site")]);
+        c.apply(&[CgroupSetting::new(Version::V2, "pids.max", "64")])
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(t.path().join("site/cgroup.subtree_control")).unwrap(),
+            "+pids"
+        );
+        assert_eq!(
+            std::fs::read_to_string(t.path().join("cgroup.subtree_control")).unwrap(),
+            "+pids"
+        );
+        assert_eq!(c.read("pids.max").as_deref(), Some("64"));
+        // A v1 key is translated for a v2-only host.
+        let notes = c
+            .apply(&[CgroupSetting::new(
+                Version::V1,
+                "memory.limit_in_bytes",
+                "1048576",
+            )])
+            .unwrap();
+        assert!(!notes.is_empty());
+        assert_eq!(c.read("memory.max").as_deref(), Some("1048576"));
+        // Plain rmdir fails on this fake (files in it); the real cgroupfs
+        // allows it. The parent is only removed when empty.
+        for f in ["pids.max", "memory.max"] {
+            std::fs::remove_file(t.path().join("site/c1").join(f)).unwrap();
+        }
+        std::fs::remove_file(t.path().join("site/cgroup.subtree_control")).unwrap();
+        assert!(c.remove().is_empty());
+        assert!(t.path().exists(), "the hierarchy root stays");
+        assert!(!t.path().join("site").exists());
     }
 
     #[test]

@@ -117,6 +117,7 @@ fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {
     set_env(&plan);
     if plan.own_init {
         set_pdeath(spec.pdeath_signal);
+        not_dumpable();
         let argv = plan.argv.clone();
         let err_for_cmd = plan.err.try_clone().map_err(|e| e.to_string())?;
         init::run(
@@ -256,6 +257,14 @@ fn set_env(plan: &ChildPlan<'_>) {
             std::env::set_var(k, v);
         }
     }
+}
+
+/// Our own init is the host's rlxc image inside the container: non-dumpable,
+/// its `/proc/1/exe`, memory and fds are closed to container processes that
+/// lack CAP_SYS_PTRACE in the host's user namespace.
+pub fn not_dumpable() {
+    // SAFETY: prctl with constant arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
 }
 
 fn set_pdeath(sig: i32) {

@@ -161,7 +161,7 @@ pub fn launch(
         },
     );
     let layout = CgroupLayout::host().map_err(io("reading /proc/self/mountinfo"))?;
-    let cgroups = ContainerCgroups::plan(&layout, &name, &req.spec.cgroup_name());
+    let mut cgroups = ContainerCgroups::plan(&layout, &name, &req.spec.cgroup_name());
     let undo = |e: StartError, cg: &ContainerCgroups| {
         for err in cg.remove() {
             tracing::warn!("{err}");
