@@ -441,6 +441,10 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 
 /// `rmdir` children first (a cgroup directory only goes with `rmdir`).
 fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    // Usually there are no child cgroups: try the directory alone first.
+    if std::fs::remove_dir(dir).is_ok() {
+        return Ok(());
+    }
     for sub in subdirs(dir) {
         remove_tree(&sub)?;
     }

@@ -349,14 +349,23 @@ pub fn set_ids(uid: u32, gid: u32) -> Result<(), String> {
 /// Closes every fd except `keep` (the container must not inherit the
 /// monitor's socket or the pty masters).
 fn close_other_fds(keep: &[i32]) {
-    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
-                .collect()
-        })
-        .unwrap_or_default();
-    for fd in fds.into_iter().filter(|fd| !keep.contains(fd)) {
-        let _ = nix::unistd::close(fd);
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    keep.dedup();
+    // close_range(2) over the gaps between the fds to keep: no /proc walk.
+    let mut from: u32 = 0;
+    for &k in keep.iter().filter(|k| **k >= 0) {
+        let k = k as u32;
+        if k > from {
+            close_range(from, k - 1);
+        }
+        from = k + 1;
     }
+    close_range(from, u32::MAX);
+}
+
+fn close_range(first: u32, last: u32) {
+    // SAFETY: close_range only closes descriptors; none of them is used
+    // afterwards.
+    unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
 }
