@@ -366,18 +366,6 @@ impl ContainerCgroups {
             .map_err(self.io(&f, "waiting for the freeze"))
     }
 
-    /// Whether the container is frozen now.
-    pub fn is_frozen(&self) -> bool {
-        if let Some(s) = self.read("freezer.state") {
-            return s == "FROZEN";
-        }
-        self.dirs
-            .iter()
-            .find(|d| d.unified)
-            .and_then(|d| read_trim(&d.path.join("cgroup.freeze")))
-            .is_some_and(|v| v == "1")
-    }
-
     /// Removes every directory (children first). Returns every failure.
     pub fn remove(&self) -> Vec<CgroupError> {
         let mut errors = Vec::new();

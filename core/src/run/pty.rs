@@ -28,17 +28,6 @@ impl Pty {
             slave: r.slave,
         })
     }
-
-    /// Copies the window size of terminal `from` onto this pty.
-    pub fn copy_winsize(&self, from: i32) {
-        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-        // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a valid winsize pointer.
-        unsafe {
-            if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
-                libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
-            }
-        }
-    }
 }
 
 /// The ptys of one container: the console (index 0) and ttys 1..=N.

@@ -193,8 +193,8 @@ pub struct RunSpec {
     pub console_log: Option<PathBuf>,
     /// `lxc.autodev` (default on).
     pub autodev: bool,
-    /// `lxc.mount.auto`; `None` when the key is absent (rlxc then mounts
-    /// `/proc` and a read-only `/sys` so a rootfs is usable).
+    /// `lxc.mount.auto`; without the key rlxc mounts `/proc` and a
+    /// read-only `/sys` so a rootfs is usable.
     pub auto_mounts: AutoMounts,
     /// `lxc.mount.entry` lines, then `lxc.mount.fstab` lines.
     pub mounts: Vec<MountEntry>,
