@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rlxc_tests::{require, rlxc, stderr, stdout};
+use rlxc_tests::{require, stderr, stdout};
 
 fn busybox_present() -> bool {
     Path::new("/bin/busybox").exists() || Path::new("/usr/bin/busybox").exists()
@@ -43,11 +43,14 @@ fn busybox_container_is_created_and_destroyed() {
         format!("lxc.default_config = {}\n", default.display()),
     )
     .unwrap();
+    // Locks go to a runtime directory of the test's own, not /run/rlxc.
+    let rundir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         rlxc_tests::run(
             std::process::Command::new(rlxc_tests::rlxc_bin())
                 .args(args)
-                .env("RLXC_SYSTEM_CONFIG", &sys),
+                .env("RLXC_SYSTEM_CONFIG", &sys)
+                .env("RLXC_RUNDIR", rundir.path()),
         )
     };
     let out = run(&["create", "-n", "bb", "-t", "busybox", "-P", lxcpath]);
@@ -149,8 +152,13 @@ fn failed_creates_leave_nothing() {
             "zfs",
         ),
     ];
+    let rundir = tempfile::tempdir().unwrap();
     for (args, expected) in cases {
-        let out = rlxc(&args);
+        let out = rlxc_tests::run(
+            std::process::Command::new(rlxc_tests::rlxc_bin())
+                .args(&args)
+                .env("RLXC_RUNDIR", rundir.path()),
+        );
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(
             stderr(&out).contains(expected),

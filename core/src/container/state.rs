@@ -88,28 +88,10 @@ fn ask(socket: &Path) -> Option<StateReply> {
     parse_reply(&line)
 }
 
-/// Parses the monitor's state reply line, e.g. `{"state":"RUNNING","pid":42}`.
+/// Parses the monitor's state reply line, e.g. `{"state":"RUNNING","pid":42}`
+/// (other fields of the reply are ignored).
 pub fn parse_reply(line: &str) -> Option<StateReply> {
-    // A tiny fixed-shape parser keeps serde_json out of core.
-    let state = field(line, "state")?;
-    let pid = field(line, "pid").and_then(|p| p.parse().ok());
-    Some(StateReply {
-        state: State::parse(&state)?,
-        pid,
-    })
-}
-
-fn field(line: &str, name: &str) -> Option<String> {
-    let start = line.find(&format!("\"{name}\":"))? + name.len() + 3;
-    let rest = line[start..].trim_start();
-    let value: String = if let Some(r) = rest.strip_prefix('"') {
-        r.chars().take_while(|c| *c != '"').collect()
-    } else {
-        rest.chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect()
-    };
-    (!value.is_empty() && value != "null").then_some(value)
+    serde_json::from_str(line.trim()).ok()
 }
 
 #[cfg(test)]

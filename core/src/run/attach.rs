@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use nix::sched::{setns, CloneFlags};
 
 use super::cgroups::ContainerCgroups;
-use super::child::{drop_caps, not_dumpable, set_ids};
+use super::child::{drop_caps, execvp, not_dumpable, replace_env, set_ids, DEFAULT_PATH};
 use super::init::exit_code;
 
 /// The namespaces attach can enter, in the order it enters them.
@@ -174,12 +174,7 @@ fn run_child(
         }
     }
     let _ = nix::unistd::chdir("/");
-    for (k, _) in std::env::vars_os().collect::<Vec<_>>() {
-        std::env::remove_var(k);
-    }
-    for (k, v) in env {
-        std::env::set_var(k, v);
-    }
+    replace_env(env);
     if !req.elevated {
         if let Err(m) = drop_caps(&req.cap_drop, &req.cap_keep) {
             return m;
@@ -188,16 +183,7 @@ fn run_child(
     if let Err(m) = set_ids(req.uid, req.gid) {
         return m;
     }
-    let c: Vec<std::ffi::CString> = match argv
-        .iter()
-        .map(|a| std::ffi::CString::new(a.as_bytes()))
-        .collect()
-    {
-        Ok(c) => c,
-        Err(_) => return "the command contains a NUL byte".into(),
-    };
-    let e = nix::unistd::execvp(&c[0], &c).unwrap_err();
-    format!("cannot run `{}`: {}", argv[0], e.desc())
+    format!("cannot run `{}`: {}", argv[0], execvp(argv))
 }
 
 /// The environment: clean by default (`container=lxc`, a standard PATH,
@@ -206,10 +192,7 @@ fn environment(req: &AttachRequest) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = if req.keep_env {
         std::env::vars().collect()
     } else {
-        let mut e = vec![(
-            "PATH".to_string(),
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-        )];
+        let mut e = vec![("PATH".to_string(), DEFAULT_PATH.to_string())];
         if let Ok(t) = std::env::var("TERM") {
             e.push(("TERM".into(), t));
         }

@@ -236,26 +236,50 @@ fn console_as_stdio() -> Result<(), String> {
     Ok(())
 }
 
-fn set_env(plan: &ChildPlan<'_>) {
-    let spec = plan.spec;
-    let vars: Vec<(String, String)> = std::env::vars().collect();
-    for (k, _) in vars {
+/// The PATH a container's processes start with.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Replaces this process's environment with `vars` (a later entry wins).
+pub fn replace_env(vars: &[(String, String)]) {
+    for (k, _) in std::env::vars_os().collect::<Vec<_>>() {
         std::env::remove_var(k);
     }
-    std::env::set_var(
-        "PATH",
-        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    );
-    std::env::set_var("container", "lxc");
-    let ttys: Vec<String> = (1..=spec.ttys).map(|n| format!("tty{n}")).collect();
-    std::env::set_var("container_ttys", ttys.join(" "));
-    for (k, v) in &plan.inherited {
+    for (k, v) in vars {
         std::env::set_var(k, v);
     }
-    for e in &spec.env {
-        if let Some((k, v)) = e.split_once('=') {
-            std::env::set_var(k, v);
-        }
+}
+
+fn set_env(plan: &ChildPlan<'_>) {
+    let spec = plan.spec;
+    let ttys: Vec<String> = (1..=spec.ttys).map(|n| format!("tty{n}")).collect();
+    let mut vars = vec![
+        ("PATH".to_string(), DEFAULT_PATH.to_string()),
+        ("container".to_string(), "lxc".to_string()),
+        ("container_ttys".to_string(), ttys.join(" ")),
+    ];
+    vars.extend(plan.inherited.iter().cloned());
+    vars.extend(
+        spec.env
+            .iter()
+            .filter_map(|e| e.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    replace_env(&vars);
+}
+
+/// `execvp(argv)`; returns only when it failed, with why.
+pub fn execvp(argv: &[String]) -> String {
+    let c: Result<Vec<std::ffi::CString>, _> = argv
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_bytes()))
+        .collect();
+    match c {
+        Ok(c) if !c.is_empty() => nix::unistd::execvp(&c[0], &c)
+            .unwrap_err()
+            .desc()
+            .to_string(),
+        Ok(_) => "there is no command".to_string(),
+        Err(_) => "it contains a NUL byte".to_string(),
     }
 }
 
@@ -295,19 +319,8 @@ fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
     let Some(prog) = argv.first() else {
         return format!("no command to run ({what} is empty)");
     };
-    let c: Vec<std::ffi::CString> = match argv
-        .iter()
-        .map(|a| std::ffi::CString::new(a.as_bytes()))
-        .collect()
-    {
-        Ok(c) => c,
-        Err(_) => return format!("`{prog}` ({what}) contains a NUL byte"),
-    };
-    let e = nix::unistd::execvp(&c[0], &c).unwrap_err();
-    format!(
-        "cannot run `{prog}` ({what}) in the container: {}",
-        e.desc()
-    )
+    let why = execvp(argv);
+    format!("cannot run `{prog}` ({what}) in the container: {why}")
 }
 
 /// Drops capabilities from the bounding set (`lxc.cap.drop`), or every one
