@@ -4,19 +4,24 @@
 //!   byte-exact saving, `update-config`, cgroup v1/v2 translation, the system config.
 //! - [`container`] — names, on-disk paths (LXC's layout), locks, listing.
 //! - [`storage`], [`network`], [`template`] — the backend traits, used as `Arc<dyn …>`.
+//! - [`start`] — the start pipeline: the plan, its stages with rollback, the typed messages.
+//! - [`run`] — the monitor, the container's first process, the command socket, attach.
 //! - [`registry`] — the backends of one build (filled by the binary; core names none).
 //! - [`sys`] — the boundary for syscalls and external tools, real and recording fake.
-//! - [`host`] — the host's cgroup layout and kernel features (`checkconfig`).
+//! - [`cgroups`] — the host's cgroup layout, v1⇄v2 translation, one container's cgroups.
+//! - [`host`] — the kernel features (`checkconfig`).
 //!
 //! Privileges: parsing and listing need none; the `Sys` calls need root (or the
 //! capabilities of the operation). Nothing in this crate prints; it logs with `tracing`.
 
+pub mod cgroups;
 pub mod config;
 pub mod container;
 pub mod host;
 pub mod network;
 pub mod registry;
 pub mod run;
+pub mod start;
 pub mod storage;
 pub mod sys;
 pub mod template;

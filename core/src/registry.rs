@@ -155,6 +155,16 @@ impl Registry {
         Self::default()
     }
 
+    /// The backends core itself has: the `empty` and `none` network types and
+    /// the `busybox` template. A build adds its backend crates to this.
+    pub fn core() -> Self {
+        let mut r = Self::new();
+        r.add_network(Arc::new(crate::network::Empty));
+        r.add_network(Arc::new(crate::network::HostShared));
+        r.add_template(Arc::new(crate::templates::Busybox::new()));
+        r
+    }
+
     /// Registers a working storage backend.
     pub fn add_storage(&mut self, backend: Arc<dyn Storage>) {
         self.storage.insert(backend.name().to_string(), backend);
@@ -173,6 +183,20 @@ impl Registry {
     /// Records a backend that this build lacks, and why.
     pub fn add_absent(&mut self, kind: Kind, name: &str, absence: Absence) {
         self.absent.insert((kind, name.to_string()), absence);
+    }
+
+    /// Records backends that are compiled in but do not work yet.
+    pub fn add_unavailable(&mut self, kind: Kind, names: &[&str], reason: &'static str) {
+        for n in names {
+            self.add_absent(kind, n, Absence::NotAvailable { reason });
+        }
+    }
+
+    /// Records backends whose crate this build left out.
+    pub fn add_not_compiled(&mut self, kind: Kind, names: &[&str], feature: &'static str) {
+        for n in names {
+            self.add_absent(kind, n, Absence::NotCompiled { feature });
+        }
     }
 
     /// Looks up a storage backend by name.

@@ -10,3 +10,9 @@ pub const NAMES: &[&str] = &["macvlan"];
 
 /// Why the backend cannot be used in this version.
 pub const UNAVAILABLE: &str = "macvlan networking is not implemented yet in this version of rlxc";
+
+/// Registers this crate's backends: while it is a shell, its names as not
+/// available (with [`UNAVAILABLE`] as the reason).
+pub fn register(r: &mut rlxc_core::registry::Registry) {
+    r.add_unavailable(rlxc_core::registry::Kind::Network, NAMES, UNAVAILABLE);
+}

@@ -11,3 +11,9 @@ pub const NAMES: &[&str] = &["btrfs"];
 /// Why the backend cannot be used in this version.
 pub const UNAVAILABLE: &str =
     "the btrfs storage backend is not implemented yet in this version of rlxc";
+
+/// Registers this crate's backends: while it is a shell, its names as not
+/// available (with [`UNAVAILABLE`] as the reason).
+pub fn register(r: &mut rlxc_core::registry::Registry) {
+    r.add_unavailable(rlxc_core::registry::Kind::Storage, NAMES, UNAVAILABLE);
+}

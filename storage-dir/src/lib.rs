@@ -27,6 +27,11 @@ pub const NAME: &str = "dir";
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Driver;
 
+/// Registers the `dir` backend.
+pub fn register(r: &mut rlxc_core::registry::Registry) {
+    r.add_storage(std::sync::Arc::new(Driver::new()));
+}
+
 impl Driver {
     /// The driver.
     pub fn new() -> Self {

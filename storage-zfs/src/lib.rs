@@ -11,3 +11,9 @@ pub const NAMES: &[&str] = &["zfs"];
 /// Why the backend cannot be used in this version.
 pub const UNAVAILABLE: &str =
     "the zfs storage backend is not implemented yet in this version of rlxc";
+
+/// Registers this crate's backends: while it is a shell, its names as not
+/// available (with [`UNAVAILABLE`] as the reason).
+pub fn register(r: &mut rlxc_core::registry::Registry) {
+    r.add_unavailable(rlxc_core::registry::Kind::Storage, NAMES, UNAVAILABLE);
+}

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
+use rlxc_core::cgroups::CgroupLayout;
 use rlxc_core::config::{show, system, ConfigErrors, Loader};
-use rlxc_core::host::cgroup::CgroupLayout;
 
 use super::{print_json, Ctx, Failure};
 use crate::args::config::{ConfigAction, ConfigArgs, ConfigTarget};
@@ -132,10 +132,7 @@ fn show_effective(t: &ConfigTarget, ctx: &Ctx) -> anyhow::Result<()> {
                 .iter()
                 .map(|i| (i.key.clone(), i.value.clone()))
                 .collect();
-            let cgroup = rlxc_core::config::cgroup::translate(
-                &config.cgroup_settings(),
-                layout.preferred_version(),
-            );
+            let cgroup = rlxc_core::cgroups::place(&config.cgroup_settings(), &layout);
             print_json(&serde_json::json!({
                 "files": config.files,
                 "items": items,

@@ -147,7 +147,7 @@ pub fn run_destroy(args: &DestroyArgs, ctx: &Ctx) -> anyhow::Result<()> {
         }
     }
     // What a monitor killed with SIGKILL left (its cgroups, its socket).
-    rlxc_core::run::monitor::clean_stale(&paths, &args.name)?;
+    rlxc_core::run::monitor::clean_stale(&paths, &args.name, &RealSys)?;
     let registry = &ctx.registry;
     runtime()?.block_on(destroy(&RealSys, &paths, &args.name, |spec| {
         registry.storage_for(spec).ok()

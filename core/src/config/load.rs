@@ -299,7 +299,7 @@ mod tests {
         let top = write(
             d.path(),
             "config",
-            "lxc.tty.max = x\nlxc.bogus = 1\nutsname = y\njunk\nlxc.network.type = bridge\nlxc.net.3.link = br0\n",
+            "lxc.tty.max = x\nlxc.bogus = 1\nutsname = y\njunk\nlxc.network.type = vethh\nlxc.net.3.link = br0\n",
         );
         let errs = load_file(&top).unwrap_err().0;
         let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
@@ -310,7 +310,9 @@ mod tests {
             "config:3: key `utsname`: unknown key (container config keys start with `lxc.`)"
         ));
         assert!(text[3].contains("config:4: expected `key = value`"));
-        assert!(text[4].contains("config:5: key `lxc.network.type`: `bridge` is not one of"));
+        assert!(text[4].contains(
+            "config:5: key `lxc.network.type`: `vethh` is not a network type; did you mean `veth`?"
+        ));
         assert!(text[5].contains("config:6: key `lxc.net.3`: NIC 3 has no lxc.net.3.type"));
     }
 

@@ -2,9 +2,9 @@
 //! includes resolved, legacy keys under their modern names, cgroup keys in the
 //! hierarchy version the host has, with every translation written as a comment.
 
-use super::cgroup::{translate, Version};
+use super::cgroup::Version;
 use super::model::Config;
-use crate::host::cgroup::CgroupLayout;
+use crate::cgroups::{place, CgroupLayout, Placement};
 
 /// Renders the effective configuration as config text.
 pub fn render(config: &Config, layout: &CgroupLayout) -> String {
@@ -15,8 +15,7 @@ pub fn render(config: &Config, layout: &CgroupLayout) -> String {
     for f in config.files.iter().skip(1) {
         out.push_str(&format!("# included: {}\n", f.display()));
     }
-    let target = layout.preferred_version();
-    let report = translate(&config.cgroup_settings(), target);
+    let report = place(&config.cgroup_settings(), layout);
     let mut cgroup_written = false;
     for item in config.items() {
         let is_cgroup = matches!(item.spec().group, "cgroup" | "cgroup2");
@@ -43,11 +42,7 @@ pub fn render(config: &Config, layout: &CgroupLayout) -> String {
     out
 }
 
-fn write_cgroups(
-    out: &mut String,
-    report: &super::cgroup::TranslationReport,
-    layout: &CgroupLayout,
-) {
+fn write_cgroups(out: &mut String, report: &Placement, layout: &CgroupLayout) {
     let v = match layout.preferred_version() {
         Version::V1 => "v1",
         Version::V2 => "v2",
@@ -56,8 +51,8 @@ fn write_cgroups(
         "# cgroup settings as this host ({}) applies them, in cgroup {v}:\n",
         layout.describe()
     ));
-    for s in &report.settings {
-        out.push_str(&format!("{s}\n"));
+    for w in &report.writes {
+        out.push_str(&format!("{}\n", w.setting));
     }
     for t in &report.translated {
         let from: Vec<String> = t.from.iter().map(ToString::to_string).collect();

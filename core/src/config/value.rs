@@ -112,10 +112,7 @@ pub fn check(check: Check, key: &str, value: &str) -> Result<(), String> {
         Caps => caps(value, false),
         CapsOrNone => caps(value, true),
         IdMap => idmap(value).map(|_| ()),
-        NetType => one_of(
-            value,
-            &["empty", "veth", "vlan", "macvlan", "ipvlan", "phys", "none"],
-        ),
+        NetType => net_type(value),
         NetFlags => one_of(value, &["up"]),
         Hwaddr => hwaddr(value),
         IfName => ifname(value),
@@ -173,6 +170,32 @@ fn abs_path(v: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("`{v}` is not an absolute path"))
+    }
+}
+
+/// LXC's network types.
+pub const NET_TYPES: &[&str] = &["empty", "veth", "vlan", "macvlan", "ipvlan", "phys", "none"];
+
+/// One of LXC's network types, or the name of another backend (a
+/// downstream crate may register one; the start checks the registry). A
+/// near miss of LXC's names is a typo, not a backend.
+fn net_type(v: &str) -> Result<(), String> {
+    if NET_TYPES.contains(&v) {
+        return Ok(());
+    }
+    let word = !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    let near = NET_TYPES
+        .iter()
+        .find(|t| super::keys::edit_distance(t, v) <= 2);
+    match (word, near) {
+        (true, None) => Ok(()),
+        (_, Some(t)) => Err(format!("`{v}` is not a network type; did you mean `{t}`?")),
+        (false, None) => Err(format!(
+            "`{v}` is not a network type ({})",
+            NET_TYPES.join(", ")
+        )),
     }
 }
 

@@ -1,12 +1,15 @@
-//! Containers on disk: names, paths, locks and the list of defined containers.
+//! Containers: the [`Container`] façade every command goes through, and on
+//! disk: names, paths, locks and the list of defined containers.
 
 pub mod create;
+pub mod handle;
 pub mod list;
 pub mod lock;
 pub mod name;
 pub mod paths;
 pub mod state;
 
+pub use handle::{Container, ContainerError, Info};
 pub use list::{list_defined, ContainerEntry};
 pub use lock::ContainerLock;
 pub use name::{validate_name, NameError};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::cgroup::{CgroupLayout, LayoutKind};
+use crate::cgroups::{CgroupLayout, LayoutKind};
 
 /// Where to look; tests point these at a temporary tree.
 #[derive(Debug, Clone)]

@@ -10,9 +10,9 @@ use std::os::unix::fs::MetadataExt;
 
 use nix::sched::{setns, CloneFlags};
 
-use super::cgroups::ContainerCgroups;
 use super::child::{drop_caps, execvp, not_dumpable, replace_env, set_ids, DEFAULT_PATH};
 use super::init::exit_code;
+use crate::cgroups::ContainerCgroups;
 
 /// The namespaces attach can enter, in the order it enters them.
 pub const NAMESPACES: &[(&str, &str, CloneFlags)] = &[

@@ -1,11 +1,13 @@
-//! The container's first process, from `clone` to `exec`: it waits for the
-//! monitor's go (cgroups joined, host side ready), enters its cgroup
-//! namespace, builds its mounts and `/dev`, pivots, sets the hostname, the
-//! console, the environment, drops capabilities and ids, and execs init (or
-//! becomes rlxc's own init for `execute`). Any failure is written to the
-//! monitor's error pipe as one message and the process exits.
+//! The container's first process, from `clone` to `exec`: it builds its
+//! mounts and `/dev` and pivots (while the monitor joins it to its cgroups and
+//! sets up each NIC's host half), waits for the monitor's typed go message,
+//! sets up each NIC's container half inside its network namespace, enters its
+//! cgroup namespace, sets the hostname, the console, the environment, drops
+//! capabilities and ids, and execs init (or becomes rlxc's own init for
+//! `execute`). Any failure is reported to the monitor as one typed message
+//! and the process exits.
 
-use std::io::{Read, Write};
+use std::io::BufReader;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
@@ -13,16 +15,16 @@ use nix::mount::MsFlags;
 
 use super::spec::RunSpec;
 use super::{dev, init, mounts};
+use crate::network::{NetContext, NicState};
+use crate::start::message::{receive, send, ToChild, ToMonitor};
+use crate::start::{block_on_in_child, StartPlan};
+use crate::sys::RealSys;
 
 /// Everything the child needs, prepared by the monitor before `clone`.
 #[derive(Debug)]
 pub struct ChildPlan<'a> {
-    /// The run spec.
-    pub spec: &'a RunSpec,
-    /// What to exec (init, or the command of `execute`).
-    pub argv: Vec<String>,
-    /// Run rlxc's init as pid 1 and the command as its child (`execute`).
-    pub own_init: bool,
+    /// The start plan (spec, rootfs target, NICs, argv, options).
+    pub plan: &'a StartPlan,
     /// Console pty slave, bind-mounted on `/dev/console`.
     pub console: Option<&'a OwnedFd>,
     /// tty pty slaves, bind-mounted on `/dev/ttyN`.
@@ -30,27 +32,20 @@ pub struct ChildPlan<'a> {
     /// Give init the console as stdin/stdout/stderr (start), or keep the
     /// caller's (execute).
     pub console_stdio: bool,
-    /// Variables taken from the caller (`TERM` for execute, bare
-    /// `lxc.environment` names), resolved before clone.
-    pub inherited: Vec<(String, String)>,
     /// Read end of the monitor's go pipe.
     pub go: OwnedFd,
-    /// Write end of the error pipe (close-on-exec: exec closes it).
+    /// Write end of the report pipe (close-on-exec: exec closes it).
     pub err: OwnedFd,
 }
 
 /// The child's body. Never returns.
 pub fn main(plan: ChildPlan<'_>) -> ! {
-    let mut keep: Vec<i32> = vec![0, 1, 2, plan.go.as_raw_fd(), plan.err.as_raw_fd()];
-    keep.extend(plan.console.map(|f| f.as_raw_fd()));
-    keep.extend(plan.ttys.iter().map(|f| f.as_raw_fd()));
-    close_other_fds(&keep);
     let err = match plan.err.try_clone() {
         Ok(e) => e,
         // SAFETY: nothing to report to; leave.
         Err(_) => unsafe { libc::_exit(1) },
     };
-    let msg = match setup(plan) {
+    let msg = match setup(plan, err.as_raw_fd()) {
         Ok(never) => match never {},
         Err(m) => m,
     };
@@ -59,14 +54,69 @@ pub fn main(plan: ChildPlan<'_>) -> ! {
     unsafe { libc::_exit(1) }
 }
 
+/// Tells the monitor why this process failed (the stage is in the text).
 fn report(err: &OwnedFd, msg: &str) {
+    tell(
+        err,
+        &ToMonitor::Failed {
+            stage: "setup".into(),
+            message: msg.to_string(),
+        },
+    );
+}
+
+fn tell(err: &OwnedFd, msg: &ToMonitor) {
     if let Ok(fd) = err.try_clone() {
-        let _ = std::fs::File::from(fd).write_all(msg.as_bytes());
+        let _ = send(&mut std::fs::File::from(fd), msg);
     }
 }
 
-fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {
-    let spec = plan.spec;
+/// Waits for the monitor's go; the NIC states its host halves made. The
+/// pipe closing without a message means the monitor gave up.
+fn wait_for_go(go: &OwnedFd) -> Result<Vec<NicState>, String> {
+    let f = std::fs::File::from(go.try_clone().map_err(|e| e.to_string())?);
+    match receive::<ToChild>(&mut BufReader::new(f)) {
+        Ok(Some(ToChild::Go { nics })) => Ok(nics),
+        // SAFETY: nothing to report to anyone; leave quietly.
+        Ok(None) => unsafe { libc::_exit(1) },
+        Err(e) => Err(format!("waiting for the monitor: {e}")),
+    }
+}
+
+/// Every NIC's container half, inside this process's network namespace.
+fn setup_nics(plan: &StartPlan, states: &[NicState]) -> Result<(), String> {
+    if plan.nics.is_empty() {
+        return Ok(());
+    }
+    let ctx = NetContext {
+        sys: &RealSys,
+        container: &plan.name,
+        init_pid: std::process::id() as i32,
+        netns: None,
+    };
+    block_on_in_child(async {
+        for (np, st) in plan.nics.iter().zip(states) {
+            np.backend
+                .setup_container(ctx, &np.nic, st)
+                .await
+                .map_err(|e| {
+                    crate::start::StartError::network(
+                        &plan.name,
+                        np,
+                        "setting up the container side",
+                        &e,
+                    )
+                    .to_string()
+                })?;
+        }
+        Ok(())
+    })
+    .map_err(|e| format!("starting the I/O runtime: {e}"))?
+}
+
+/// `report_fd` is the monitor's pipe this process reports a failure on.
+fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible, String> {
+    let spec = &plan.plan.spec;
     // The mounts come first: they need no cgroup, and they run while the
     // monitor puts this process into its cgroups (whose first write waits
     // for an RCU grace period in the kernel).
@@ -78,29 +128,26 @@ fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {
         None,
         "/ as a slave",
     )?;
-    match &spec.rootfs {
-        Some(rootfs) => setup_rootfs(&plan, rootfs)?,
-        None => setup_host_tree(&plan)?,
+    match (&plan.plan.rootfs, &spec.rootfs) {
+        (Some(r), Some(location)) => setup_rootfs(&plan, location, &r.target)?,
+        _ => setup_host_tree(&plan)?,
     }
-    let mut go = std::fs::File::from(plan.go.try_clone().map_err(|e| e.to_string())?);
-    let mut b = [0u8; 1];
-    if go
-        .read(&mut b)
-        .map_err(|e| format!("waiting for the monitor: {e}"))?
-        == 0
-    {
-        // The monitor gave up before go: nothing to report.
-        // SAFETY: leave quietly.
-        unsafe { libc::_exit(1) }
+    let nic_states = wait_for_go(&plan.go)?;
+    if spec.ns.net {
+        loopback_up()?;
     }
-    drop(go);
+    setup_nics(plan.plan, &nic_states)?;
+    if !plan.plan.nics.is_empty() {
+        tell(&plan.err, &ToMonitor::NetworkReady);
+    }
+    // Only now: a runtime for the NICs needs the process-wide fds the
+    // monitor's runtime made (tokio's signal pipe). Nothing of the monitor's
+    // (its socket, the pty masters) may reach init.
+    close_fds_but(&plan, report_fd);
     // After joining the cgroups, so the namespace's root is the container's.
     if spec.ns.cgroup {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .map_err(|e| format!("making the cgroup namespace: {}", e.desc()))?;
-    }
-    if spec.ns.net {
-        loopback_up()?;
     }
     if spec.ns.uts {
         nix::unistd::sethostname(&spec.hostname).map_err(|e| {
@@ -115,10 +162,10 @@ fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {
         console_as_stdio()?;
     }
     set_env(&plan);
-    if plan.own_init {
+    if plan.plan.options.execute {
         set_pdeath(spec.pdeath_signal);
         not_dumpable();
-        let argv = plan.argv.clone();
+        let argv = plan.plan.argv.clone();
         let err_for_cmd = plan.err.try_clone().map_err(|e| e.to_string())?;
         init::run(
             || exec(spec, &argv, "the command"),
@@ -126,25 +173,16 @@ fn setup(plan: ChildPlan<'_>) -> Result<std::convert::Infallible, String> {
             plan.err,
         );
     }
-    Err(exec(spec, &plan.argv, "lxc.init.cmd"))
+    Err(exec(spec, &plan.plan.argv, "lxc.init.cmd"))
 }
 
-fn setup_rootfs(plan: &ChildPlan<'_>, rootfs: &Path) -> Result<(), String> {
-    let spec = plan.spec;
-    let rs = rootfs.to_string_lossy().to_string();
-    if !rootfs.is_dir() {
-        return Err(format!("rootfs {rs} (lxc.rootfs.path) is not a directory"));
-    }
-    mounts::do_mount(
-        Some(&rs),
-        &rs,
-        None,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None,
-        "the rootfs",
-    )?;
-    let root: OwnedFd = std::fs::File::open(rootfs)
-        .map_err(|e| format!("opening the rootfs {rs}: {e}"))?
+/// The rootfs the monitor mounted at `target`; `location` is where the config
+/// says it is (mount targets under it are taken relative to it).
+fn setup_rootfs(plan: &ChildPlan<'_>, location: &Path, target: &Path) -> Result<(), String> {
+    let spec = &plan.plan.spec;
+    let rootfs = location;
+    let root: OwnedFd = std::fs::File::open(target)
+        .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
         .into();
     mounts::mount_proc_sys(&root, spec.auto_mounts.proc, spec.auto_mounts.sys)?;
     if spec.autodev {
@@ -162,13 +200,13 @@ fn setup_rootfs(plan: &ChildPlan<'_>, rootfs: &Path) -> Result<(), String> {
             spec.tty_dir.as_deref(),
         )?;
     }
-    mounts::pivot_into(rootfs)
+    mounts::pivot_into(target)
 }
 
 /// An application container without a rootfs: the host's tree, with a /proc
 /// of the new pid namespace and the mount entries on top.
 fn setup_host_tree(plan: &ChildPlan<'_>) -> Result<(), String> {
-    let spec = plan.spec;
+    let spec = &plan.plan.spec;
     let root: OwnedFd = std::fs::File::open("/").map_err(|e| e.to_string())?.into();
     if spec.ns.pid {
         mounts::do_mount(
@@ -250,14 +288,14 @@ pub fn replace_env(vars: &[(String, String)]) {
 }
 
 fn set_env(plan: &ChildPlan<'_>) {
-    let spec = plan.spec;
+    let spec = &plan.plan.spec;
     let ttys: Vec<String> = (1..=spec.ttys).map(|n| format!("tty{n}")).collect();
     let mut vars = vec![
         ("PATH".to_string(), DEFAULT_PATH.to_string()),
         ("container".to_string(), "lxc".to_string()),
         ("container_ttys".to_string(), ttys.join(" ")),
     ];
-    vars.extend(plan.inherited.iter().cloned());
+    vars.extend(plan.plan.options.inherited.iter().cloned());
     vars.extend(
         spec.env
             .iter()
@@ -357,6 +395,13 @@ pub fn set_ids(uid: u32, gid: u32) -> Result<(), String> {
         .map_err(|e| format!("setting gid {gid} (lxc.init.gid): {}", e.desc()))?;
     nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
         .map_err(|e| format!("setting uid {uid} (lxc.init.uid): {}", e.desc()))
+}
+
+fn close_fds_but(plan: &ChildPlan<'_>, report: i32) {
+    let mut keep: Vec<i32> = vec![0, 1, 2, plan.go.as_raw_fd(), plan.err.as_raw_fd(), report];
+    keep.extend(plan.console.map(|f| f.as_raw_fd()));
+    keep.extend(plan.ttys.iter().map(|f| f.as_raw_fd()));
+    close_other_fds(&keep);
 }
 
 /// Closes every fd except `keep` (the container must not inherit the

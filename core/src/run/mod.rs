@@ -1,15 +1,14 @@
-//! Running containers: the launcher and monitor (`start`, `execute`), the
-//! container's first process, rlxc's own init, cgroups, ptys, the command
-//! socket protocol with its server and client, and `attach`.
+//! Running containers: the monitor (`start`, `execute`), the container's
+//! first process, rlxc's own init, ptys, mounts and `/dev`, the command socket
+//! protocol with its server and client, and `attach`. The staged start itself
+//! is [`crate::start`].
 //!
 //! Processes (see DESIGN.md): the CLI (or, with `start -d`, a forked daemon)
-//! is the monitor. It prepares cgroups and ptys, `clone`s the container's first
-//! process into new namespaces, releases it once it is in its cgroups, and
-//! serves the command socket until init exits; then it removes everything it
-//! made. Privileges: root (namespaces, mounts, cgroups).
+//! is the monitor. It runs the start's stages, serves the command socket until
+//! init exits, then undoes every stage. Privileges: root (namespaces, mounts,
+//! cgroups).
 
 pub mod attach;
-pub mod cgroups;
 pub mod child;
 pub mod client;
 pub mod clone;
@@ -25,5 +24,5 @@ pub mod spec;
 pub mod warmup;
 
 pub use client::{Client, ClientError};
-pub use monitor::{launch, serve, start_daemon, StartError, StartRequest};
+pub use monitor::{launch, serve, start_daemon};
 pub use spec::RunSpec;

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::cgroups::ContainerCgroups;
+use crate::cgroups::ContainerCgroups;
 use crate::container::state::State;
 
 /// How `stop` asks init to end.

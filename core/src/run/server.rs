@@ -10,11 +10,12 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast;
 
-use super::cgroups::ContainerCgroups;
 use super::init::exit_code;
 use super::protocol::{broadcast as broadcast_event, Event, Reply, Request, StopKind};
 use super::pty::Ptys;
+use crate::cgroups::ContainerCgroups;
 use crate::container::state::State;
+use crate::sys::Sys;
 
 /// What the loop serves.
 pub struct Setup {
@@ -40,9 +41,8 @@ pub struct Setup {
     pub forward_signals: bool,
     /// Halt, reboot and stop signals.
     pub signals: [i32; 3],
-    /// Runs after init exited, before the final STOPPED; told whether init
-    /// asked for a reboot.
-    pub teardown: Box<dyn FnOnce(bool)>,
+    /// The boundary for freeze and thaw.
+    pub sys: std::sync::Arc<dyn Sys>,
 }
 
 impl std::fmt::Debug for Setup {
@@ -60,6 +60,7 @@ struct Shared {
     pid: i32,
     pidfd: OwnedFd,
     cgroups: ContainerCgroups,
+    sys: std::sync::Arc<dyn Sys>,
     ttys: u32,
     signals: [i32; 3],
     state: Mutex<State>,
@@ -116,8 +117,8 @@ pub struct Exit {
     pub reboot: bool,
 }
 
-/// Serves until init exits.
-pub async fn serve(setup: Setup) -> Exit {
+/// Serves until init exits; the container is then STOPPING.
+pub async fn serve(setup: Setup) -> (Exit, Stopping) {
     let Setup {
         name,
         run_root,
@@ -130,7 +131,7 @@ pub async fn serve(setup: Setup) -> Exit {
         console_to_stdout,
         forward_signals,
         signals,
-        teardown,
+        sys,
     } = setup;
     let master = |fd: &OwnedFd| -> Option<Arc<AsyncFd<OwnedFd>>> {
         let dup = fd.try_clone().ok()?;
@@ -142,6 +143,7 @@ pub async fn serve(setup: Setup) -> Exit {
         run_root,
         pid,
         cgroups,
+        sys,
         ttys: ptys.ttys.len() as u32,
         signals,
         state: Mutex::new(State::Running),
@@ -179,10 +181,11 @@ pub async fn serve(setup: Setup) -> Exit {
         Ok(Ok(fd)) => fd,
         _ => {
             tracing::error!("container `{name}`: cannot watch init");
-            return Exit {
+            let exit = Exit {
                 code: 1,
                 reboot: false,
             };
+            return (exit, Stopping { shared, ptys });
         }
     };
     loop {
@@ -213,14 +216,33 @@ pub async fn serve(setup: Setup) -> Exit {
     if shared.state() != State::Stopping {
         shared.set_state(State::Stopping);
     }
-    teardown(reboot);
-    shared.set_state(State::Stopped);
-    // Let the watchers write STOPPED before the connections close.
-    for _ in 0..4 {
-        tokio::task::yield_now().await;
+    (Exit { code, reboot }, Stopping { shared, ptys })
+}
+
+/// A container whose init exited: STOPPING until the monitor has undone the
+/// start (outside the event loop, whose thread the undo's runtimes need),
+/// then [`Stopping::stopped`].
+pub struct Stopping {
+    shared: Arc<Shared>,
+    ptys: Ptys,
+}
+
+impl std::fmt::Debug for Stopping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stopping").finish_non_exhaustive()
     }
-    drop(ptys);
-    Exit { code, reboot }
+}
+
+impl Stopping {
+    /// Reports STOPPED and lets the watchers write it before their
+    /// connections close.
+    pub async fn stopped(self) {
+        self.shared.set_state(State::Stopped);
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        drop(self.ptys);
+    }
 }
 
 async fn accept(l: Option<&UnixListener>) -> Option<UnixStream> {
@@ -413,7 +435,7 @@ async fn handle(conn: UnixStream, sh: Arc<Shared>) {
             if how != StopKind::Reboot && sh.state() != State::Stopping {
                 if sh.state() == State::Frozen {
                     // A frozen init cannot act on a signal: thaw it first.
-                    let _ = sh.cgroups.set_frozen(false);
+                    let _ = sh.cgroups.set_frozen(&*sh.sys, false);
                 }
                 sh.set_state(State::Stopping);
             }
@@ -455,7 +477,7 @@ fn freeze(sh: &Shared, on: bool) -> Reply {
     if on {
         sh.set_state(State::Freezing);
     }
-    match sh.cgroups.set_frozen(on) {
+    match sh.cgroups.set_frozen(&*sh.sys, on) {
         Ok(()) if on => sh.set_state(State::Frozen),
         Ok(()) => {
             sh.set_state(State::Thawed);

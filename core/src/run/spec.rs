@@ -1,11 +1,13 @@
-//! What one run of a container needs, read from its config in one pass: the
-//! namespaces, the rootfs, the command, identity, ttys, mounts, signals and
-//! cgroup settings. Everything after this works from the [`RunSpec`], never
-//! from the config again.
+//! What the container's first process does, read from its config in one
+//! pass: the namespaces, the command, identity, ttys, mounts and signals. The
+//! backends (rootfs, NICs) and cgroup limits are the [`StartPlan`]'s
+//! (`crate::start::plan`), which holds this spec; nothing after the plan reads
+//! the config again.
+//!
+//! [`StartPlan`]: crate::start::StartPlan
 
 use std::path::{Path, PathBuf};
 
-use crate::config::cgroup::CgroupSetting;
 use crate::config::value;
 use crate::config::Config;
 use crate::storage::RootfsSpec;
@@ -163,7 +165,9 @@ pub struct RunSpec {
     pub name: String,
     /// The container directory.
     pub dir: PathBuf,
-    /// The rootfs directory to pivot into; `None` runs on the host's tree.
+    /// The rootfs location as configured (mount targets under it, such as
+    /// the guide's `/var/lib/lxc/CN/rootfs/proc`, are taken relative to it);
+    /// `None` runs on the host's tree.
     pub rootfs: Option<PathBuf>,
     /// Namespaces.
     pub ns: Namespaces,
@@ -210,12 +214,6 @@ pub struct RunSpec {
     pub stop_signal: i32,
     /// `lxc.monitor.signal.pdeath`: sent to init when the monitor dies (0 = none).
     pub pdeath_signal: i32,
-    /// cgroup settings in config order (translated later for the host).
-    pub cgroup: Vec<CgroupSetting>,
-    /// `lxc.cgroup.dir` (relative to each hierarchy root).
-    pub cgroup_dir: Option<String>,
-    /// `lxc.net.N.type` of every NIC, in index order.
-    pub nic_types: Vec<(u32, String)>,
     /// `lxc.log.file`.
     pub log_file: Option<PathBuf>,
     /// `lxc.log.level`.
@@ -264,7 +262,10 @@ impl RunSpec {
         Ok(RunSpec {
             name: name.to_string(),
             dir: dir.to_path_buf(),
-            rootfs: rootfs_dir(cfg).map_err(|why| bad("lxc.rootfs.path", why))?,
+            rootfs: cfg
+                .rootfs_path()
+                .filter(|r| !r.is_empty())
+                .map(|r| PathBuf::from(RootfsSpec::parse(&r).location)),
             ns: namespaces(cfg),
             hostname: cfg.get("lxc.uts.name").unwrap_or(name).to_string(),
             init_cmd: words("lxc.init.cmd").unwrap_or_else(|| vec!["/sbin/init".into()]),
@@ -297,51 +298,9 @@ impl RunSpec {
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
             pdeath_signal: sig("lxc.monitor.signal.pdeath", libc::SIGKILL)?,
-            cgroup: cfg.cgroup_settings(),
-            cgroup_dir: cfg.get("lxc.cgroup.dir").map(str::to_string),
-            nic_types: cfg
-                .nics()
-                .iter()
-                .map(|n| (n.index, n.kind.clone().unwrap_or_default()))
-                .collect(),
             log_file: cfg.get("lxc.log.file").map(PathBuf::from),
             log_level: cfg.get("lxc.log.level").map(str::to_string),
         })
-    }
-
-    /// NICs whose type needs a network backend that start does not drive yet
-    /// (everything but `empty` and `none`).
-    pub fn nics_not_set_up(&self) -> Vec<String> {
-        self.nic_types
-            .iter()
-            .filter(|(_, t)| t != "empty" && t != "none")
-            .map(|(i, t)| format!("lxc.net.{i}.type = {t}"))
-            .collect()
-    }
-
-    /// The cgroup directory name, relative to each hierarchy root.
-    pub fn cgroup_name(&self) -> String {
-        self.cgroup_dir
-            .clone()
-            .unwrap_or_else(|| format!("rlxc.payload.{}", self.name))
-    }
-}
-
-/// The rootfs directory: a `dir:` (or bare) path. Other backends need their
-/// driver's mount, which this issue does not wire into start yet.
-fn rootfs_dir(cfg: &Config) -> Result<Option<PathBuf>, String> {
-    let Some(raw) = cfg.rootfs_path() else {
-        return Ok(None);
-    };
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let spec = RootfsSpec::parse(&raw);
-    match spec.backend.as_deref() {
-        None | Some("dir") => Ok(Some(PathBuf::from(spec.location))),
-        Some(other) => Err(format!(
-            "`{raw}`: starting from `{other}` storage is not supported yet (only dir)"
-        )),
     }
 }
 
@@ -437,7 +396,6 @@ mod tests {
         assert_eq!(s.pdeath_signal, libc::SIGKILL);
         assert_eq!(s.ns, Namespaces::ALL);
         assert!(s.console && s.autodev);
-        assert_eq!(s.cgroup_name(), "rlxc.payload.c1");
     }
 
     #[test]
@@ -460,13 +418,6 @@ mod tests {
         assert!(s.mounts[0].has("noexec"));
         assert_eq!(s.auto_mounts.sys, Some(true));
         assert!(!s.auto_mounts.proc);
-    }
-
-    #[test]
-    fn other_storage_is_refused_with_the_key() {
-        let cfg = load_text(b"lxc.rootfs.path = btrfs:/x\n", Path::new("config")).unwrap();
-        let e = RunSpec::from_config("c1", Path::new("/d"), &cfg).unwrap_err();
-        assert!(e.to_string().contains("lxc.rootfs.path"), "{e}");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::thread::JoinHandle;
 
-use crate::host::cgroup::CgroupLayout;
+use crate::cgroups::CgroupLayout;
 
 /// A started (or absent) warm-up.
 #[derive(Debug)]

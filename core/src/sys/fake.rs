@@ -1,20 +1,39 @@
 //! A recording fake of [`Sys`] for unit tests.
 
 use std::collections::{HashMap, VecDeque};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{MountRequest, Sys, SysCall, SysError, Tool, ToolOutput};
+use super::{Cloned, MountRequest, Sys, SysCall, SysError, Tool, ToolOutput};
+
+/// Which calls fail: a predicate over the call about to be made.
+pub type Fault = Box<dyn Fn(&SysCall) -> bool + Send + Sync>;
 
 /// Records every call in order and answers tool runs from a per-program queue
 /// of scripted outputs (a program with nothing queued "succeeds" silently).
-#[derive(Debug, Default)]
+/// Calls that match an injected [`Fault`] fail with `EPERM` (and are
+/// recorded all the same). `clone_process` returns a made-up child whose pidfd
+/// is `/dev/null`.
+#[derive(Default)]
 pub struct FakeSys {
     calls: Mutex<Vec<SysCall>>,
     answers: Mutex<HashMap<String, VecDeque<ToolOutput>>>,
+    faults: Mutex<Vec<Fault>>,
 }
+
+impl std::fmt::Debug for FakeSys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeSys")
+            .field("calls", &self.calls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pid the fake's `clone_process` reports.
+pub const FAKE_CHILD: i32 = 4242;
 
 impl FakeSys {
     /// An empty fake.
@@ -49,15 +68,51 @@ impl FakeSys {
             .collect()
     }
 
+    /// Makes every later call that matches `fault` fail with `EPERM`.
+    pub fn fail_on(&self, fault: impl Fn(&SysCall) -> bool + Send + Sync + 'static) -> &Self {
+        self.faults
+            .lock()
+            .expect("fake sys lock")
+            .push(Box::new(fault));
+        self
+    }
+
     fn record(&self, call: SysCall) {
         self.calls.lock().expect("fake sys lock").push(call);
     }
+
+    /// Records `call`; `Err` when a fault matches it.
+    fn check(&self, call: SysCall) -> Result<(), SysError> {
+        let failed = self
+            .faults
+            .lock()
+            .expect("fake sys lock")
+            .iter()
+            .any(|f| f(&call));
+        let what = format!("{call:?}");
+        self.record(call);
+        if failed {
+            Err(SysError::Syscall {
+                op: "injected fault",
+                path: what,
+                source: nix::Error::EPERM,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn dev_null() -> Result<OwnedFd, SysError> {
+    std::fs::File::open("/dev/null")
+        .map(OwnedFd::from)
+        .map_err(|e| SysError::io("open", Path::new("/dev/null"), &e))
 }
 
 #[async_trait]
 impl Sys for FakeSys {
     async fn run(&self, tool: &Tool) -> Result<ToolOutput, SysError> {
-        self.record(SysCall::Run(tool.clone()));
+        self.check(SysCall::Run(tool.clone()))?;
         let answer = self
             .answers
             .lock()
@@ -68,21 +123,63 @@ impl Sys for FakeSys {
     }
 
     fn mount(&self, req: &MountRequest) -> Result<(), SysError> {
-        self.record(SysCall::Mount(req.clone()));
-        Ok(())
+        self.check(SysCall::Mount(req.clone()))
     }
 
     fn umount(&self, target: &Path, detach: bool) -> Result<(), SysError> {
-        self.record(SysCall::Umount {
+        self.check(SysCall::Umount {
             target: target.to_path_buf(),
             detach,
-        });
-        Ok(())
+        })
     }
 
     fn kill(&self, pid: i32, signal: i32) -> Result<(), SysError> {
-        self.record(SysCall::Kill { pid, signal });
-        Ok(())
+        self.check(SysCall::Kill { pid, signal })
+    }
+
+    fn mkdir(&self, path: &Path) -> Result<(), SysError> {
+        self.check(SysCall::Mkdir(path.to_path_buf()))
+    }
+
+    fn rmdir(&self, path: &Path) -> Result<(), SysError> {
+        self.check(SysCall::Rmdir(path.to_path_buf()))
+    }
+
+    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        self.check(SysCall::Write {
+            path: path.to_path_buf(),
+            data: String::from_utf8_lossy(data).into_owned(),
+        })
+    }
+
+    fn unshare(&self, flags: i32) -> Result<(), SysError> {
+        self.check(SysCall::Unshare(flags))
+    }
+
+    fn clone_process(&self, flags: i32) -> Result<Cloned, SysError> {
+        self.check(SysCall::Clone(flags))?;
+        Ok(Cloned::Parent {
+            pid: FAKE_CHILD,
+            pidfd: dev_null()?,
+        })
+    }
+
+    fn open_netns(&self, pid: i32) -> Result<OwnedFd, SysError> {
+        self.check(SysCall::OpenNetns(pid))?;
+        dev_null()
+    }
+
+    fn pidfd_signal(&self, pid: i32, _pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), SysError> {
+        self.check(SysCall::PidfdSignal { pid, signal })
+    }
+
+    fn reap(&self, pid: i32) -> Result<Option<nix::sys::wait::WaitStatus>, SysError> {
+        self.check(SysCall::Reap(pid))?;
+        Ok(Some(nix::sys::wait::WaitStatus::Signaled(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+            false,
+        )))
     }
 }
 
@@ -104,5 +201,9 @@ mod tests {
         assert_eq!(fake.calls().len(), 3);
         assert_eq!(fake.calls()[2], SysCall::Kill { pid: 42, signal: 9 });
         assert_eq!(fake.command_lines()[0], "vgs --reportformat json");
+        fake.fail_on(|c| matches!(c, SysCall::Mkdir(_)));
+        assert!(fake.mkdir(Path::new("/x")).is_err());
+        assert!(fake.rmdir(Path::new("/x")).is_ok());
+        assert_eq!(fake.calls().len(), 5, "failed calls are recorded too");
     }
 }

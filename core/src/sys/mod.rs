@@ -10,10 +10,11 @@ mod fake;
 mod real;
 mod tool;
 
-pub use fake::FakeSys;
+pub use fake::{FakeSys, Fault};
 pub use real::RealSys;
 pub use tool::{Tool, ToolOutput};
 
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -87,6 +88,46 @@ pub enum SysCall {
         /// Signal number.
         signal: i32,
     },
+    /// `mkdir(2)` (mode 0755).
+    Mkdir(PathBuf),
+    /// `rmdir(2)`.
+    Rmdir(PathBuf),
+    /// A write to an existing file (a cgroup or proc file).
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What was written.
+        data: String,
+    },
+    /// `unshare(2)` with these `CLONE_*` flags.
+    Unshare(i32),
+    /// `clone(2)` with these `CLONE_NEW*` flags (a pidfd is always asked for).
+    Clone(i32),
+    /// Opening a process's network namespace (`/proc/PID/ns/net`).
+    OpenNetns(i32),
+    /// `pidfd_send_signal(2)` to a child.
+    PidfdSignal {
+        /// The child's pid (for the record).
+        pid: i32,
+        /// Signal number.
+        signal: i32,
+    },
+    /// `waitpid(2)` for a child that is known to be ending.
+    Reap(i32),
+}
+
+/// What [`Sys::clone_process`] returned.
+#[derive(Debug)]
+pub enum Cloned {
+    /// In the parent: the child's pid (in our namespace) and a pidfd for it.
+    Parent {
+        /// The child's pid.
+        pid: i32,
+        /// A pidfd: safe signalling and readiness on exit.
+        pidfd: OwnedFd,
+    },
+    /// In the child.
+    Child,
 }
 
 /// Side effects on the host. Object safe; shared as `&dyn Sys` or `Arc<dyn Sys>`.
@@ -101,6 +142,44 @@ pub trait Sys: Send + Sync + std::fmt::Debug {
     fn umount(&self, target: &Path, detach: bool) -> Result<(), SysError>;
     /// `kill(2)`.
     fn kill(&self, pid: i32, signal: i32) -> Result<(), SysError>;
+    /// `mkdir(2)` with mode 0755; an existing directory is `EEXIST`.
+    fn mkdir(&self, path: &Path) -> Result<(), SysError>;
+    /// `rmdir(2)`.
+    fn rmdir(&self, path: &Path) -> Result<(), SysError>;
+    /// Writes `data` to a file in one `write(2)`, as `std::fs::write` does
+    /// (cgroup and proc files take one value per write).
+    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
+    /// `unshare(2)`.
+    fn unshare(&self, flags: i32) -> Result<(), SysError>;
+    /// `clone(2)` fork-style into the namespaces in `flags`, with a pidfd.
+    /// The caller must be single-threaded. The fake never returns `Child`.
+    fn clone_process(&self, flags: i32) -> Result<Cloned, SysError>;
+    /// Opens the network namespace of process `pid`, for `setns` and for
+    /// moving links into it (`IFLA_NET_NS_FD`).
+    fn open_netns(&self, pid: i32) -> Result<OwnedFd, SysError>;
+    /// `pidfd_send_signal(2)`: never reaches a recycled pid.
+    fn pidfd_signal(&self, pid: i32, pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), SysError>;
+    /// Waits for child `pid` to end (after it was killed); returns its wait status.
+    fn reap(&self, pid: i32) -> Result<Option<nix::sys::wait::WaitStatus>, SysError>;
+}
+
+impl SysError {
+    /// A failed syscall on `path`, from an I/O error.
+    pub fn io(op: &'static str, path: &Path, e: &std::io::Error) -> SysError {
+        SysError::Syscall {
+            op,
+            path: path.display().to_string(),
+            source: nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        }
+    }
+
+    /// The errno of a failed syscall, if that is what this is.
+    pub fn errno(&self) -> Option<nix::Error> {
+        match self {
+            SysError::Syscall { source, .. } => Some(*source),
+            _ => None,
+        }
+    }
 }
 
 /// Runs `tool` and turns a non-zero exit into [`SysError::Failed`] with its stderr.

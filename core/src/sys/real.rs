@@ -1,5 +1,6 @@
 //! The real implementation of [`Sys`].
 
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
@@ -8,7 +9,7 @@ use async_trait::async_trait;
 use nix::mount::MntFlags;
 use tokio::io::AsyncWriteExt;
 
-use super::{MountRequest, Sys, SysError, Tool, ToolOutput};
+use super::{Cloned, MountRequest, Sys, SysError, Tool, ToolOutput};
 
 /// Performs the calls on this host.
 #[derive(Debug, Default, Clone, Copy)]
@@ -91,6 +92,116 @@ impl Sys for RealSys {
                 source: nix::Error::last(),
             })
         }
+    }
+
+    fn mkdir(&self, path: &Path) -> Result<(), SysError> {
+        nix::unistd::mkdir(path, nix::sys::stat::Mode::from_bits_truncate(0o755))
+            .map_err(|source| syscall("mkdir", path, source))
+    }
+
+    fn rmdir(&self, path: &Path) -> Result<(), SysError> {
+        std::fs::remove_dir(path).map_err(|e| SysError::io("rmdir", path, &e))
+    }
+
+    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(data))
+            .map_err(|e| SysError::io("write", path, &e))
+    }
+
+    fn unshare(&self, flags: i32) -> Result<(), SysError> {
+        nix::sched::unshare(nix::sched::CloneFlags::from_bits_truncate(flags))
+            .map_err(|source| syscall("unshare", Path::new("namespaces"), source))
+    }
+
+    fn clone_process(&self, flags: i32) -> Result<Cloned, SysError> {
+        let threads = crate::run::clone::thread_count();
+        if threads != 1 {
+            return Err(SysError::Syscall {
+                op: "clone (the monitor must be single-threaded for namespaces)",
+                path: format!("a process with {threads} threads"),
+                source: nix::Error::EINVAL,
+            });
+        }
+        let mut pidfd: libc::c_int = -1;
+        let all = (flags | libc::CLONE_PIDFD | libc::SIGCHLD) as libc::c_ulong;
+        // SAFETY: fork-style clone (null stack): the child continues here with a
+        // copy of the address space, as after fork(2). The caller is single-threaded.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                all,
+                std::ptr::null_mut::<libc::c_void>(),
+                &mut pidfd as *mut libc::c_int,
+                std::ptr::null_mut::<libc::c_void>(),
+                0usize,
+            )
+        };
+        match ret {
+            -1 => Err(syscall(
+                "clone with new namespaces",
+                Path::new("the container"),
+                nix::Error::last(),
+            )),
+            0 => Ok(Cloned::Child),
+            pid => Ok(Cloned::Parent {
+                pid: pid as i32,
+                // SAFETY: CLONE_PIDFD stored a new fd we own.
+                pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+            }),
+        }
+    }
+
+    fn open_netns(&self, pid: i32) -> Result<OwnedFd, SysError> {
+        let path = format!("/proc/{pid}/ns/net");
+        std::fs::File::open(&path)
+            .map(OwnedFd::from)
+            .map_err(|e| SysError::io("open", Path::new(&path), &e))
+    }
+
+    fn pidfd_signal(&self, pid: i32, pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), SysError> {
+        // SAFETY: pidfd_send_signal on a pidfd we hold, no siginfo.
+        let rc =
+            unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, 0, 0) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(SysError::Syscall {
+                op: "pidfd_send_signal",
+                path: format!("pid {pid}"),
+                source: nix::Error::last(),
+            })
+        }
+    }
+
+    fn reap(&self, pid: i32) -> Result<Option<nix::sys::wait::WaitStatus>, SysError> {
+        loop {
+            match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None) {
+                Ok(st) => return Ok(Some(st)),
+                Err(nix::Error::EINTR) => continue,
+                Err(nix::Error::ECHILD) => return Ok(None),
+                Err(source) => {
+                    return Err(SysError::Syscall {
+                        op: "waitpid",
+                        path: format!("pid {pid}"),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn syscall(op: &'static str, path: &Path, source: nix::Error) -> SysError {
+    SysError::Syscall {
+        op,
+        path: path.display().to_string(),
+        source,
     }
 }
 

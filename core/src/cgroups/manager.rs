@@ -2,14 +2,19 @@
 //! controllers, `name=` hierarchies and cgroup2), the container's processes in
 //! them, its limits written there, and all of it removed at stop.
 //!
+//! Every change goes through [`Sys`] (mkdir, rmdir, file writes), so the start
+//! path runs against the recording fake in unit tests; reads go to the files.
 //! The directories are recorded in the runtime directory when made, so a start
 //! after a monitor that died with SIGKILL finds and removes what it left.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::cgroup::{translate, CgroupSetting, Version};
-use crate::host::cgroup::CgroupLayout;
+use super::layout::CgroupLayout;
+use super::place::Placed;
+use super::translate::other_file;
+use crate::config::cgroup::{CgroupSetting, Version};
+use crate::sys::{Sys, SysError};
 
 /// A cgroup problem; every message names the container and the file.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +40,16 @@ pub enum CgroupError {
         path: PathBuf,
         /// Some of the pids.
         pids: String,
+    },
+    /// A change through the [`Sys`] boundary failed.
+    #[error("container `{name}`: cgroup: {what}: {source}")]
+    Sys {
+        /// Container.
+        name: String,
+        /// What was being done.
+        what: String,
+        /// The error (it names the file).
+        source: SysError,
     },
     /// A setting this host cannot apply.
     #[error("container `{name}`: key `{key}`: {why}")]
@@ -111,9 +126,14 @@ impl ContainerCgroups {
         }
     }
 
+    fn sys_err(&self, what: &str) -> impl FnOnce(SysError) -> CgroupError {
+        let (name, what) = (self.name.clone(), what.to_string());
+        move |source| CgroupError::Sys { name, what, source }
+    }
+
     /// Removes the directories of an earlier run (a monitor killed with
     /// SIGKILL); directories that still have processes are refused.
-    pub fn remove_unused(&self) -> Result<(), CgroupError> {
+    pub fn remove_unused(&self, sys: &dyn Sys) -> Result<(), CgroupError> {
         for d in self.dirs.iter().filter(|d| d.path.exists()) {
             let pids = tree_procs(&d.path);
             if !pids.is_empty() {
@@ -128,18 +148,18 @@ impl ContainerCgroups {
                         .join(" "),
                 });
             }
-            remove_tree(&d.path).map_err(self.io(&d.path, "removing the leftover"))?;
+            remove_tree(sys, &d.path).map_err(self.sys_err("removing the leftover"))?;
         }
         for p in &self.made_parents {
-            let _ = std::fs::remove_dir(p);
+            let _ = sys.rmdir(p);
         }
         Ok(())
     }
 
     /// Makes every directory, after removing unused leftovers (see
     /// [`remove_unused`](Self::remove_unused)).
-    pub fn create(&mut self) -> Result<(), CgroupError> {
-        self.remove_unused()?;
+    pub fn create(&mut self, sys: &dyn Sys) -> Result<(), CgroupError> {
+        self.remove_unused(sys)?;
         for d in self.dirs.clone() {
             // Missing ancestors, outermost first (each needs its cpuset too).
             let mut missing: Vec<PathBuf> = d
@@ -150,19 +170,21 @@ impl ContainerCgroups {
                 .map(Path::to_path_buf)
                 .collect();
             missing.reverse();
+            // Recorded before they are made, so a failure part-way removes them.
+            self.made_parents
+                .splice(0..0, missing.iter().rev().cloned());
             for dir in missing.iter().chain(std::iter::once(&d.path)) {
-                std::fs::create_dir(dir).map_err(self.io(dir, "creating"))?;
+                sys.mkdir(dir).map_err(self.sys_err("creating"))?;
                 if d.controllers.iter().any(|c| c == "cpuset") {
-                    self.inherit_cpuset(dir)?;
+                    self.inherit_cpuset(sys, dir)?;
                 }
             }
-            self.made_parents.extend(missing.into_iter().rev());
         }
         Ok(())
     }
 
     /// A new v1 cpuset is empty and refuses tasks: copy the parent's.
-    fn inherit_cpuset(&self, dir: &Path) -> Result<(), CgroupError> {
+    fn inherit_cpuset(&self, sys: &dyn Sys, dir: &Path) -> Result<(), CgroupError> {
         for file in ["cpuset.cpus", "cpuset.mems"] {
             let own = dir.join(file);
             if read_trim(&own).is_some_and(|v| !v.is_empty()) {
@@ -171,7 +193,8 @@ impl ContainerCgroups {
             let mut parent = dir.parent();
             while let Some(p) = parent {
                 if let Some(v) = read_trim(&p.join(file)).filter(|v| !v.is_empty()) {
-                    std::fs::write(&own, v).map_err(self.io(&own, "writing"))?;
+                    sys.write_file(&own, v.as_bytes())
+                        .map_err(self.sys_err("copying the parent's cpuset"))?;
                     break;
                 }
                 parent = p.parent();
@@ -181,11 +204,11 @@ impl ContainerCgroups {
     }
 
     /// Puts process `pid` (and its threads) into every directory.
-    pub fn attach(&self, pid: i32) -> Result<(), CgroupError> {
+    pub fn attach(&self, sys: &dyn Sys, pid: i32) -> Result<(), CgroupError> {
         for d in &self.dirs {
             let procs = d.path.join("cgroup.procs");
-            std::fs::write(&procs, pid.to_string())
-                .map_err(self.io(&procs, "adding the container's init"))?;
+            sys.write_file(&procs, pid.to_string().as_bytes())
+                .map_err(self.sys_err("adding the container's init"))?;
         }
         Ok(())
     }
@@ -205,53 +228,86 @@ impl ContainerCgroups {
             .collect()
     }
 
-    /// Writes the limits. Each setting goes to a hierarchy that has its
-    /// controller; a v1 key on a v2-only controller (or the reverse) is
-    /// translated, and the translation is returned so it can be logged.
-    pub fn apply(&self, settings: &[CgroupSetting]) -> Result<Vec<String>, CgroupError> {
-        let mut notes = Vec::new();
-        for s in settings {
-            let targets = if self.dir_for(s).is_some() {
-                vec![s.clone()]
-            } else {
-                let other = match s.version {
-                    Version::V1 => Version::V2,
-                    Version::V2 => Version::V1,
-                };
-                let report = translate(std::slice::from_ref(s), other);
-                if let Some(u) = report.untranslatable.first() {
-                    return Err(self.setting_error(s, u.note.clone()));
-                }
-                notes.extend(report.translated.iter().map(|t| t.note.clone()));
-                report.settings
-            };
-            for t in &targets {
-                let dir = self.dir_for(t).ok_or_else(|| {
-                    self.setting_error(
-                        s,
-                        format!(
-                            "controller `{}` is not available on this host",
-                            t.controller()
-                        ),
-                    )
-                })?;
-                self.enable_v2(t, dir)?;
-                let file = dir.path.join(&t.file);
-                std::fs::write(&file, &t.value).map_err(|e| {
-                    self.setting_error(
-                        s,
-                        format!("writing `{}` to {}: {e}", t.value, file.display()),
-                    )
-                })?;
-            }
+    /// Writes the limits, placed for this host beforehand
+    /// ([`place`](super::place())); an error names the config key.
+    pub fn apply(&self, sys: &dyn Sys, writes: &[Placed]) -> Result<(), CgroupError> {
+        for w in writes {
+            let t = &w.setting;
+            let dir = self.dir_for(t).ok_or_else(|| {
+                self.setting_error(
+                    &w.key,
+                    format!(
+                        "controller `{}` is not available on this host",
+                        t.controller()
+                    ),
+                )
+            })?;
+            self.enable_v2(sys, t, dir)?;
+            let file = dir.path.join(&t.file);
+            sys.write_file(&file, t.value.as_bytes())
+                .map_err(|e| self.setting_error(&w.key, format!("writing `{}`: {e}", t.value)))?;
         }
-        Ok(notes)
+        Ok(())
     }
 
-    fn setting_error(&self, s: &CgroupSetting, why: String) -> CgroupError {
+    /// The file behind `file` (a v1 or v2 name) on this host, translated to
+    /// the other version when this host has it there (`lxc-cgroup` takes
+    /// either); with the value translated too. `None`: no such file here.
+    pub fn locate(
+        &self,
+        file: &str,
+        value: Option<&str>,
+    ) -> Option<(PathBuf, Option<String>, bool)> {
+        if let Some(p) = self.file_path(file) {
+            return Some((p, value.map(str::to_string), false));
+        }
+        [Version::V1, Version::V2].into_iter().find_map(|v| {
+            let other = other_file(v, file, value)?;
+            let p = self.file_path(&other.file)?;
+            Some((p, value.map(|_| other.value.clone()), true))
+        })
+    }
+
+    /// Reads cgroup file `file` (either version's name); the text as it is.
+    pub fn get(&self, file: &str) -> Result<String, CgroupError> {
+        let (path, _, _) = self.locate(file, None).ok_or_else(|| self.no_file(file))?;
+        std::fs::read_to_string(&path).map_err(self.io(&path, "reading"))
+    }
+
+    /// Writes `value` to cgroup file `file` (either version's name); returns
+    /// a note when the name or value was translated for this host.
+    pub fn set(
+        &self,
+        sys: &dyn Sys,
+        file: &str,
+        value: &str,
+    ) -> Result<Option<String>, CgroupError> {
+        let (path, v, translated) = self
+            .locate(file, Some(value))
+            .ok_or_else(|| self.no_file(file))?;
+        let v = v.unwrap_or_else(|| value.to_string());
+        sys.write_file(&path, v.as_bytes())
+            .map_err(self.sys_err(&format!("writing `{v}`")))?;
+        Ok(translated.then(|| {
+            format!(
+                "`{file} = {value}` written as `{} = {v}` on this host",
+                path.display()
+            )
+        }))
+    }
+
+    fn no_file(&self, file: &str) -> CgroupError {
         CgroupError::Setting {
             name: self.name.clone(),
-            key: s.key(),
+            key: file.to_string(),
+            why: "no such cgroup file on this host (in cgroup v1 or v2)".into(),
+        }
+    }
+
+    fn setting_error(&self, key: &str, why: String) -> CgroupError {
+        CgroupError::Setting {
+            name: self.name.clone(),
+            key: key.to_string(),
             why,
         }
     }
@@ -275,7 +331,7 @@ impl ContainerCgroups {
     }
 
     /// On cgroup2 a controller must be enabled in the parent's subtree_control.
-    fn enable_v2(&self, s: &CgroupSetting, dir: &Dir) -> Result<(), CgroupError> {
+    fn enable_v2(&self, sys: &dyn Sys, s: &CgroupSetting, dir: &Dir) -> Result<(), CgroupError> {
         if !dir.unified || s.controller() == "cgroup" {
             return Ok(());
         }
@@ -295,8 +351,8 @@ impl ContainerCgroups {
             if read_trim(&ctl).is_some_and(|v| v.split_whitespace().any(|c| c == s.controller())) {
                 continue;
             }
-            std::fs::write(&ctl, format!("+{}", s.controller()))
-                .map_err(self.io(&ctl, "enabling the controller"))?;
+            sys.write_file(&ctl, format!("+{}", s.controller()).as_bytes())
+                .map_err(self.sys_err("enabling the controller"))?;
         }
         Ok(())
     }
@@ -327,7 +383,7 @@ impl ContainerCgroups {
 
     /// Freezes (`true`) or thaws every process, and waits until the kernel says
     /// it is done.
-    pub fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
+    pub fn set_frozen(&self, sys: &dyn Sys, frozen: bool) -> Result<(), CgroupError> {
         if let Some(d) = self
             .dirs
             .iter()
@@ -335,7 +391,8 @@ impl ContainerCgroups {
         {
             let f = d.path.join("freezer.state");
             let want = if frozen { "FROZEN" } else { "THAWED" };
-            std::fs::write(&f, want).map_err(self.io(&f, "writing"))?;
+            sys.write_file(&f, want.as_bytes())
+                .map_err(self.sys_err("freezing"))?;
             // The v1 freezer has no notification: reading the state drives the
             // freeze forward, so re-read it (bounded, with short pauses).
             for _ in 0..2000 {
@@ -361,26 +418,36 @@ impl ContainerCgroups {
                 why: "this host has neither a v1 freezer nor cgroup2".into(),
             })?;
         let f = d.path.join("cgroup.freeze");
-        std::fs::write(&f, if frozen { "1" } else { "0" }).map_err(self.io(&f, "writing"))?;
+        sys.write_file(&f, if frozen { b"1" } else { b"0" })
+            .map_err(self.sys_err("freezing"))?;
         wait_v2_frozen(&d.path.join("cgroup.events"), frozen)
             .map_err(self.io(&f, "waiting for the freeze"))
     }
 
     /// Removes every directory (children first). Returns every failure.
-    pub fn remove(&self) -> Vec<CgroupError> {
+    pub fn remove(&self, sys: &dyn Sys) -> Vec<CgroupError> {
         let mut errors = Vec::new();
         for d in &self.dirs {
-            if let Err(e) = remove_tree(&d.path) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    errors.push((self.io(&d.path, "removing"))(e));
+            if let Err(e) = remove_tree(sys, &d.path) {
+                if e.errno() != Some(nix::Error::ENOENT) {
+                    errors.push((self.sys_err("removing"))(e));
                 }
             }
         }
         for p in &self.made_parents {
             // Another container may share the parent: then it stays.
-            let _ = std::fs::remove_dir(p);
+            let _ = sys.rmdir(p);
         }
         errors
+    }
+
+    /// Sends `signal` to every process in the container's cgroups (what is
+    /// left when init is gone), returns how many were signalled.
+    pub fn kill_all(&self, sys: &dyn Sys, signal: i32) -> usize {
+        self.procs()
+            .into_iter()
+            .filter(|p| sys.kill(*p, signal).is_ok())
+            .count()
     }
 
     /// Saves the directories to `file` (JSON), so a later start can clean up.
@@ -428,15 +495,15 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// `rmdir` children first (a cgroup directory only goes with `rmdir`).
-fn remove_tree(dir: &Path) -> std::io::Result<()> {
+fn remove_tree(sys: &dyn Sys, dir: &Path) -> Result<(), SysError> {
     // Usually there are no child cgroups: try the directory alone first.
-    if std::fs::remove_dir(dir).is_ok() {
+    if sys.rmdir(dir).is_ok() {
         return Ok(());
     }
     for sub in subdirs(dir) {
-        remove_tree(&sub)?;
+        remove_tree(sys, &sub)?;
     }
-    std::fs::remove_dir(dir)
+    sys.rmdir(dir)
 }
 
 /// Waits for `frozen 0|1` in cgroup2's `cgroup.events`, which the kernel
@@ -467,6 +534,25 @@ fn wait_v2_frozen(events: &Path, frozen: bool) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cgroups::place;
+    use crate::sys::RealSys;
+
+    /// The layout a test's cgroups were planned from.
+    fn layout_of(c: &ContainerCgroups) -> CgroupLayout {
+        CgroupLayout {
+            v1: c
+                .dirs
+                .iter()
+                .filter(|d| !d.unified)
+                .map(|d| crate::cgroups::V1Hierarchy {
+                    mountpoint: d.path.parent().unwrap().to_path_buf(),
+                    controllers: d.controllers.clone(),
+                })
+                .collect(),
+            unified: c.dirs.iter().find(|d| d.unified).map(|d| d.path.clone()),
+            unified_controllers: c.unified_controllers.clone(),
+        }
+    }
 
     fn fake(root: &Path) -> ContainerCgroups {
         let mut layout = CgroupLayout::fake_legacy(&["memory", "cpuset", "freezer"]);
@@ -491,27 +577,46 @@ mod tests {
     fn creates_inherits_cpuset_writes_and_removes() {
         let t = tempfile::tempdir().unwrap();
         let mut c = fake(t.path());
-        c.create().unwrap();
+        c.create(&RealSys).unwrap();
         let cpus = t.path().join("cpuset/rlxc.payload.c1/cpuset.cpus");
         assert_eq!(std::fs::read_to_string(cpus).unwrap(), "0-1");
-        let set = CgroupSetting::new(Version::V1, "memory.limit_in_bytes", "320000000");
-        c.apply(&[set]).unwrap();
+        let layout = layout_of(&c);
+        let apply = |sets: &[CgroupSetting]| {
+            let p = place(sets, &layout);
+            c.apply(&RealSys, &p.writes).map(|()| p)
+        };
+        apply(&[CgroupSetting::new(
+            Version::V1,
+            "memory.limit_in_bytes",
+            "320000000",
+        )])
+        .unwrap();
         assert_eq!(
             c.read("memory.limit_in_bytes").as_deref(),
             Some("320000000")
         );
         // A v2 key on a v1-only host is translated.
         let v2 = CgroupSetting::new(Version::V2, "memory.max", "1000000");
-        let notes = c.apply(&[v2]).unwrap();
-        assert_eq!(notes.len(), 1);
+        assert_eq!(apply(&[v2]).unwrap().translated.len(), 1);
         assert_eq!(c.read("memory.limit_in_bytes").as_deref(), Some("1000000"));
-        // A controller the host lacks is an error naming the key.
+        // A controller the host lacks cannot be placed; the note names the key.
         let bad = CgroupSetting::new(Version::V1, "blkio.weight", "10");
-        let e = c.apply(&[bad]).unwrap_err().to_string();
-        assert!(e.contains("lxc.cgroup.blkio.weight"), "{e}");
+        let p = apply(&[bad]).unwrap();
+        assert!(p.untranslatable[0]
+            .describe()
+            .contains("lxc.cgroup.blkio.weight"));
+        // lxc-cgroup's access, by either version's name.
+        assert_eq!(c.get("memory.max").unwrap(), "1000000");
+        let note = c.set(&RealSys, "memory.max", "2000000").unwrap();
+        assert!(note.unwrap().contains("memory.limit_in_bytes"));
+        assert!(c
+            .get("nosuch.file")
+            .unwrap_err()
+            .to_string()
+            .contains("nosuch.file"));
         // Files created by the test make the plain rmdir fail here, which
         // proves errors are collected rather than ignored.
-        assert!(!c.remove().is_empty());
+        assert!(!c.remove(&RealSys).is_empty());
     }
 
     #[test]
@@ -520,10 +625,14 @@ mod tests {
         let mut layout = CgroupLayout::fake_unified(&["memory", "pids"]);
         layout.unified = Some(t.path().to_path_buf());
         let mut c = ContainerCgroups::plan(&layout, "c1", "site/c1");
-        c.create().unwrap();
+        c.create(&RealSys).unwrap();
         assert_eq!(c.made_parents, vec![t.path().join("site")]);
-        c.apply(&[CgroupSetting::new(Version::V2, "pids.max", "64")])
-            .unwrap();
+        let placed = |sets: &[CgroupSetting]| place(sets, &layout);
+        c.apply(
+            &RealSys,
+            &placed(&[CgroupSetting::new(Version::V2, "pids.max", "64")]).writes,
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_to_string(t.path().join("site/cgroup.subtree_control")).unwrap(),
             "+pids"
@@ -534,14 +643,13 @@ mod tests {
         );
         assert_eq!(c.read("pids.max").as_deref(), Some("64"));
         // A v1 key is translated for a v2-only host.
-        let notes = c
-            .apply(&[CgroupSetting::new(
-                Version::V1,
-                "memory.limit_in_bytes",
-                "1048576",
-            )])
-            .unwrap();
-        assert!(!notes.is_empty());
+        let p = placed(&[CgroupSetting::new(
+            Version::V1,
+            "memory.limit_in_bytes",
+            "1048576",
+        )]);
+        c.apply(&RealSys, &p.writes).unwrap();
+        assert!(!p.translated.is_empty());
         assert_eq!(c.read("memory.max").as_deref(), Some("1048576"));
         // Plain rmdir fails on this fake (files in it); the real cgroupfs
         // allows it. The parent is only removed when empty.
@@ -549,7 +657,7 @@ mod tests {
             std::fs::remove_file(t.path().join("site/c1").join(f)).unwrap();
         }
         std::fs::remove_file(t.path().join("site/cgroup.subtree_control")).unwrap();
-        assert!(c.remove().is_empty());
+        assert!(c.remove(&RealSys).is_empty());
         assert!(t.path().exists(), "the hierarchy root stays");
         assert!(!t.path().join("site").exists());
     }

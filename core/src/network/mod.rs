@@ -5,7 +5,12 @@
 //! inside the new network namespace. Teardown is best effort and reports every
 //! failure instead of stopping at the first.
 
+mod builtin;
+
+pub use builtin::{Empty, HostShared};
+
 use std::fmt;
+use std::os::fd::BorrowedFd;
 
 use async_trait::async_trait;
 
@@ -32,6 +37,11 @@ pub struct NetContext<'a> {
     pub container: &'a str,
     /// PID of the container's init, whose network namespace is the target.
     pub init_pid: i32,
+    /// The container's network namespace, open (`/proc/PID/ns/net`): on the
+    /// host side the target for moving a link in (`IFLA_NET_NS_FD`) and for
+    /// `setns`; `None` inside the container, where it is the current one, and
+    /// for a container that shares the host's network (`none`).
+    pub netns: Option<BorrowedFd<'a>>,
 }
 
 /// A network failure, naming the NIC.
@@ -54,6 +64,17 @@ pub enum NetworkError {
         what: String,
         /// The error.
         source: SysError,
+    },
+    /// The backend refused or failed, in its own words (backends outside
+    /// this workspace use this).
+    #[error("lxc.net.{index} ({driver}): {reason}")]
+    Backend {
+        /// NIC index.
+        index: u32,
+        /// Backend name.
+        driver: &'static str,
+        /// What went wrong.
+        reason: String,
     },
     /// The backend does not do this operation.
     #[error("network type `{driver}` does not support {op}")]

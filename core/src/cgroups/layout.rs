@@ -76,6 +76,22 @@ impl CgroupLayout {
             .collect()
     }
 
+    /// Whether a setting of `version` for `controller` has a hierarchy here
+    /// (`cgroup` stands for cgroup2's core files, which need no controller).
+    pub fn has_controller(&self, version: Version, controller: &str) -> bool {
+        match version {
+            Version::V1 => self
+                .v1
+                .iter()
+                .any(|h| h.controllers.iter().any(|c| c == controller)),
+            Version::V2 => {
+                self.unified.is_some()
+                    && (controller == "cgroup"
+                        || self.unified_controllers.iter().any(|c| c == controller))
+            }
+        }
+    }
+
     /// The version cgroup limits are written in: v2 only when the unified
     /// hierarchy has the controllers (a pure v2 host, or a v2-first hybrid).
     pub fn preferred_version(&self) -> Version {
@@ -149,8 +165,7 @@ pub fn parse_mountinfo(text: &str) -> CgroupLayout {
                 let controllers: Vec<String> = options
                     .split(',')
                     .filter(|o| {
-                        super::super::config::cgroup::V1_CONTROLLERS.contains(o)
-                            || o.starts_with("name=")
+                        crate::config::cgroup::V1_CONTROLLERS.contains(o) || o.starts_with("name=")
                     })
                     .map(str::to_string)
                     .collect();

@@ -1,0 +1,175 @@
+//! Where each cgroup setting of a config goes on this host: a setting whose
+//! controller this host has in the setting's own version is applied as it is;
+//! any other is translated to the other version (see [`super::translate`]).
+//! When a config sets the same file in both dialects — LXC's own
+//! `common.conf` has both `lxc.cgroup.devices.*` and `lxc.cgroup2.devices.*` —
+//! the one for this host's version wins and the other is dropped silently.
+
+use super::layout::CgroupLayout;
+use super::translate::{translate, Translation};
+use crate::config::cgroup::{CgroupSetting, Version};
+
+/// One file write of a placed config.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Placed {
+    /// What to write, in a version this host has for its controller.
+    pub setting: CgroupSetting,
+    /// The config key it came from (for errors).
+    pub key: String,
+}
+
+/// A config's cgroup settings placed on one host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Placement {
+    /// The writes, in config order.
+    pub writes: Vec<Placed>,
+    /// Every setting that changed version, and how.
+    pub translated: Vec<Translation>,
+    /// Settings this host cannot apply, with why.
+    pub untranslatable: Vec<Translation>,
+}
+
+impl Placement {
+    /// The settings alone.
+    pub fn settings(&self) -> Vec<CgroupSetting> {
+        self.writes.iter().map(|w| w.setting.clone()).collect()
+    }
+}
+
+/// The settings of `input` as this host applies them, in config order, with
+/// every translation and every setting that cannot be applied (a controller
+/// the host lacks in both versions, or no equivalent).
+pub fn place(input: &[CgroupSetting], layout: &CgroupLayout) -> Placement {
+    let native = |s: &CgroupSetting| layout.has_controller(s.version, s.controller());
+    let report_for = |target: Version| {
+        input
+            .iter()
+            .any(|s| s.version != target && !native(s))
+            .then(|| translate(input, target))
+    };
+    let to_v2 = report_for(Version::V2);
+    let to_v1 = report_for(Version::V1);
+    let set_natively = |t: &CgroupSetting| {
+        input
+            .iter()
+            .any(|s| s.version == t.version && s.file == t.file && native(s))
+    };
+    let mut out = Placement::default();
+    let mut used: Vec<&Translation> = Vec::new();
+    for s in input {
+        if native(s) {
+            out.writes.push(Placed {
+                setting: s.clone(),
+                key: s.key(),
+            });
+            continue;
+        }
+        let report = match s.version {
+            Version::V1 => to_v2.as_ref(),
+            Version::V2 => to_v1.as_ref(),
+        };
+        let Some(report) = report else { continue };
+        if let Some(t) = report.untranslatable.iter().find(|t| t.from.contains(s)) {
+            if !used.iter().any(|u| std::ptr::eq(*u, t)) {
+                used.push(t);
+                out.untranslatable.push(t.clone());
+            }
+            continue;
+        }
+        let Some(t) = report.translated.iter().find(|t| t.from.contains(s)) else {
+            continue;
+        };
+        if used.iter().any(|u| std::ptr::eq(*u, t)) {
+            continue;
+        }
+        used.push(t);
+        let kept: Vec<CgroupSetting> = t.to.iter().filter(|x| !set_natively(x)).cloned().collect();
+        if kept.is_empty() {
+            continue;
+        }
+        if let Some(missing) = kept
+            .iter()
+            .find(|x| !layout.has_controller(x.version, x.controller()))
+        {
+            out.untranslatable.push(Translation {
+                from: t.from.clone(),
+                to: Vec::new(),
+                note: format!(
+                    "controller `{}` is not available on this host (in cgroup v1 or v2)",
+                    missing.controller()
+                ),
+            });
+            continue;
+        }
+        let key = s.key();
+        out.writes.extend(kept.iter().map(|x| Placed {
+            setting: x.clone(),
+            key: key.clone(),
+        }));
+        out.translated.push(Translation {
+            from: t.from.clone(),
+            to: kept,
+            note: t.note.clone(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: Version, f: &str, val: &str) -> CgroupSetting {
+        CgroupSetting::new(v, f, val)
+    }
+
+    fn hybrid() -> CgroupLayout {
+        // v1 devices and memory, cgroup2 with pids only.
+        let mut l = CgroupLayout::fake_legacy(&["devices", "memory"]);
+        l.unified = Some("/sys/fs/cgroup/unified".into());
+        l.unified_controllers = vec!["pids".into()];
+        l
+    }
+
+    #[test]
+    fn both_dialects_of_one_file_keep_the_hosts_silently() {
+        // LXC's common.conf sets devices in both dialects.
+        let input = vec![
+            s(Version::V1, "devices.deny", "a"),
+            s(Version::V1, "devices.allow", "c 1:3 rwm"),
+            s(Version::V2, "devices.deny", "a"),
+            s(Version::V2, "devices.allow", "c 1:3 rwm"),
+        ];
+        let r = place(&input, &hybrid());
+        assert_eq!(r.settings(), input[..2].to_vec());
+        assert!(r.translated.is_empty() && r.untranslatable.is_empty());
+    }
+
+    #[test]
+    fn per_controller_placement_on_a_hybrid_host() {
+        let input = vec![
+            s(Version::V2, "memory.max", "1G"),
+            s(Version::V2, "pids.max", "64"),
+            s(Version::V1, "pids.max", "32"),
+            s(Version::V1, "cpu.shares", "512"),
+        ];
+        let r = place(&input, &hybrid());
+        assert_eq!(
+            r.settings(),
+            vec![
+                s(Version::V1, "memory.limit_in_bytes", "1G"),
+                s(Version::V2, "pids.max", "64"),
+            ]
+        );
+        assert_eq!(r.translated.len(), 1);
+        assert!(r.translated[0].describe().starts_with(
+            "lxc.cgroup2.memory.max = 1G applied as lxc.cgroup.memory.limit_in_bytes"
+        ));
+        // cpu exists in neither version here: an error naming the key.
+        assert_eq!(r.untranslatable.len(), 1);
+        assert!(r.untranslatable[0]
+            .describe()
+            .contains("lxc.cgroup.cpu.shares"));
+        assert!(r.untranslatable[0].note.contains("`cpu` is not available"));
+    }
+}

@@ -1,0 +1,514 @@
+//! The staged start: each [`Stage`] makes one thing and knows how to undo it.
+//! A stage is recorded as done *before* it runs, so a failure part-way is
+//! undone too (every undo copes with a run that stopped early); a failure at
+//! any stage undoes every recorded stage in reverse and gathers each undo
+//! error. Stop runs the same undos ([`Launch::teardown`]).
+//!
+//! Runs in the monitor, single-threaded until the clone. Every kernel change
+//! goes through [`Sys`], so the recording fake drives this in unit tests.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::message::{receive, send, ToChild, ToMonitor};
+use super::plan::StartPlan;
+use super::{block_on, StartError};
+use crate::cgroups::{CgroupLayout, ContainerCgroups};
+use crate::network::{NetContext, NicState};
+use crate::run::child::{self, ChildPlan};
+use crate::run::pty::Ptys;
+use crate::run::warmup::Warmup;
+use crate::sys::{Cloned, MountRequest, Sys, SysError};
+
+/// One step of a start, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The runtime directory (`/run/rlxc/<lxcpath>/<name>`), after removing
+    /// what a SIGKILLed monitor left there.
+    RunDir,
+    /// The cgroups, recorded for a later clean-up, with their limits.
+    Cgroups,
+    /// The monitor's own mount namespace and `Storage::mount` of the rootfs.
+    Rootfs,
+    /// Console and tty ptys.
+    Ptys,
+    /// The command socket.
+    Socket,
+    /// `clone` into the namespaces, and the child put into its cgroups.
+    Clone,
+    /// `Network::setup_host` of NIC N (plan order), with the netns handle.
+    Nic(usize),
+    /// The go message to the child, then its report (network ready, exec or error).
+    Release,
+    /// The `-p` pid file.
+    Pidfile,
+}
+
+/// The container's first process, seen from the monitor.
+#[derive(Debug)]
+pub struct Child {
+    /// Its pid.
+    pub pid: i32,
+    /// Its pidfd.
+    pub pidfd: OwnedFd,
+    go: Option<File>,
+    /// The child's end of `go`, held until the release (see `clone_child`).
+    go_peer: Option<OwnedFd>,
+    report: Option<File>,
+    killed: bool,
+}
+
+/// A start in progress, and what it made so far.
+#[derive(Debug)]
+pub struct Launch {
+    /// The plan.
+    pub plan: StartPlan,
+    sys: Arc<dyn Sys>,
+    layout: CgroupLayout,
+    warm: Option<Warmup>,
+    /// The runtime directory.
+    pub run_dir: PathBuf,
+    /// The cgroups, once made.
+    pub cgroups: Option<ContainerCgroups>,
+    /// The ptys, once open.
+    pub ptys: Option<Ptys>,
+    /// The caller's terminal, for a foreground start on one.
+    terminal: Option<OwnedFd>,
+    /// The command socket, once bound.
+    pub listener: Option<UnixListener>,
+    /// The child, once cloned.
+    pub child: Option<Child>,
+    netns: Option<OwnedFd>,
+    /// What each NIC's host half made (plan order).
+    pub nic_states: Vec<NicState>,
+    done: Vec<Stage>,
+}
+
+/// The file a start records its cgroups in, for the clean-up after SIGKILL.
+pub fn cgroup_record(run_dir: &std::path::Path) -> PathBuf {
+    run_dir.join("cgroups")
+}
+
+impl Launch {
+    /// A start of `plan`, nothing made yet.
+    pub fn new(plan: StartPlan, sys: Arc<dyn Sys>, layout: CgroupLayout, warm: Warmup) -> Launch {
+        let run_dir = plan.paths.run_root().join(&plan.name);
+        Launch {
+            plan,
+            sys,
+            layout,
+            warm: Some(warm),
+            run_dir,
+            cgroups: None,
+            ptys: None,
+            terminal: None,
+            listener: None,
+            child: None,
+            netns: None,
+            nic_states: Vec::new(),
+            done: Vec::new(),
+        }
+    }
+
+    /// The stages of this plan, in order.
+    pub fn stages(&self) -> Vec<Stage> {
+        let mut s = vec![Stage::RunDir, Stage::Cgroups];
+        if self.plan.rootfs.is_some() {
+            s.push(Stage::Rootfs);
+        }
+        s.extend([Stage::Ptys, Stage::Socket, Stage::Clone]);
+        s.extend((0..self.plan.nics.len()).map(Stage::Nic));
+        s.push(Stage::Release);
+        if self.plan.options.pidfile.is_some() {
+            s.push(Stage::Pidfile);
+        }
+        s
+    }
+
+    /// The boundary this launch uses.
+    pub fn sys(&self) -> Arc<dyn Sys> {
+        self.sys.clone()
+    }
+
+    /// The stages done (or begun), in order.
+    pub fn done(&self) -> &[Stage] {
+        &self.done
+    }
+
+    /// Runs every stage; on a failure undoes what was done and returns the
+    /// error (with any undo failures).
+    pub fn run(mut self) -> Result<Launch, StartError> {
+        for stage in self.stages() {
+            self.done.push(stage);
+            if let Err(e) = self.enter(stage) {
+                let e = self.child_report_or(e);
+                let undo = self.teardown();
+                return Err(StartError::with_undo(e, undo));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Undoes every stage done, in reverse; returns every failure.
+    pub fn teardown(&mut self) -> Vec<String> {
+        let mut errors = Vec::new();
+        while let Some(stage) = self.done.pop() {
+            errors.extend(self.undo(stage));
+        }
+        if let Some(w) = self.warm.take() {
+            w.finish();
+        }
+        errors
+    }
+
+    /// After the clone, a stage that fails may only be failing because the
+    /// child already died of its own error (a mount entry, say): that report
+    /// names the cause, so it wins. The child is killed first, so reading its
+    /// report cannot block.
+    fn child_report_or(&mut self, e: StartError) -> StartError {
+        let Some(child) = self.child.as_mut() else {
+            return e;
+        };
+        let Some(report) = child.report.take() else {
+            return e;
+        };
+        let _ = self
+            .sys
+            .pidfd_signal(child.pid, child.pidfd.as_fd(), libc::SIGKILL);
+        child.killed = true;
+        let mut r = BufReader::new(report);
+        while let Ok(Some(msg)) = receive::<ToMonitor>(&mut r) {
+            if let ToMonitor::Failed { message, .. } = msg {
+                return StartError::Child {
+                    name: self.plan.name.clone(),
+                    message,
+                };
+            }
+        }
+        e
+    }
+
+    fn enter(&mut self, stage: Stage) -> Result<(), StartError> {
+        match stage {
+            Stage::RunDir => self.make_run_dir(),
+            Stage::Cgroups => self.make_cgroups(),
+            Stage::Rootfs => self.mount_rootfs(),
+            Stage::Ptys => self.open_ptys(),
+            Stage::Socket => self.bind_socket(),
+            Stage::Clone => self.clone_child(),
+            Stage::Nic(i) => self.nic_host_half(i),
+            Stage::Release => self.release(),
+            Stage::Pidfile => self.write_pidfile(),
+        }
+    }
+
+    fn undo(&mut self, stage: Stage) -> Vec<String> {
+        let sys = self.sys.clone();
+        match stage {
+            Stage::RunDir => {
+                for f in ["command", "cgroups", "rootfs"] {
+                    let p = self.run_dir.join(f);
+                    let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir(&p));
+                }
+                let _ = std::fs::remove_dir(&self.run_dir);
+                Vec::new()
+            }
+            Stage::Cgroups => {
+                let Some(cg) = self.cgroups.take() else {
+                    return Vec::new();
+                };
+                let errors: Vec<String> = cg.remove(&*sys).iter().map(|e| e.to_string()).collect();
+                let _ = std::fs::remove_file(cgroup_record(&self.run_dir));
+                errors
+            }
+            Stage::Rootfs => self.umount_rootfs(),
+            Stage::Ptys => {
+                self.ptys = None;
+                self.terminal = None;
+                Vec::new()
+            }
+            Stage::Socket => {
+                self.listener = None;
+                let _ = std::fs::remove_file(self.run_dir.join("command"));
+                Vec::new()
+            }
+            Stage::Clone => {
+                if let Some(c) = self.child.take() {
+                    // Already gone when init exited: both calls then fail harmlessly.
+                    if !c.killed {
+                        let _ = sys.pidfd_signal(c.pid, c.pidfd.as_fd(), libc::SIGKILL);
+                    }
+                    let _ = sys.reap(c.pid);
+                }
+                self.netns = None;
+                Vec::new()
+            }
+            Stage::Nic(i) => self.nic_teardown(i),
+            Stage::Release => Vec::new(),
+            Stage::Pidfile => {
+                if let Some(p) = &self.plan.options.pidfile {
+                    let _ = std::fs::remove_file(p);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn io(&self, what: &str) -> impl FnOnce(std::io::Error) -> StartError {
+        let (name, what) = (self.plan.name.clone(), what.to_string());
+        move |source| StartError::Io { name, what, source }
+    }
+
+    fn sys_err(&self, what: &str) -> impl FnOnce(SysError) -> StartError {
+        let (name, what) = (self.plan.name.clone(), what.to_string());
+        move |source| StartError::Sys { name, what, source }
+    }
+
+    fn make_run_dir(&mut self) -> Result<(), StartError> {
+        crate::run::monitor::clean_stale(&self.plan.paths, &self.plan.name, &*self.sys)?;
+        std::fs::create_dir_all(&self.run_dir).map_err(self.io("making the run directory"))?;
+        let _ = std::fs::set_permissions(&self.run_dir, std::fs::Permissions::from_mode(0o700));
+        Ok(())
+    }
+
+    fn make_cgroups(&mut self) -> Result<(), StartError> {
+        let cg = self.cgroups.insert(ContainerCgroups::plan(
+            &self.layout,
+            &self.plan.name,
+            &self.plan.cgroup_dir,
+        ));
+        cg.create(&*self.sys)?;
+        cg.record(&cgroup_record(&self.run_dir))
+            .map_err(|source| StartError::Io {
+                name: self.plan.name.clone(),
+                what: "recording the cgroups".into(),
+                source,
+            })?;
+        cg.apply(&*self.sys, &self.plan.cgroup.writes)?;
+        Ok(())
+    }
+
+    /// The rootfs is mounted in the monitor's own mount namespace (a slave
+    /// of the host's), so it never shows on the host and goes away with the
+    /// monitor even after SIGKILL; the child inherits it through `clone`.
+    fn mount_rootfs(&mut self) -> Result<(), StartError> {
+        let Some(r) = self.plan.rootfs.clone() else {
+            return Ok(());
+        };
+        // unshare(CLONE_NEWNS) refuses a process that shares its fs with threads.
+        if let Some(w) = self.warm.take() {
+            w.finish();
+        }
+        self.sys
+            .unshare(libc::CLONE_NEWNS)
+            .map_err(self.sys_err("making the monitor's mount namespace"))?;
+        self.sys
+            .mount(&MountRequest {
+                source: None,
+                target: "/".into(),
+                fstype: None,
+                flags: nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_SLAVE,
+                data: None,
+            })
+            .map_err(self.sys_err("making / a slave in the monitor's mount namespace"))?;
+        std::fs::create_dir_all(&r.target).map_err(self.io("making the rootfs mount point"))?;
+        block_on(r.storage.mount(&*self.sys, &r.spec, &r.target))
+            .map_err(self.io("starting the I/O runtime"))?
+            .map_err(|source| StartError::Storage {
+                name: self.plan.name.clone(),
+                backend: r.storage.name(),
+                source: Box::new(source),
+            })
+    }
+
+    fn umount_rootfs(&mut self) -> Vec<String> {
+        let Some(r) = self.plan.rootfs.clone() else {
+            return Vec::new();
+        };
+        let mut errors = Vec::new();
+        let done = block_on(r.storage.umount(&*self.sys, &r.spec, &r.target))
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        if let Err(e) = done {
+            errors.push(format!(
+                "container `{}`: storage `{}`: unmounting {}: {e}",
+                self.plan.name,
+                r.storage.name(),
+                r.target.display()
+            ));
+        }
+        let _ = std::fs::remove_dir(&r.target);
+        errors
+    }
+
+    fn open_ptys(&mut self) -> Result<(), StartError> {
+        let o = &self.plan.options;
+        let on_tty = nix::unistd::isatty(0).unwrap_or(false);
+        // The console: the caller's terminal when in the foreground on one,
+        // else a pty served by the monitor (none for execute off a terminal).
+        self.terminal = if o.foreground && on_tty && self.plan.rootfs.is_some() {
+            std::io::stdin().as_fd().try_clone_to_owned().ok()
+        } else {
+            None
+        };
+        let want_pty = self.plan.spec.console && self.terminal.is_none() && !o.execute;
+        let ttys = if o.execute { 0 } else { self.plan.spec.ttys };
+        self.ptys = Some(Ptys::open(want_pty, ttys).map_err(self.io("allocating ptys"))?);
+        Ok(())
+    }
+
+    fn bind_socket(&mut self) -> Result<(), StartError> {
+        let socket = self.run_dir.join("command");
+        let l = UnixListener::bind(&socket).map_err(self.io("binding the command socket"))?;
+        let _ = std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600));
+        self.listener = Some(l);
+        Ok(())
+    }
+
+    fn clone_child(&mut self) -> Result<(), StartError> {
+        let pipe =
+            || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from);
+        let (go_r, go_w) = pipe().map_err(self.io("pipe"))?;
+        let (report_r, report_w) = pipe().map_err(self.io("pipe"))?;
+        if let Some(w) = self.warm.take() {
+            w.finish();
+        }
+        let cloned = self
+            .sys
+            .clone_process(self.plan.spec.ns.clone_flags())
+            .map_err(self.sys_err("cloning the container's first process"))?;
+        let (pid, pidfd) = match cloned {
+            Cloned::Child => self.become_child(go_r, report_w),
+            Cloned::Parent { pid, pidfd } => (pid, pidfd),
+        };
+        drop(report_w);
+        // The read end of go stays open until the release, so the go message
+        // always has somewhere to go even when the child is already gone.
+        self.child = Some(Child {
+            pid,
+            pidfd,
+            go: Some(File::from(go_w)),
+            go_peer: Some(go_r),
+            report: Some(File::from(report_r)),
+            killed: false,
+        });
+        let cg = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid));
+        if let Some(Err(e)) = cg {
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    fn become_child(&self, go: OwnedFd, report: OwnedFd) -> ! {
+        let ptys = self.ptys.as_ref();
+        let console = self
+            .terminal
+            .as_ref()
+            .or(ptys.and_then(|p| p.console.as_ref()).map(|p| &p.slave));
+        child::main(ChildPlan {
+            plan: &self.plan,
+            console,
+            ttys: ptys
+                .map(|p| p.ttys.iter().map(|t| &t.slave).collect())
+                .unwrap_or_default(),
+            console_stdio: self.terminal.is_none() && !self.plan.options.execute,
+            go,
+            err: report,
+        })
+    }
+
+    fn nic_context(&self) -> NetContext<'_> {
+        NetContext {
+            sys: &*self.sys,
+            container: &self.plan.name,
+            init_pid: self.child.as_ref().map_or(0, |c| c.pid),
+            netns: self.netns.as_ref().map(|f| f.as_fd()),
+        }
+    }
+
+    fn nic_host_half(&mut self, i: usize) -> Result<(), StartError> {
+        let pid = self.child.as_ref().map_or(0, |c| c.pid);
+        if self.netns.is_none() && self.plan.spec.ns.net {
+            self.netns = Some(
+                self.sys
+                    .open_netns(pid)
+                    .map_err(self.sys_err("opening the container's network namespace"))?,
+            );
+        }
+        let np = self.plan.nics[i].clone();
+        let state = block_on(np.backend.setup_host(self.nic_context(), &np.nic))
+            .map_err(self.io("starting the I/O runtime"))?
+            .map_err(|e| {
+                StartError::network(&self.plan.name, &np, "setting up the host side", &e)
+            })?;
+        self.nic_states.push(state);
+        Ok(())
+    }
+
+    fn nic_teardown(&mut self, i: usize) -> Vec<String> {
+        let np = self.plan.nics[i].clone();
+        let Some(pos) = self.nic_states.iter().position(|s| s.index == np.nic.index) else {
+            return Vec::new();
+        };
+        let state = self.nic_states.remove(pos);
+        match block_on(np.backend.teardown(self.nic_context(), &np.nic, &state)) {
+            Ok(errors) => errors
+                .iter()
+                .map(|e| StartError::network(&self.plan.name, &np, "tearing down", e).to_string())
+                .collect(),
+            Err(e) => vec![format!(
+                "container `{}`: lxc.net.{}: no runtime to tear it down: {e}",
+                self.plan.name, np.nic.index
+            )],
+        }
+    }
+
+    fn release(&mut self) -> Result<(), StartError> {
+        let name = self.plan.name.clone();
+        let Some(child) = self.child.as_mut() else {
+            return Ok(());
+        };
+        let go = ToChild::Go {
+            nics: self.nic_states.clone(),
+        };
+        // A child that died already cannot read it; its report says why.
+        let sent = child.go.take().map(|mut f| send(&mut f, &go));
+        let mut report = BufReader::new(child.report.take().ok_or_else(|| StartError::Child {
+            name: name.clone(),
+            message: "released twice".into(),
+        })?);
+        loop {
+            match receive::<ToMonitor>(&mut report) {
+                Ok(Some(ToMonitor::NetworkReady)) => {
+                    tracing::debug!("container `{name}`: network ready")
+                }
+                Ok(Some(ToMonitor::Failed { stage, message })) => {
+                    tracing::debug!("container `{name}`: the child failed at {stage}");
+                    return Err(StartError::Child { name, message });
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.io("reading the container's report")(e)),
+            }
+        }
+        if let Some(c) = self.child.as_mut() {
+            c.go_peer = None;
+        }
+        if let Some(Err(e)) = sent {
+            return Err(self.io("releasing the container")(e));
+        }
+        Ok(())
+    }
+
+    fn write_pidfile(&mut self) -> Result<(), StartError> {
+        let (Some(p), Some(c)) = (&self.plan.options.pidfile, &self.child) else {
+            return Ok(());
+        };
+        std::fs::write(p, format!("{}\n", c.pid))
+            .map_err(self.io(&format!("writing the pid file {}", p.display())))
+    }
+}

@@ -1,0 +1,83 @@
+//! The typed messages between the monitor and the container's first process,
+//! one JSON line each over two close-on-exec pipes. The monitor's pipe
+//! carries [`ToChild`]; closing it without a message tells the child to
+//! leave quietly. The child's pipe carries [`ToMonitor`]; it reaches end of
+//! file when the child execs (or dies), which is how the monitor knows init runs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+
+use crate::network::NicState;
+
+/// From the monitor to the container's first process.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "msg", rename_all = "kebab-case")]
+pub enum ToChild {
+    /// The host side is ready (cgroups joined, every NIC's host half set
+    /// up): set up the container halves and exec.
+    Go {
+        /// What each NIC's host half made, in plan order.
+        nics: Vec<NicState>,
+    },
+}
+
+/// From the container's first process to the monitor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "msg", rename_all = "kebab-case")]
+pub enum ToMonitor {
+    /// Every NIC's container half is done.
+    NetworkReady,
+    /// A stage failed; the process exits after this.
+    Failed {
+        /// The stage (`mounts`, `network`, `exec` …).
+        stage: String,
+        /// What went wrong, naming the key, file or NIC.
+        message: String,
+    },
+}
+
+/// Writes one message as a JSON line.
+pub fn send<T: serde::Serialize>(to: &mut impl Write, msg: &T) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(msg).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    to.write_all(&line)
+}
+
+/// Reads the next message; `None` at end of file.
+pub fn receive<T: serde::de::DeserializeOwned>(
+    from: &mut BufReader<impl Read>,
+) -> std::io::Result<Option<T>> {
+    let mut line = String::new();
+    if from.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    serde_json::from_str(&line)
+        .map(Some)
+        .map_err(|e| std::io::Error::other(format!("bad message `{}`: {e}", line.trim())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_as_lines() {
+        let mut buf = Vec::new();
+        let go = ToChild::Go {
+            nics: vec![NicState {
+                index: 1,
+                host_ifname: Some("vethX".into()),
+                transit_ifname: None,
+            }],
+        };
+        send(&mut buf, &go).unwrap();
+        send(&mut buf, &ToMonitor::NetworkReady).unwrap();
+        let mut r = BufReader::new(&buf[..]);
+        assert_eq!(receive::<ToChild>(&mut r).unwrap(), Some(go));
+        assert_eq!(
+            receive::<ToMonitor>(&mut r).unwrap(),
+            Some(ToMonitor::NetworkReady)
+        );
+        assert_eq!(receive::<ToMonitor>(&mut r).unwrap(), None);
+        assert!(String::from_utf8(buf).unwrap().contains("\"msg\":\"go\""));
+    }
+}

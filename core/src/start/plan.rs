@@ -1,0 +1,343 @@
+//! The [`StartPlan`]: everything one start needs, resolved once from the
+//! loaded config, the registry and the host's cgroup layout, before anything
+//! is created. A backend this build lacks, a NIC its backend refuses, or a
+//! cgroup limit this host cannot apply fails here, with nothing to undo.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cgroups::{place, CgroupLayout, Placement};
+use crate::config::{Config, Nic};
+use crate::container::Paths;
+use crate::network::Network;
+use crate::registry::{Registry, RegistryError};
+use crate::run::spec::{RunSpec, SpecError};
+use crate::storage::{RootfsSpec, Storage};
+
+/// The rootfs and the backend that mounts it.
+#[derive(Debug, Clone)]
+pub struct RootfsPlan {
+    /// The backend.
+    pub storage: Arc<dyn Storage>,
+    /// `lxc.rootfs.path`, parsed.
+    pub spec: RootfsSpec,
+    /// Where the monitor mounts it (in its own mount namespace), and where
+    /// the container's first process pivots into.
+    pub target: PathBuf,
+}
+
+/// One NIC with the backend of its type.
+#[derive(Debug, Clone)]
+pub struct NicPlan {
+    /// The whole `lxc.net.N` block.
+    pub nic: Nic,
+    /// The backend of `lxc.net.N.type`.
+    pub backend: Arc<dyn Network>,
+}
+
+/// How this start runs.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// What to exec; empty takes `lxc.init.cmd` (start) or `lxc.execute.cmd`.
+    pub command: Vec<String>,
+    /// `execute`: rlxc's init is pid 1 and the caller's stdio is used.
+    pub execute: bool,
+    /// Stay in the foreground (`start -F`, `execute`), forwarding signals.
+    pub foreground: bool,
+    /// Where console output also goes (`-L`).
+    pub console_log: Option<PathBuf>,
+    /// Where to write init's pid (`-p`).
+    pub pidfile: Option<PathBuf>,
+    /// Variables from the caller's environment (`TERM`, bare `lxc.environment` names).
+    pub inherited: Vec<(String, String)>,
+}
+
+/// Why a start cannot even begin.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A key's value cannot be used.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The rootfs's backend is missing from this build.
+    #[error("container `{name}`: lxc.rootfs.path = {rootfs}: {source}")]
+    Storage {
+        /// Container.
+        name: String,
+        /// The rootfs value.
+        rootfs: String,
+        /// What the registry said.
+        source: RegistryError,
+    },
+    /// A NIC's type has no backend in this build, or none at all.
+    #[error("container `{name}`: lxc.net.{index}: {why}")]
+    Nic {
+        /// Container.
+        name: String,
+        /// NIC index.
+        index: u32,
+        /// Why.
+        why: String,
+    },
+    /// A cgroup limit this host cannot apply.
+    #[error("container `{name}`: key `{key}`: {why}")]
+    Cgroup {
+        /// Container.
+        name: String,
+        /// The config key.
+        key: String,
+        /// Why.
+        why: String,
+    },
+    /// Nothing to run.
+    #[error("container `{name}`: {why}")]
+    Command {
+        /// Container.
+        name: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Everything one start needs.
+#[derive(Debug, Clone)]
+pub struct StartPlan {
+    /// Container name.
+    pub name: String,
+    /// The lxcpath's paths.
+    pub paths: Paths,
+    /// What the container's first process does (mounts, /dev, identity …).
+    pub spec: RunSpec,
+    /// The rootfs; `None` runs on the host's tree (`execute` without one).
+    pub rootfs: Option<RootfsPlan>,
+    /// Every NIC, in index order.
+    pub nics: Vec<NicPlan>,
+    /// The cgroup directory name below each hierarchy root.
+    pub cgroup_dir: String,
+    /// The cgroup limits as this host applies them.
+    pub cgroup: Placement,
+    /// What to exec.
+    pub argv: Vec<String>,
+    /// How to run.
+    pub options: StartOptions,
+    /// Notes for the user (each cgroup translation, naming the key).
+    pub warnings: Vec<String>,
+}
+
+impl StartPlan {
+    /// Resolves a start of container `name` from its loaded config. Pure but
+    /// for reading `lxc.mount.fstab`; nothing is created.
+    pub fn build(
+        name: &str,
+        paths: &Paths,
+        config: &Config,
+        registry: &Registry,
+        layout: &CgroupLayout,
+        options: StartOptions,
+    ) -> Result<StartPlan, PlanError> {
+        let dir = paths
+            .container_dir(name)
+            .map_err(|e| command_error(name, e.to_string()))?;
+        let spec = RunSpec::from_config(name, &dir, config)?;
+        let rootfs = rootfs_plan(name, paths, config, registry)?;
+        let nics = nic_plans(name, config, registry)?;
+        let cgroup = place(&config.cgroup_settings(), layout);
+        if let Some(t) = cgroup.untranslatable.first() {
+            return Err(PlanError::Cgroup {
+                name: name.into(),
+                key: t.from.first().map(|s| s.key()).unwrap_or_default(),
+                why: t.note.clone(),
+            });
+        }
+        let warnings = cgroup
+            .translated
+            .iter()
+            .map(|t| format!("container `{name}`: {}", t.describe()))
+            .collect();
+        let argv = command(name, &spec, &options, rootfs.is_some())?;
+        Ok(StartPlan {
+            name: name.to_string(),
+            paths: paths.clone(),
+            cgroup_dir: config
+                .get("lxc.cgroup.dir")
+                .map_or_else(|| format!("rlxc.payload.{name}"), str::to_string),
+            spec,
+            rootfs,
+            nics,
+            cgroup,
+            argv,
+            options,
+            warnings,
+        })
+    }
+}
+
+fn command_error(name: &str, why: String) -> PlanError {
+    PlanError::Command {
+        name: name.to_string(),
+        why,
+    }
+}
+
+/// The rootfs and its backend; `None` when the config has no rootfs.
+fn rootfs_plan(
+    name: &str,
+    paths: &Paths,
+    config: &Config,
+    registry: &Registry,
+) -> Result<Option<RootfsPlan>, PlanError> {
+    let Some(raw) = config.rootfs_path().filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let spec = RootfsSpec::parse(&raw);
+    let storage = registry
+        .storage_for(&spec)
+        .map_err(|source| PlanError::Storage {
+            name: name.into(),
+            rootfs: raw.clone(),
+            source,
+        })?;
+    let run_dir = paths
+        .run_dir(name)
+        .map_err(|e| command_error(name, e.to_string()))?;
+    Ok(Some(RootfsPlan {
+        storage,
+        spec,
+        target: run_dir.join("rootfs"),
+    }))
+}
+
+/// Every NIC with its backend, each checked by its backend.
+fn nic_plans(name: &str, config: &Config, registry: &Registry) -> Result<Vec<NicPlan>, PlanError> {
+    let bad = |index: u32, why: String| PlanError::Nic {
+        name: name.into(),
+        index,
+        why,
+    };
+    config
+        .nics()
+        .into_iter()
+        .map(|nic| {
+            let kind = nic
+                .kind
+                .clone()
+                .ok_or_else(|| bad(nic.index, "the NIC has no type (lxc.net.N.type)".into()))?;
+            let backend = registry
+                .network(&kind)
+                .map_err(|e| bad(nic.index, e.to_string()))?;
+            backend
+                .validate(&nic)
+                .map_err(|e| bad(nic.index, e.to_string()))?;
+            Ok(NicPlan { nic, backend })
+        })
+        .collect()
+}
+
+/// The command: the one given, else `lxc.init.cmd` (start) or
+/// `lxc.execute.cmd` (execute).
+fn command(
+    name: &str,
+    spec: &RunSpec,
+    options: &StartOptions,
+    has_rootfs: bool,
+) -> Result<Vec<String>, PlanError> {
+    if !options.command.is_empty() {
+        return Ok(options.command.clone());
+    }
+    if options.execute {
+        return spec.execute_cmd.clone().ok_or_else(|| {
+            command_error(
+                name,
+                "no command to execute (give one after `--` or set lxc.execute.cmd)".into(),
+            )
+        });
+    }
+    if !has_rootfs {
+        return Err(command_error(
+            name,
+            "it has no rootfs (lxc.rootfs.path): use `execute` to run a command on the host's tree"
+                .into(),
+        ));
+    }
+    Ok(spec.init_cmd.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_text;
+    use crate::registry::{Absence, Kind};
+    use std::path::Path;
+
+    fn plan(text: &str, registry: &Registry) -> Result<StartPlan, PlanError> {
+        plan_with(text, registry, StartOptions::default())
+    }
+
+    fn plan_with(text: &str, registry: &Registry, o: StartOptions) -> Result<StartPlan, PlanError> {
+        let cfg = load_text(text.as_bytes(), Path::new("config")).unwrap();
+        let paths = Paths {
+            lxcpath: "/var/lib/lxc".into(),
+            rundir: "/run/rlxc".into(),
+        };
+        let layout = CgroupLayout::fake_legacy(&["memory", "devices"]);
+        StartPlan::build("c1", &paths, &cfg, registry, &layout, o)
+    }
+
+    #[test]
+    fn a_missing_backend_fails_before_anything_exists() {
+        let mut r = Registry::core();
+        r.add_absent(
+            Kind::Network,
+            "veth",
+            Absence::NotCompiled {
+                feature: "net-veth",
+            },
+        );
+        let e = plan(
+            "lxc.rootfs.path = /nonexistent\nlxc.net.0.type = empty\nlxc.net.1.type = veth\n",
+            &r,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown storage backend"), "{e}");
+        let e = plan("lxc.net.0.type = empty\nlxc.net.1.type = veth\n", &r)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "container `c1`: lxc.net.1: network type `veth` is not compiled into this build (feature `net-veth`)"
+        );
+    }
+
+    #[test]
+    fn limits_are_placed_and_both_dialects_do_not_warn() {
+        let execute = || StartOptions {
+            execute: true,
+            ..StartOptions::default()
+        };
+        let p = plan_with(
+            "lxc.execute.cmd = /bin/true\nlxc.cgroup.devices.deny = a\nlxc.cgroup2.devices.deny = a\n\
+             lxc.cgroup2.memory.max = 1G\n",
+            &Registry::core(),
+            execute(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.argv, vec!["/bin/true"]);
+        assert_eq!(p.cgroup.writes.len(), 2);
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(p.warnings[0].contains(
+            "lxc.cgroup2.memory.max = 1G applied as lxc.cgroup.memory.limit_in_bytes = 1G"
+        ));
+        let e = plan_with("lxc.cgroup2.pids.max = 5\n", &Registry::core(), execute())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key `lxc.cgroup2.pids.max`"), "{e}");
+    }
+
+    #[test]
+    fn start_without_rootfs_or_command_is_refused() {
+        let e = plan("lxc.uts.name = x\n", &Registry::core())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("use `execute`"), "{e}");
+    }
+}
