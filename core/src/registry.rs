@@ -231,6 +231,21 @@ impl Registry {
             })
     }
 
+    /// The backend and spec of an `lxc.rootfs.path` value: LXC's prefixes,
+    /// a registered backend's own name as a prefix (a downstream crate's
+    /// `NAME:location`), or whoever `detect`s an unprefixed value.
+    pub fn rootfs(&self, raw: &str) -> Result<(Arc<dyn Storage>, RootfsSpec), RegistryError> {
+        let mut spec = RootfsSpec::parse(raw);
+        if spec.backend.is_none() {
+            if let Some((prefix, rest)) = raw.split_once(':') {
+                if self.storage.contains_key(prefix) {
+                    spec = RootfsSpec::new(prefix, rest);
+                }
+            }
+        }
+        Ok((self.storage_for(&spec)?, spec))
+    }
+
     /// Every backend, working or not, sorted by kind and name.
     pub fn entries(&self) -> Vec<Entry> {
         let mut rows: Vec<Entry> = Vec::new();

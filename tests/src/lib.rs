@@ -13,16 +13,22 @@ pub fn rlxc_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("RLXC_BIN") {
         return PathBuf::from(p);
     }
+    built_bin("rlxc", "rlxc")
+}
+
+/// A binary of the workspace, next to the test executable
+/// (`target/<profile>/NAME`); `package` says what to build when it is missing.
+pub fn built_bin(name: &str, package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/test-xxxx → target/<profile>/rlxc
+    // target/<profile>/deps/test-xxxx → target/<profile>/NAME
     let bin = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .map(|p| p.join("rlxc"))
+        .map(|p| p.join(name))
         .expect("target directory");
     assert!(
         bin.exists(),
-        "{} does not exist: build it first with `cargo build -p rlxc` (or set RLXC_BIN)",
+        "{} does not exist: build it first with `cargo build -p {package}`",
         bin.display()
     );
     bin
@@ -136,9 +142,14 @@ impl Lab {
 
     /// `rlxc CMD -P LXCPATH ARGS…` in a private mount namespace.
     pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_of(&rlxc_bin(), args)
+    }
+
+    /// [`Lab::cmd`] with another build of the command line (a downstream one).
+    pub fn cmd_of(&self, bin: &std::path::Path, args: &[&str]) -> Command {
         let mut c = Command::new("unshare");
         c.args(["--mount", "--propagation", "private", "--"])
-            .arg(rlxc_bin())
+            .arg(bin)
             .args(&args[..1])
             .args(["-P", &self.lxcpath])
             .args(&args[1..]);

@@ -4,35 +4,18 @@
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 
-use rlxc_core::run::protocol::Request;
 use rlxc_core::run::pty::RawMode;
-use rlxc_core::run::ClientError;
 
-use super::control::client;
+use super::control::existing;
 use super::Ctx;
 use crate::args::control::ConsoleArgs;
 
 /// Runs until the escape sequence, the end of stdin, or the tty closing.
 pub fn run(a: &ConsoleArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let c = client(ctx, a.common.lxcpath.as_deref(), &a.name)?;
-    let ttys = c.request(&Request::Info)?.ttys.unwrap_or(0);
-    let order: Vec<u32> = match a.tty {
-        Some(n) => vec![n],
-        None => (1..=ttys).chain([0]).collect(),
-    };
+    let c = existing(ctx, &a.common, &a.name)?;
+    let (stream, tty) = c.console(a.tty)?;
     let escape = (a.escape.to_ascii_lowercase() as u8) & 0x1f;
-    let mut last = None;
-    for tty in order {
-        match c.console(tty) {
-            Ok(stream) => return proxy(stream, tty, a.escape, escape),
-            Err(e @ ClientError::Refused { .. }) => last = Some(e),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(last.map_or_else(
-        || anyhow::anyhow!("container `{}` has no tty to connect to", a.name),
-        Into::into,
-    ))
+    proxy(stream, tty, a.escape, escape)
 }
 
 /// What the escape state machine makes of one input byte.

@@ -3,26 +3,29 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rlxc_core::config::value::signal;
 use rlxc_core::container::state::{query, State};
-use rlxc_core::run::protocol::{events_dir, Event, Request, StopKind};
-use rlxc_core::run::{Client, ClientError};
+use rlxc_core::container::{Container, ContainerError};
+use rlxc_core::run::protocol::{events_dir, Event, StopKind};
+use rlxc_core::run::ClientError;
 
 use super::{Ctx, Failure};
 use crate::args::control::{KillArgs, NameArgs, ShutdownArgs, StopArgs, WaitArgs};
+use crate::args::Common;
 
-/// A client for `-n NAME` under `-P`.
-pub fn client(ctx: &Ctx, lxcpath: Option<&std::path::Path>, name: &str) -> anyhow::Result<Client> {
-    let paths = ctx.paths(lxcpath);
-    if !paths.config(name)?.exists() && query(&paths.command_socket(name)?).state == State::Stopped
-    {
-        bail!(
+/// Container `-n NAME` under `-P` (its config is not read); an error when
+/// it is neither defined nor running.
+pub fn existing(ctx: &Ctx, common: &Common, name: &str) -> anyhow::Result<Container> {
+    let paths = ctx.paths(common.lxcpath.as_deref());
+    let c = Container::named(&paths, name)?;
+    if !c.exists() {
+        anyhow::bail!(
             "container `{name}` does not exist in {}",
             paths.lxcpath.display()
         );
     }
-    Ok(Client::new(&paths, name)?)
+    Ok(c)
 }
 
 /// A timeout in LXC's convention: negative means forever.
@@ -32,7 +35,7 @@ fn timeout(secs: i64) -> Option<Duration> {
 
 /// `rlxc stop`: the halt signal, SIGKILL after `-t`; `-k` kills now; `-r` reboots.
 pub fn stop(a: &StopArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let c = client(ctx, a.common.lxcpath.as_deref(), &a.name)?;
+    let c = existing(ctx, &a.common, &a.name)?;
     let how = if a.reboot {
         StopKind::Reboot
     } else if a.kill || a.timeout == 0 {
@@ -41,7 +44,7 @@ pub fn stop(a: &StopArgs, ctx: &Ctx) -> anyhow::Result<()> {
         StopKind::Halt
     };
     match c.stop(how, timeout(a.timeout), a.nokill) {
-        Err(ClientError::NotRunning { .. }) => Err(Failure {
+        Err(ContainerError::Client(ClientError::NotRunning { .. })) => Err(Failure {
             code: 2,
             message: Some(format!("container `{}` is not running", a.name)),
         }
@@ -52,7 +55,7 @@ pub fn stop(a: &StopArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// `rlxc shutdown` (LXC 0.x): a clean stop, waiting `-t` seconds (or forever).
 pub fn shutdown(a: &ShutdownArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let c = client(ctx, a.common.lxcpath.as_deref(), &a.name)?;
+    let c = existing(ctx, &a.common, &a.name)?;
     let how = if a.reboot {
         StopKind::Reboot
     } else {
@@ -65,15 +68,17 @@ pub fn shutdown(a: &ShutdownArgs, ctx: &Ctx) -> anyhow::Result<()> {
 /// `rlxc kill -n NAME [SIGNAL]`.
 pub fn kill(a: &KillArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let sig = signal(&a.signal).map_err(anyhow::Error::msg)?;
-    let c = client(ctx, a.common.lxcpath.as_deref(), &a.name)?;
-    c.request(&Request::Kill { signal: sig })?;
-    Ok(())
+    Ok(existing(ctx, &a.common, &a.name)?.kill(sig)?)
 }
 
 /// `rlxc freeze` / `rlxc unfreeze`.
 pub fn freeze(a: &NameArgs, ctx: &Ctx, on: bool) -> anyhow::Result<()> {
-    let c = client(ctx, a.common.lxcpath.as_deref(), &a.name)?;
-    c.request(if on { &Request::Freeze } else { &Request::Thaw })?;
+    let c = existing(ctx, &a.common, &a.name)?;
+    if on {
+        c.freeze()?;
+    } else {
+        c.thaw()?;
+    }
     Ok(())
 }
 

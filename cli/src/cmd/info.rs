@@ -139,21 +139,10 @@ pub fn info(a: &InfoArgs, ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn running(ctx: &Ctx, common: &crate::args::Common, name: &str) -> anyhow::Result<Container> {
-    let c = Container::named(&ctx.paths(common.lxcpath.as_deref()), name)?;
-    if !c.exists() {
-        bail!(
-            "container `{name}` does not exist in {}",
-            c.paths.lxcpath.display()
-        );
-    }
-    Ok(c)
-}
-
 /// `rlxc cgroup -n NAME KEY [VALUE]`; a v1 name works on a v2 controller and
 /// the reverse.
 pub fn cgroup(a: &CgroupArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let c = running(ctx, &a.common, &a.name)?;
+    let c = super::control::existing(ctx, &a.common, &a.name)?;
     match &a.value {
         Some(v) => {
             if let Some(note) = c.cgroup_set(&a.key, v)? {
@@ -167,7 +156,7 @@ pub fn cgroup(a: &CgroupArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// `rlxc ps -n NAME [-- PS ARGS]`: ps(1) over the container's processes.
 pub fn ps(a: &PsArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let c = running(ctx, &a.common, &a.name)?;
+    let c = super::control::existing(ctx, &a.common, &a.name)?;
     let pids: Vec<String> = c.pids()?.iter().map(i32::to_string).collect();
     if pids.is_empty() {
         bail!("container `{}` has no processes", a.name);

@@ -11,6 +11,7 @@ use crate::container::lock::LockError;
 use crate::container::state::{query, State};
 use crate::container::{ContainerLock, NameError, Paths};
 use crate::registry::Registry;
+use crate::run::attach::{attach, AttachError, AttachRequest, NAMESPACES};
 use crate::run::protocol::{Reply, Request, StopKind};
 use crate::run::warmup::Warmup;
 use crate::run::{launch, serve, start_daemon, Client, ClientError};
@@ -59,6 +60,20 @@ pub enum ContainerError {
     /// A cgroup read or write failed.
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
+    /// Create or destroy failed.
+    #[error(transparent)]
+    Create(Box<super::create::CreateError>),
+    /// Attach failed.
+    #[error(transparent)]
+    Attach(#[from] AttachError),
+    /// A request that makes no sense (a bad namespace name, no tty …).
+    #[error("container `{name}`: {why}")]
+    Invalid {
+        /// Container.
+        name: String,
+        /// Why.
+        why: String,
+    },
     /// The monitor's answer lacks what was asked.
     #[error("container `{name}`: {why}")]
     Monitor {
@@ -75,6 +90,12 @@ impl From<StartError> for ContainerError {
     }
 }
 
+impl From<super::create::CreateError> for ContainerError {
+    fn from(e: super::create::CreateError) -> Self {
+        ContainerError::Create(Box::new(e))
+    }
+}
+
 /// What `info` reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Info {
@@ -88,6 +109,25 @@ pub struct Info {
     pub ips: Vec<std::net::IpAddr>,
     /// Resource use, when running.
     pub stats: Option<Stats>,
+}
+
+/// How to attach (`lxc-attach`'s options).
+#[derive(Debug, Clone, Default)]
+pub struct AttachOptions {
+    /// `-s 'MOUNT|PID|…'`; `None` enters every namespace.
+    pub namespaces: Option<String>,
+    /// The command; empty runs the user's shell.
+    pub argv: Vec<String>,
+    /// `--keep-env`.
+    pub keep_env: bool,
+    /// `-v VAR=VALUE`.
+    pub extra_env: Vec<String>,
+    /// `-e`: no cgroup, no capability drop.
+    pub elevated: bool,
+    /// `-u`; default `lxc.init.uid`.
+    pub uid: Option<u32>,
+    /// `-g`; default `lxc.init.gid`.
+    pub gid: Option<u32>,
 }
 
 /// One container of one lxcpath, with its config loaded (if it has one).
@@ -287,6 +327,96 @@ impl Container {
     pub fn thaw(&self) -> Result<(), ContainerError> {
         self.client()?.request(&Request::Thaw)?;
         Ok(())
+    }
+
+    /// Runs a command inside the running container; returns its exit status.
+    pub fn attach(&self, o: AttachOptions) -> Result<i32, ContainerError> {
+        let info = self.client()?.request(&Request::Info)?;
+        let (Some(pid), Some(cgroups)) = (info.pid, info.cgroups) else {
+            return Err(ContainerError::Monitor {
+                name: self.name.clone(),
+                why: "its monitor reported no init".into(),
+            });
+        };
+        // Capabilities and ids come from the config the container runs with.
+        let dir = self.paths.container_dir(&self.name)?;
+        let spec = self
+            .config
+            .as_ref()
+            .and_then(|cfg| crate::run::spec::RunSpec::from_config(&self.name, &dir, cfg).ok());
+        let req = AttachRequest {
+            name: self.name.clone(),
+            pid,
+            cgroups,
+            namespaces: self.namespaces(o.namespaces.as_deref())?,
+            argv: o.argv,
+            keep_env: o.keep_env,
+            extra_env: o.extra_env,
+            elevated: o.elevated,
+            uid: o.uid.or(spec.as_ref().map(|s| s.uid)).unwrap_or(0),
+            gid: o.gid.or(spec.as_ref().map(|s| s.gid)).unwrap_or(0),
+            cap_drop: spec
+                .as_ref()
+                .map(|s| s.cap_drop.clone())
+                .unwrap_or_default(),
+            cap_keep: spec
+                .as_ref()
+                .map(|s| s.cap_keep.clone())
+                .unwrap_or_default(),
+        };
+        Ok(attach(&req)?)
+    }
+
+    /// `-s 'MOUNT|PID|…'` checked, or every namespace.
+    fn namespaces(&self, list: Option<&str>) -> Result<Vec<String>, ContainerError> {
+        let Some(list) = list else {
+            return Ok(NAMESPACES.iter().map(|(l, _, _)| l.to_string()).collect());
+        };
+        let names: Vec<String> = list
+            .split('|')
+            .map(|n| n.trim().to_ascii_uppercase())
+            .collect();
+        if let Some(bad) = names
+            .iter()
+            .find(|n| !NAMESPACES.iter().any(|(l, _, _)| l == n))
+        {
+            return Err(ContainerError::Invalid {
+                name: self.name.clone(),
+                why: format!(
+                    "-s: `{bad}` is not a namespace (MOUNT, PID, UTSNAME, IPC, NETWORK, USER, CGROUP)"
+                ),
+            });
+        }
+        Ok(names)
+    }
+
+    /// A connection to tty `tty` (0 = `/dev/console`), or to the first free
+    /// tty and then the console; the tty number with it.
+    pub fn console(
+        &self,
+        tty: Option<u32>,
+    ) -> Result<(std::os::unix::net::UnixStream, u32), ContainerError> {
+        let c = self.client()?;
+        let ttys = c.request(&Request::Info)?.ttys.unwrap_or(0);
+        let order: Vec<u32> = match tty {
+            Some(n) => vec![n],
+            None => (1..=ttys).chain([0]).collect(),
+        };
+        let mut last = None;
+        for n in order {
+            match c.console(n) {
+                Ok(stream) => return Ok((stream, n)),
+                Err(e @ ClientError::Refused { .. }) => last = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last.map_or_else(
+            || ContainerError::Invalid {
+                name: self.name.clone(),
+                why: "it has no tty to connect to".into(),
+            },
+            Into::into,
+        ))
     }
 
     /// A config value as `lxc-info -c KEY` shows it; `None` for an unknown key.

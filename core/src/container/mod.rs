@@ -2,6 +2,7 @@
 //! disk: names, paths, locks and the list of defined containers.
 
 pub mod create;
+pub mod define;
 pub mod handle;
 pub mod list;
 pub mod lock;
@@ -9,7 +10,8 @@ pub mod name;
 pub mod paths;
 pub mod state;
 
-pub use handle::{Container, ContainerError, Info};
+pub use define::CreateOptions;
+pub use handle::{AttachOptions, Container, ContainerError, Info};
 pub use list::{list_defined, ContainerEntry};
 pub use lock::ContainerLock;
 pub use name::{validate_name, NameError};

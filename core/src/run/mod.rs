@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod pty;
 pub mod server;
 pub mod spec;
+pub mod unshare;
 pub mod warmup;
 
 pub use client::{Client, ClientError};

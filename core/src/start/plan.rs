@@ -137,8 +137,10 @@ impl StartPlan {
         let dir = paths
             .container_dir(name)
             .map_err(|e| command_error(name, e.to_string()))?;
-        let spec = RunSpec::from_config(name, &dir, config)?;
+        let mut spec = RunSpec::from_config(name, &dir, config)?;
         let rootfs = rootfs_plan(name, paths, config, registry)?;
+        // The backend's location, without the prefix that chose the backend.
+        spec.rootfs = rootfs.as_ref().map(|r| PathBuf::from(&r.spec.location));
         let nics = nic_plans(name, config, registry)?;
         let cgroup = place(&config.cgroup_settings(), layout);
         if let Some(t) = cgroup.untranslatable.first() {
@@ -188,14 +190,11 @@ fn rootfs_plan(
     let Some(raw) = config.rootfs_path().filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
-    let spec = RootfsSpec::parse(&raw);
-    let storage = registry
-        .storage_for(&spec)
-        .map_err(|source| PlanError::Storage {
-            name: name.into(),
-            rootfs: raw.clone(),
-            source,
-        })?;
+    let (storage, spec) = registry.rootfs(&raw).map_err(|source| PlanError::Storage {
+        name: name.into(),
+        rootfs: raw.clone(),
+        source,
+    })?;
     let run_dir = paths
         .run_dir(name)
         .map_err(|e| command_error(name, e.to_string()))?;
