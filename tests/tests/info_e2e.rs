@@ -1,0 +1,71 @@
+//! What scripts written for LXC read: `lxc-info` with `-H` gives bare values
+//! for a single field and raw numbers, `-c KEY` gives `KEY = VALUE`; and a
+//! config that includes LXC's own common.conf (cgroup device rules in both
+//! dialects) starts without a single translation warning.
+
+use rlxc_tests::{stderr, Lab};
+
+#[test]
+fn info_prints_what_lxc_scripts_parse() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("infoh");
+    lab.configure(&c, "lxc.include = /usr/share/lxc/config/common.conf\n");
+    let o = lab.run(&["start", "-n", &c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "",
+        "LXC's common.conf must start without warnings"
+    );
+    let pid = lab.ok(&["info", "-n", &c, "-p", "-H"]);
+    assert!(pid.trim().parse::<i32>().is_ok_and(|p| p > 1), "{pid:?}");
+    assert_eq!(lab.ok(&["info", "-n", &c, "-s", "-H"]), "RUNNING\n");
+    assert_eq!(
+        lab.ok(&["info", "-n", &c, "-s"]),
+        "State:          RUNNING\n"
+    );
+    // Two fields keep their labels, as in LXC.
+    let two = lab.ok(&["info", "-n", &c, "-s", "-p", "-H"]);
+    assert!(
+        two.starts_with("State:          RUNNING\nPID:            "),
+        "{two}"
+    );
+    // Raw numbers with -H, LXC's units without.
+    let raw = lab.ok(&["info", "-n", &c, "-S", "-H"]);
+    let mem = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("Memory use:"))
+        .expect("memory line");
+    assert!(mem.trim().parse::<u64>().is_ok(), "{raw}");
+    let human = lab.ok(&["info", "-n", &c, "-S"]);
+    assert!(
+        human.contains(" KiB\n") || human.contains(" MiB\n"),
+        "{human}"
+    );
+    // -c: KEY = VALUE (without the dir: prefix), bare with -H and one key,
+    // and an unknown key reported on stderr without failing.
+    let rootfs = lab.rootfs(&c).display().to_string();
+    assert_eq!(
+        lab.ok(&["info", "-n", &c, "-c", "lxc.rootfs.path"]),
+        format!("lxc.rootfs.path = {rootfs}\n")
+    );
+    assert_eq!(
+        lab.ok(&["info", "-n", &c, "-c", "lxc.rootfs.path", "-H"]),
+        format!("{rootfs}\n")
+    );
+    assert_eq!(
+        lab.ok(&["info", "-n", &c, "-c", "lxc.init.cwd"]),
+        "lxc.init.cwd =\n"
+    );
+    let o = lab.run(&["info", "-n", &c, "-c", "lxc.nosuch", "-c", "lxc.uts.name"]);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "lxc.nosuch invalid\n");
+    // -c comes after the fields (common.conf, included last, sets 4 ttys).
+    let mixed = lab.ok(&["info", "-n", &c, "-c", "lxc.tty.max", "-s"]);
+    assert_eq!(mixed, "State:          RUNNING\nlxc.tty.max = 4\n");
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    // Stopped: no pid, the state bare.
+    assert_eq!(lab.ok(&["info", "-n", &c, "-p", "-H"]), "");
+    assert_eq!(lab.ok(&["info", "-n", &c, "-s", "-H"]), "STOPPED\n");
+    lab.assert_clean(&c);
+}
