@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use super::layout::CgroupLayout;
 use super::place::Placed;
-use super::translate::other_file;
 use crate::config::cgroup::{CgroupSetting, Version};
 use crate::sys::{Sys, SysError};
 
@@ -116,7 +115,11 @@ impl ContainerCgroups {
         }
     }
 
-    fn io(&self, path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> CgroupError {
+    pub(super) fn io(
+        &self,
+        path: &Path,
+        what: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> CgroupError {
         let (name, path) = (self.name.clone(), path.to_path_buf());
         move |source| CgroupError::Io {
             name,
@@ -126,7 +129,7 @@ impl ContainerCgroups {
         }
     }
 
-    fn sys_err(&self, what: &str) -> impl FnOnce(SysError) -> CgroupError {
+    pub(super) fn sys_err(&self, what: &str) -> impl FnOnce(SysError) -> CgroupError {
         let (name, what) = (self.name.clone(), what.to_string());
         move |source| CgroupError::Sys { name, what, source }
     }
@@ -250,60 +253,6 @@ impl ContainerCgroups {
         Ok(())
     }
 
-    /// The file behind `file` (a v1 or v2 name) on this host, translated to
-    /// the other version when this host has it there (`lxc-cgroup` takes
-    /// either); with the value translated too. `None`: no such file here.
-    pub fn locate(
-        &self,
-        file: &str,
-        value: Option<&str>,
-    ) -> Option<(PathBuf, Option<String>, bool)> {
-        if let Some(p) = self.file_path(file) {
-            return Some((p, value.map(str::to_string), false));
-        }
-        [Version::V1, Version::V2].into_iter().find_map(|v| {
-            let other = other_file(v, file, value)?;
-            let p = self.file_path(&other.file)?;
-            Some((p, value.map(|_| other.value.clone()), true))
-        })
-    }
-
-    /// Reads cgroup file `file` (either version's name); the text as it is.
-    pub fn get(&self, file: &str) -> Result<String, CgroupError> {
-        let (path, _, _) = self.locate(file, None).ok_or_else(|| self.no_file(file))?;
-        std::fs::read_to_string(&path).map_err(self.io(&path, "reading"))
-    }
-
-    /// Writes `value` to cgroup file `file` (either version's name); returns
-    /// a note when the name or value was translated for this host.
-    pub fn set(
-        &self,
-        sys: &dyn Sys,
-        file: &str,
-        value: &str,
-    ) -> Result<Option<String>, CgroupError> {
-        let (path, v, translated) = self
-            .locate(file, Some(value))
-            .ok_or_else(|| self.no_file(file))?;
-        let v = v.unwrap_or_else(|| value.to_string());
-        sys.write_file(&path, v.as_bytes())
-            .map_err(self.sys_err(&format!("writing `{v}`")))?;
-        Ok(translated.then(|| {
-            format!(
-                "`{file} = {value}` written as `{} = {v}` on this host",
-                path.display()
-            )
-        }))
-    }
-
-    fn no_file(&self, file: &str) -> CgroupError {
-        CgroupError::Setting {
-            name: self.name.clone(),
-            key: file.to_string(),
-            why: "no such cgroup file on this host (in cgroup v1 or v2)".into(),
-        }
-    }
-
     fn setting_error(&self, key: &str, why: String) -> CgroupError {
         CgroupError::Setting {
             name: self.name.clone(),
@@ -381,49 +330,6 @@ impl ContainerCgroups {
             .unwrap_or_default()
     }
 
-    /// Freezes (`true`) or thaws every process, and waits until the kernel says
-    /// it is done.
-    pub fn set_frozen(&self, sys: &dyn Sys, frozen: bool) -> Result<(), CgroupError> {
-        if let Some(d) = self
-            .dirs
-            .iter()
-            .find(|d| d.controllers.iter().any(|c| c == "freezer"))
-        {
-            let f = d.path.join("freezer.state");
-            let want = if frozen { "FROZEN" } else { "THAWED" };
-            sys.write_file(&f, want.as_bytes())
-                .map_err(self.sys_err("freezing"))?;
-            // The v1 freezer has no notification: reading the state drives the
-            // freeze forward, so re-read it (bounded, with short pauses).
-            for _ in 0..2000 {
-                if read_trim(&f).as_deref() == Some(want) {
-                    return Ok(());
-                }
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            return Err(CgroupError::Io {
-                name: self.name.clone(),
-                path: f,
-                what: "waiting for the freezer",
-                source: std::io::Error::from(std::io::ErrorKind::TimedOut),
-            });
-        }
-        let d = self
-            .dirs
-            .iter()
-            .find(|d| d.unified)
-            .ok_or_else(|| CgroupError::Setting {
-                name: self.name.clone(),
-                key: "freezer".into(),
-                why: "this host has neither a v1 freezer nor cgroup2".into(),
-            })?;
-        let f = d.path.join("cgroup.freeze");
-        sys.write_file(&f, if frozen { b"1" } else { b"0" })
-            .map_err(self.sys_err("freezing"))?;
-        wait_v2_frozen(&d.path.join("cgroup.events"), frozen)
-            .map_err(self.io(&f, "waiting for the freeze"))
-    }
-
     /// Removes every directory (children first). Returns every failure.
     pub fn remove(&self, sys: &dyn Sys) -> Vec<CgroupError> {
         let mut errors = Vec::new();
@@ -464,7 +370,7 @@ impl ContainerCgroups {
     }
 }
 
-fn read_trim(p: &Path) -> Option<String> {
+pub(super) fn read_trim(p: &Path) -> Option<String> {
     std::fs::read_to_string(p)
         .ok()
         .map(|s| s.trim().to_string())
@@ -506,168 +412,6 @@ fn remove_tree(sys: &dyn Sys, dir: &Path) -> Result<(), SysError> {
     sys.rmdir(dir)
 }
 
-/// Waits for `frozen 0|1` in cgroup2's `cgroup.events`, which the kernel
-/// signals with POLLPRI.
-fn wait_v2_frozen(events: &Path, frozen: bool) -> std::io::Result<()> {
-    use std::io::{Read, Seek};
-    use std::os::fd::AsRawFd;
-    let want = if frozen { "frozen 1" } else { "frozen 0" };
-    let mut f = std::fs::File::open(events)?;
-    for _ in 0..100 {
-        let mut s = String::new();
-        f.seek(std::io::SeekFrom::Start(0))?;
-        f.read_to_string(&mut s)?;
-        if s.lines().any(|l| l == want) {
-            return Ok(());
-        }
-        let mut pfd = libc::pollfd {
-            fd: f.as_raw_fd(),
-            events: libc::POLLPRI,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, 100) };
-    }
-    Err(std::io::Error::from(std::io::ErrorKind::TimedOut))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cgroups::place;
-    use crate::sys::RealSys;
-
-    /// The layout a test's cgroups were planned from.
-    fn layout_of(c: &ContainerCgroups) -> CgroupLayout {
-        CgroupLayout {
-            v1: c
-                .dirs
-                .iter()
-                .filter(|d| !d.unified)
-                .map(|d| crate::cgroups::V1Hierarchy {
-                    mountpoint: d.path.parent().unwrap().to_path_buf(),
-                    controllers: d.controllers.clone(),
-                })
-                .collect(),
-            unified: c.dirs.iter().find(|d| d.unified).map(|d| d.path.clone()),
-            unified_controllers: c.unified_controllers.clone(),
-        }
-    }
-
-    fn fake(root: &Path) -> ContainerCgroups {
-        let mut layout = CgroupLayout::fake_legacy(&["memory", "cpuset", "freezer"]);
-        for h in &mut layout.v1 {
-            h.mountpoint = root.join(h.mountpoint.file_name().unwrap());
-            std::fs::create_dir_all(&h.mountpoint).unwrap();
-        }
-        std::fs::write(root.join("cpuset/cpuset.cpus"), "0-1\n").unwrap();
-        ContainerCgroups::plan(&layout, "c1", "rlxc.payload.c1")
-    }
-
-    #[test]
-    fn plans_one_directory_per_hierarchy() {
-        let layout = CgroupLayout::fake_unified(&["memory"]);
-        let c = ContainerCgroups::plan(&layout, "c1", "rlxc.payload.c1");
-        assert_eq!(c.dirs.len(), 1);
-        assert_eq!(c.dirs[0].path, Path::new("/sys/fs/cgroup/rlxc.payload.c1"));
-        assert!(c.dirs[0].unified);
-    }
-
-    #[test]
-    fn creates_inherits_cpuset_writes_and_removes() {
-        let t = tempfile::tempdir().unwrap();
-        let mut c = fake(t.path());
-        c.create(&RealSys).unwrap();
-        let cpus = t.path().join("cpuset/rlxc.payload.c1/cpuset.cpus");
-        assert_eq!(std::fs::read_to_string(cpus).unwrap(), "0-1");
-        let layout = layout_of(&c);
-        let apply = |sets: &[CgroupSetting]| {
-            let p = place(sets, &layout);
-            c.apply(&RealSys, &p.writes).map(|()| p)
-        };
-        apply(&[CgroupSetting::new(
-            Version::V1,
-            "memory.limit_in_bytes",
-            "320000000",
-        )])
-        .unwrap();
-        assert_eq!(
-            c.read("memory.limit_in_bytes").as_deref(),
-            Some("320000000")
-        );
-        // A v2 key on a v1-only host is translated.
-        let v2 = CgroupSetting::new(Version::V2, "memory.max", "1000000");
-        assert_eq!(apply(&[v2]).unwrap().translated.len(), 1);
-        assert_eq!(c.read("memory.limit_in_bytes").as_deref(), Some("1000000"));
-        // A controller the host lacks cannot be placed; the note names the key.
-        let bad = CgroupSetting::new(Version::V1, "blkio.weight", "10");
-        let p = apply(&[bad]).unwrap();
-        assert!(p.untranslatable[0]
-            .describe()
-            .contains("lxc.cgroup.blkio.weight"));
-        // lxc-cgroup's access, by either version's name.
-        assert_eq!(c.get("memory.max").unwrap(), "1000000");
-        let note = c.set(&RealSys, "memory.max", "2000000").unwrap();
-        assert!(note.unwrap().contains("memory.limit_in_bytes"));
-        assert!(c
-            .get("nosuch.file")
-            .unwrap_err()
-            .to_string()
-            .contains("nosuch.file"));
-        // Files created by the test make the plain rmdir fail here, which
-        // proves errors are collected rather than ignored.
-        assert!(!c.remove(&RealSys).is_empty());
-    }
-
-    #[test]
-    fn v2_limits_enable_their_controller_and_nested_dirs_go_away() {
-        let t = tempfile::tempdir().unwrap();
-        let mut layout = CgroupLayout::fake_unified(&["memory", "pids"]);
-        layout.unified = Some(t.path().to_path_buf());
-        let mut c = ContainerCgroups::plan(&layout, "c1", "site/c1");
-        c.create(&RealSys).unwrap();
-        assert_eq!(c.made_parents, vec![t.path().join("site")]);
-        let placed = |sets: &[CgroupSetting]| place(sets, &layout);
-        c.apply(
-            &RealSys,
-            &placed(&[CgroupSetting::new(Version::V2, "pids.max", "64")]).writes,
-        )
-        .unwrap();
-        assert_eq!(
-            std::fs::read_to_string(t.path().join("site/cgroup.subtree_control")).unwrap(),
-            "+pids"
-        );
-        assert_eq!(
-            std::fs::read_to_string(t.path().join("cgroup.subtree_control")).unwrap(),
-            "+pids"
-        );
-        assert_eq!(c.read("pids.max").as_deref(), Some("64"));
-        // A v1 key is translated for a v2-only host.
-        let p = placed(&[CgroupSetting::new(
-            Version::V1,
-            "memory.limit_in_bytes",
-            "1048576",
-        )]);
-        c.apply(&RealSys, &p.writes).unwrap();
-        assert!(!p.translated.is_empty());
-        assert_eq!(c.read("memory.max").as_deref(), Some("1048576"));
-        // Plain rmdir fails on this fake (files in it); the real cgroupfs
-        // allows it. The parent is only removed when empty.
-        for f in ["pids.max", "memory.max"] {
-            std::fs::remove_file(t.path().join("site/c1").join(f)).unwrap();
-        }
-        std::fs::remove_file(t.path().join("site/cgroup.subtree_control")).unwrap();
-        assert!(c.remove(&RealSys).is_empty());
-        assert!(t.path().exists(), "the hierarchy root stays");
-        assert!(!t.path().join("site").exists());
-    }
-
-    #[test]
-    fn records_and_reads_back() {
-        let t = tempfile::tempdir().unwrap();
-        let c = fake(t.path());
-        let f = t.path().join("cgroups");
-        c.record(&f).unwrap();
-        assert_eq!(ContainerCgroups::recorded(&f), Some(c));
-    }
-}
+#[path = "manager_tests.rs"]
+mod tests;

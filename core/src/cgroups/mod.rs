@@ -4,6 +4,8 @@
 //! freeze/thaw, stats, file access, kill, remove). Start, execute, attach,
 //! `info`, `cgroup`, `ps` and stop all go through it.
 
+mod access;
+mod freezer;
 pub mod layout;
 pub mod manager;
 pub mod place;

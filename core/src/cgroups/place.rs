@@ -41,21 +41,17 @@ impl Placement {
 /// the host lacks in both versions, or no equivalent).
 pub fn place(input: &[CgroupSetting], layout: &CgroupLayout) -> Placement {
     let native = |s: &CgroupSetting| layout.has_controller(s.version, s.controller());
+    // Translations are computed per target version, over the whole input
+    // (memsw needs memory's limit, quota goes with period).
     let report_for = |target: Version| {
         input
             .iter()
             .any(|s| s.version != target && !native(s))
             .then(|| translate(input, target))
     };
-    let to_v2 = report_for(Version::V2);
-    let to_v1 = report_for(Version::V1);
-    let set_natively = |t: &CgroupSetting| {
-        input
-            .iter()
-            .any(|s| s.version == t.version && s.file == t.file && native(s))
-    };
+    let (to_v2, to_v1) = (report_for(Version::V2), report_for(Version::V1));
     let mut out = Placement::default();
-    let mut used: Vec<&Translation> = Vec::new();
+    let mut used: Vec<*const Translation> = Vec::new();
     for s in input {
         if native(s) {
             out.writes.push(Placed {
@@ -68,51 +64,69 @@ pub fn place(input: &[CgroupSetting], layout: &CgroupLayout) -> Placement {
             Version::V1 => to_v2.as_ref(),
             Version::V2 => to_v1.as_ref(),
         };
-        let Some(report) = report else { continue };
-        if let Some(t) = report.untranslatable.iter().find(|t| t.from.contains(s)) {
-            if !used.iter().any(|u| std::ptr::eq(*u, t)) {
-                used.push(t);
-                out.untranslatable.push(t.clone());
-            }
-            continue;
-        }
-        let Some(t) = report.translated.iter().find(|t| t.from.contains(s)) else {
+        let found = report.and_then(|r| {
+            let bad = r.untranslatable.iter().find(|t| t.from.contains(s));
+            let good = r.translated.iter().find(|t| t.from.contains(s));
+            bad.map(|t| (t, false)).or(good.map(|t| (t, true)))
+        });
+        // Quota and period share one translation: place it once.
+        let Some((t, ok)) = found.filter(|(t, _)| !used.contains(&std::ptr::from_ref(*t))) else {
             continue;
         };
-        if used.iter().any(|u| std::ptr::eq(*u, t)) {
-            continue;
-        }
         used.push(t);
-        let kept: Vec<CgroupSetting> = t.to.iter().filter(|x| !set_natively(x)).cloned().collect();
-        if kept.is_empty() {
-            continue;
+        if ok {
+            place_translated(&mut out, t, s, input, layout);
+        } else {
+            out.untranslatable.push(t.clone());
         }
-        if let Some(missing) = kept
-            .iter()
-            .find(|x| !layout.has_controller(x.version, x.controller()))
-        {
-            out.untranslatable.push(Translation {
-                from: t.from.clone(),
-                to: Vec::new(),
-                note: format!(
-                    "controller `{}` is not available on this host (in cgroup v1 or v2)",
-                    missing.controller()
-                ),
-            });
-            continue;
-        }
-        let key = s.key();
-        out.writes.extend(kept.iter().map(|x| Placed {
-            setting: x.clone(),
-            key: key.clone(),
-        }));
-        out.translated.push(Translation {
-            from: t.from.clone(),
-            to: kept,
-            note: t.note.clone(),
-        });
     }
     out
+}
+
+/// A translation's settings, less those the config also sets natively (the
+/// host's dialect wins, silently), checked against the host's controllers.
+fn place_translated(
+    out: &mut Placement,
+    t: &Translation,
+    s: &CgroupSetting,
+    input: &[CgroupSetting],
+    layout: &CgroupLayout,
+) {
+    let set_natively = |x: &CgroupSetting| {
+        input.iter().any(|n| {
+            n.version == x.version
+                && n.file == x.file
+                && layout.has_controller(n.version, n.controller())
+        })
+    };
+    let kept: Vec<CgroupSetting> = t.to.iter().filter(|x| !set_natively(x)).cloned().collect();
+    if kept.is_empty() {
+        return;
+    }
+    if let Some(missing) = kept
+        .iter()
+        .find(|x| !layout.has_controller(x.version, x.controller()))
+    {
+        out.untranslatable.push(Translation {
+            from: t.from.clone(),
+            to: Vec::new(),
+            note: format!(
+                "controller `{}` is not available on this host (in cgroup v1 or v2)",
+                missing.controller()
+            ),
+        });
+        return;
+    }
+    let key = s.key();
+    out.writes.extend(kept.iter().map(|x| Placed {
+        setting: x.clone(),
+        key: key.clone(),
+    }));
+    out.translated.push(Translation {
+        from: t.from.clone(),
+        to: kept,
+        note: t.note.clone(),
+    });
 }
 
 #[cfg(test)]

@@ -223,42 +223,14 @@ pub struct RunSpec {
 impl RunSpec {
     /// Reads the spec of container `name` in `dir` from its loaded config.
     pub fn from_config(name: &str, dir: &Path, cfg: &Config) -> Result<RunSpec, SpecError> {
-        let bad = |key: &str, why: String| SpecError::Key {
-            name: name.to_string(),
-            key: key.to_string(),
-            why,
-        };
-        let num = |key: &str, default: u32| -> Result<u32, SpecError> {
-            cfg.get(key).map_or(Ok(default), |v| {
-                v.parse().map_err(|e| bad(key, format!("{e}")))
-            })
-        };
-        let sig = |key: &str, default: i32| -> Result<i32, SpecError> {
-            match cfg.get(key) {
-                None => Ok(default),
-                Some("0") => Ok(0),
-                Some(v) => value::signal(v).map_err(|e| bad(key, e)),
-            }
-        };
-        let words = |key: &str| cfg.get(key).map(split_command);
-        let caps = |key: &str| -> Vec<u32> {
-            cfg.get_all(key)
-                .iter()
-                .flat_map(|v| v.split_whitespace())
-                .filter_map(cap_number)
-                .collect()
-        };
-        let mut mounts: Vec<MountEntry> = cfg
-            .get_all("lxc.mount.entry")
-            .iter()
-            .filter_map(|l| MountEntry::parse(l))
-            .collect();
-        if let Some(fstab) = cfg.get("lxc.mount.fstab") {
-            let path = dir.join(fstab);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| bad("lxc.mount.fstab", format!("{}: {e}", path.display())))?;
-            mounts.extend(text.lines().filter_map(MountEntry::parse));
-        }
+        let r = Reader { name, cfg };
+        let (num, sig, words, caps) = (
+            |k, d| r.num(k, d),
+            |k, d| r.signal(k, d),
+            |k| r.words(k),
+            |k| r.caps(k),
+        );
+        let mounts = r.mounts(dir)?;
         Ok(RunSpec {
             name: name.to_string(),
             dir: dir.to_path_buf(),
@@ -301,6 +273,66 @@ impl RunSpec {
             log_file: cfg.get("lxc.log.file").map(PathBuf::from),
             log_level: cfg.get("lxc.log.level").map(str::to_string),
         })
+    }
+}
+
+/// Typed reads of one config's values, with errors naming the key.
+struct Reader<'a> {
+    name: &'a str,
+    cfg: &'a Config,
+}
+
+impl Reader<'_> {
+    fn bad(&self, key: &str, why: String) -> SpecError {
+        SpecError::Key {
+            name: self.name.to_string(),
+            key: key.to_string(),
+            why,
+        }
+    }
+
+    fn num(&self, key: &str, default: u32) -> Result<u32, SpecError> {
+        self.cfg.get(key).map_or(Ok(default), |v| {
+            v.parse().map_err(|e| self.bad(key, format!("{e}")))
+        })
+    }
+
+    fn signal(&self, key: &str, default: i32) -> Result<i32, SpecError> {
+        match self.cfg.get(key) {
+            None => Ok(default),
+            Some("0") => Ok(0),
+            Some(v) => value::signal(v).map_err(|e| self.bad(key, e)),
+        }
+    }
+
+    fn words(&self, key: &str) -> Option<Vec<String>> {
+        self.cfg.get(key).map(split_command)
+    }
+
+    fn caps(&self, key: &str) -> Vec<u32> {
+        self.cfg
+            .get_all(key)
+            .iter()
+            .flat_map(|v| v.split_whitespace())
+            .filter_map(cap_number)
+            .collect()
+    }
+
+    /// `lxc.mount.entry` lines, then the lines of `lxc.mount.fstab`.
+    fn mounts(&self, dir: &Path) -> Result<Vec<MountEntry>, SpecError> {
+        let mut mounts: Vec<MountEntry> = self
+            .cfg
+            .get_all("lxc.mount.entry")
+            .iter()
+            .filter_map(|l| MountEntry::parse(l))
+            .collect();
+        if let Some(fstab) = self.cfg.get("lxc.mount.fstab") {
+            let path = dir.join(fstab);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| self.bad("lxc.mount.fstab", format!("{}: {e}", path.display())))?;
+            mounts.extend(text.lines().filter_map(MountEntry::parse));
+        }
+        Ok(mounts)
     }
 }
 

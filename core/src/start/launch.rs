@@ -7,23 +7,20 @@
 //! Runs in the monitor, single-threaded until the clone. Every kernel change
 //! goes through [`Sys`], so the recording fake drives this in unit tests.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::message::{receive, send, ToChild, ToMonitor};
+pub use super::child_link::Child;
 use super::plan::StartPlan;
 use super::{block_on, StartError};
 use crate::cgroups::{CgroupLayout, ContainerCgroups};
 use crate::network::{NetContext, NicState};
-use crate::run::child::{self, ChildPlan};
 use crate::run::pty::Ptys;
 use crate::run::warmup::Warmup;
-use crate::sys::{Cloned, MountRequest, Sys, SysError};
+use crate::sys::{MountRequest, Sys, SysError};
 
 /// One step of a start, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,28 +46,14 @@ pub enum Stage {
     Pidfile,
 }
 
-/// The container's first process, seen from the monitor.
-#[derive(Debug)]
-pub struct Child {
-    /// Its pid.
-    pub pid: i32,
-    /// Its pidfd.
-    pub pidfd: OwnedFd,
-    go: Option<File>,
-    /// The child's end of `go`, held until the release (see `clone_child`).
-    go_peer: Option<OwnedFd>,
-    report: Option<File>,
-    killed: bool,
-}
-
 /// A start in progress, and what it made so far.
 #[derive(Debug)]
 pub struct Launch {
     /// The plan.
     pub plan: StartPlan,
-    sys: Arc<dyn Sys>,
-    layout: CgroupLayout,
-    warm: Option<Warmup>,
+    pub(super) sys: Arc<dyn Sys>,
+    pub(super) layout: CgroupLayout,
+    pub(super) warm: Option<Warmup>,
     /// The runtime directory.
     pub run_dir: PathBuf,
     /// The cgroups, once made.
@@ -78,15 +61,15 @@ pub struct Launch {
     /// The ptys, once open.
     pub ptys: Option<Ptys>,
     /// The caller's terminal, for a foreground start on one.
-    terminal: Option<OwnedFd>,
+    pub(super) terminal: Option<OwnedFd>,
     /// The command socket, once bound.
     pub listener: Option<UnixListener>,
     /// The child, once cloned.
     pub child: Option<Child>,
-    netns: Option<OwnedFd>,
+    pub(super) netns: Option<OwnedFd>,
     /// What each NIC's host half made (plan order).
     pub nic_states: Vec<NicState>,
-    done: Vec<Stage>,
+    pub(super) done: Vec<Stage>,
 }
 
 /// The file a start records its cgroups in, for the clean-up after SIGKILL.
@@ -166,33 +149,6 @@ impl Launch {
         errors
     }
 
-    /// After the clone, a stage that fails may only be failing because the
-    /// child already died of its own error (a mount entry, say): that report
-    /// names the cause, so it wins. The child is killed first, so reading its
-    /// report cannot block.
-    fn child_report_or(&mut self, e: StartError) -> StartError {
-        let Some(child) = self.child.as_mut() else {
-            return e;
-        };
-        let Some(report) = child.report.take() else {
-            return e;
-        };
-        let _ = self
-            .sys
-            .pidfd_signal(child.pid, child.pidfd.as_fd(), libc::SIGKILL);
-        child.killed = true;
-        let mut r = BufReader::new(report);
-        while let Ok(Some(msg)) = receive::<ToMonitor>(&mut r) {
-            if let ToMonitor::Failed { message, .. } = msg {
-                return StartError::Child {
-                    name: self.plan.name.clone(),
-                    message,
-                };
-            }
-        }
-        e
-    }
-
     fn enter(&mut self, stage: Stage) -> Result<(), StartError> {
         match stage {
             Stage::RunDir => self.make_run_dir(),
@@ -259,12 +215,12 @@ impl Launch {
         }
     }
 
-    fn io(&self, what: &str) -> impl FnOnce(std::io::Error) -> StartError {
+    pub(super) fn io(&self, what: &str) -> impl FnOnce(std::io::Error) -> StartError {
         let (name, what) = (self.plan.name.clone(), what.to_string());
         move |source| StartError::Io { name, what, source }
     }
 
-    fn sys_err(&self, what: &str) -> impl FnOnce(SysError) -> StartError {
+    pub(super) fn sys_err(&self, what: &str) -> impl FnOnce(SysError) -> StartError {
         let (name, what) = (self.plan.name.clone(), what.to_string());
         move |source| StartError::Sys { name, what, source }
     }
@@ -370,58 +326,6 @@ impl Launch {
         Ok(())
     }
 
-    fn clone_child(&mut self) -> Result<(), StartError> {
-        let pipe =
-            || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from);
-        let (go_r, go_w) = pipe().map_err(self.io("pipe"))?;
-        let (report_r, report_w) = pipe().map_err(self.io("pipe"))?;
-        if let Some(w) = self.warm.take() {
-            w.finish();
-        }
-        let cloned = self
-            .sys
-            .clone_process(self.plan.spec.ns.clone_flags())
-            .map_err(self.sys_err("cloning the container's first process"))?;
-        let (pid, pidfd) = match cloned {
-            Cloned::Child => self.become_child(go_r, report_w),
-            Cloned::Parent { pid, pidfd } => (pid, pidfd),
-        };
-        drop(report_w);
-        // The read end of go stays open until the release, so the go message
-        // always has somewhere to go even when the child is already gone.
-        self.child = Some(Child {
-            pid,
-            pidfd,
-            go: Some(File::from(go_w)),
-            go_peer: Some(go_r),
-            report: Some(File::from(report_r)),
-            killed: false,
-        });
-        let cg = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid));
-        if let Some(Err(e)) = cg {
-            return Err(e.into());
-        }
-        Ok(())
-    }
-
-    fn become_child(&self, go: OwnedFd, report: OwnedFd) -> ! {
-        let ptys = self.ptys.as_ref();
-        let console = self
-            .terminal
-            .as_ref()
-            .or(ptys.and_then(|p| p.console.as_ref()).map(|p| &p.slave));
-        child::main(ChildPlan {
-            plan: &self.plan,
-            console,
-            ttys: ptys
-                .map(|p| p.ttys.iter().map(|t| &t.slave).collect())
-                .unwrap_or_default(),
-            console_stdio: self.terminal.is_none() && !self.plan.options.execute,
-            go,
-            err: report,
-        })
-    }
-
     fn nic_context(&self) -> NetContext<'_> {
         NetContext {
             sys: &*self.sys,
@@ -466,42 +370,6 @@ impl Launch {
                 self.plan.name, np.nic.index
             )],
         }
-    }
-
-    fn release(&mut self) -> Result<(), StartError> {
-        let name = self.plan.name.clone();
-        let Some(child) = self.child.as_mut() else {
-            return Ok(());
-        };
-        let go = ToChild::Go {
-            nics: self.nic_states.clone(),
-        };
-        // A child that died already cannot read it; its report says why.
-        let sent = child.go.take().map(|mut f| send(&mut f, &go));
-        let mut report = BufReader::new(child.report.take().ok_or_else(|| StartError::Child {
-            name: name.clone(),
-            message: "released twice".into(),
-        })?);
-        loop {
-            match receive::<ToMonitor>(&mut report) {
-                Ok(Some(ToMonitor::NetworkReady)) => {
-                    tracing::debug!("container `{name}`: network ready")
-                }
-                Ok(Some(ToMonitor::Failed { stage, message })) => {
-                    tracing::debug!("container `{name}`: the child failed at {stage}");
-                    return Err(StartError::Child { name, message });
-                }
-                Ok(None) => break,
-                Err(e) => return Err(self.io("reading the container's report")(e)),
-            }
-        }
-        if let Some(c) = self.child.as_mut() {
-            c.go_peer = None;
-        }
-        if let Some(Err(e)) = sent {
-            return Err(self.io("releasing the container")(e));
-        }
-        Ok(())
     }
 
     fn write_pidfile(&mut self) -> Result<(), StartError> {

@@ -19,6 +19,7 @@
 //! A failure at any stage undoes the stages done, in reverse, gathering every
 //! error ([`launch::Launch::run`]); stop runs the same undos.
 
+mod child_link;
 pub mod launch;
 pub mod message;
 pub mod plan;

@@ -6,9 +6,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast;
+
+mod console;
+mod fdio;
+
+use console::{console, pump_console};
+use fdio::{async_fd, set_nonblocking};
 
 use super::init::exit_code;
 use super::protocol::{broadcast as broadcast_event, Event, Reply, Request, StopKind};
@@ -252,100 +258,6 @@ async fn accept(l: Option<&UnixListener>) -> Option<UnixStream> {
     }
 }
 
-/// Registers an owned fd with the event loop.
-fn async_fd<T: AsRawFd>(inner: T) -> std::io::Result<AsyncFd<T>> {
-    // SAFETY: every T used here (OwnedFd, SignalFd) owns its fd, which stays
-    // open for as long as the AsyncFd holds it.
-    unsafe { AsyncFd::register(inner).map_err(Into::into) }
-}
-
-fn set_nonblocking(fd: &OwnedFd) {
-    use nix::fcntl::{fcntl, FcntlArg, OFlag};
-    if let Ok(flags) = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL) {
-        let _ = fcntl(
-            fd.as_raw_fd(),
-            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
-        );
-    }
-}
-
-/// Reads from a non-blocking fd when it is ready.
-async fn read_fd(fd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        let mut g = fd.readable().await?;
-        // SAFETY: read into a valid buffer from our fd.
-        match g.try_io(|f| {
-            cvt(unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
-        }) {
-            Ok(r) => return r,
-            Err(_) => continue,
-        }
-    }
-}
-
-/// Writes all of `buf` to a non-blocking fd.
-async fn write_fd(fd: &AsyncFd<OwnedFd>, mut buf: &[u8]) -> std::io::Result<()> {
-    while !buf.is_empty() {
-        let mut g = fd.writable().await?;
-        // SAFETY: write from a valid buffer to our fd.
-        match g
-            .try_io(|f| cvt(unsafe { libc::write(f.as_raw_fd(), buf.as_ptr().cast(), buf.len()) }))
-        {
-            Ok(Ok(n)) => buf = &buf[n..],
-            Ok(Err(e)) => return Err(e),
-            Err(_) => continue,
-        }
-    }
-    Ok(())
-}
-
-fn cvt(n: isize) -> std::io::Result<usize> {
-    if n < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
-
-/// Always drains the console so init never blocks on it: to the log, to
-/// stdout in the foreground, and to attached console clients.
-async fn pump_console(
-    c: Arc<AsyncFd<OwnedFd>>,
-    sh: Arc<Shared>,
-    log: Option<PathBuf>,
-    stdout: bool,
-) {
-    let mut log = log.and_then(|p| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&p)
-            .map_err(|e| {
-                tracing::warn!("container `{}`: console log {}: {e}", sh.name, p.display())
-            })
-            .ok()
-    });
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = match read_fd(&c, &mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let chunk = &buf[..n];
-        if let Some(f) = log.as_mut() {
-            use std::io::Write;
-            let _ = f.write_all(chunk);
-        }
-        if stdout {
-            use std::io::Write;
-            let mut o = std::io::stdout().lock();
-            let _ = o.write_all(chunk);
-            let _ = o.flush();
-        }
-        let _ = sh.console_out.send(chunk.to_vec());
-    }
-}
-
 fn forward_signal_fd() -> Option<AsyncFd<nix::sys::signalfd::SignalFd>> {
     use nix::sys::signal::{SigSet, SigmaskHow, Signal};
     use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -517,67 +429,4 @@ async fn watch(mut conn: UnixStream, sh: &Shared) {
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
-}
-
-async fn console(mut conn: UnixStream, sh: &Shared, tty: u32) {
-    if tty == 0 {
-        let Some(master) = sh.console.clone() else {
-            return reply(&mut conn, Reply::error("this container has no console pty (lxc.console.path = none, or started in the foreground)")).await;
-        };
-        reply(&mut conn, Reply::default()).await;
-        let mut rx = sh.console_out.subscribe();
-        let (mut rd, mut wr) = conn.into_split();
-        let mut buf = vec![0u8; 1024];
-        loop {
-            tokio::select! {
-                out = rx.recv() => match out {
-                    Ok(chunk) => if wr.write_all(&chunk).await.is_err() { return },
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => return,
-                },
-                n = rd.read(&mut buf) => match n {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => if write_fd(&master, &buf[..n]).await.is_err() { return },
-                },
-            }
-        }
-    }
-    let idx = tty as usize - 1;
-    let Some(master) = sh.tty_masters.get(idx).cloned() else {
-        return reply(
-            &mut conn,
-            Reply::error(format!(
-                "tty {tty} does not exist (lxc.tty.max = {})",
-                sh.ttys
-            )),
-        )
-        .await;
-    };
-    let taken = {
-        let mut busy = sh.tty_busy.lock().unwrap_or_else(|p| p.into_inner());
-        !std::mem::replace(&mut busy[idx], true)
-    };
-    if !taken {
-        return reply(
-            &mut conn,
-            Reply::error(format!("tty {tty} is in use by another console")),
-        )
-        .await;
-    }
-    reply(&mut conn, Reply::default()).await;
-    let (mut rd, mut wr) = conn.into_split();
-    let (mut a, mut b) = (vec![0u8; 1024], vec![0u8; 1024]);
-    loop {
-        tokio::select! {
-            n = read_fd(&master, &mut a) => match n {
-                Ok(n) if n > 0 => if wr.write_all(&a[..n]).await.is_err() { break },
-                _ => break,
-            },
-            n = rd.read(&mut b) => match n {
-                Ok(n) if n > 0 => if write_fd(&master, &b[..n]).await.is_err() { break },
-                _ => break,
-            },
-        }
-    }
-    sh.tty_busy.lock().unwrap_or_else(|p| p.into_inner())[idx] = false;
 }

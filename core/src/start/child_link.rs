@@ -1,0 +1,144 @@
+//! The monitor's side of the link to the container's first process: the
+//! clone (the child's branch becomes [`crate::run::child::main`]), the go
+//! message, and the child's typed report.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::os::fd::{AsFd, OwnedFd};
+
+use super::launch::Launch;
+use super::message::{receive, send, ToChild, ToMonitor};
+use super::StartError;
+use crate::run::child::{self, ChildPlan};
+use crate::sys::Cloned;
+
+/// The container's first process, seen from the monitor.
+#[derive(Debug)]
+pub struct Child {
+    /// Its pid.
+    pub pid: i32,
+    /// Its pidfd.
+    pub pidfd: OwnedFd,
+    pub(super) go: Option<File>,
+    /// The child's end of `go`, held until the release (see `clone_child`).
+    pub(super) go_peer: Option<OwnedFd>,
+    pub(super) report: Option<File>,
+    pub(super) killed: bool,
+}
+
+impl Launch {
+    /// After the clone, a stage that fails may only be failing because the
+    /// child already died of its own error (a mount entry, say): that report
+    /// names the cause, so it wins. The child is killed first, so reading its
+    /// report cannot block.
+    pub(super) fn child_report_or(&mut self, e: StartError) -> StartError {
+        let Some(child) = self.child.as_mut() else {
+            return e;
+        };
+        let Some(report) = child.report.take() else {
+            return e;
+        };
+        let _ = self
+            .sys
+            .pidfd_signal(child.pid, child.pidfd.as_fd(), libc::SIGKILL);
+        child.killed = true;
+        let mut r = BufReader::new(report);
+        while let Ok(Some(msg)) = receive::<ToMonitor>(&mut r) {
+            if let ToMonitor::Failed { message, .. } = msg {
+                return StartError::Child {
+                    name: self.plan.name.clone(),
+                    message,
+                };
+            }
+        }
+        e
+    }
+
+    pub(super) fn clone_child(&mut self) -> Result<(), StartError> {
+        let pipe =
+            || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from);
+        let (go_r, go_w) = pipe().map_err(self.io("pipe"))?;
+        let (report_r, report_w) = pipe().map_err(self.io("pipe"))?;
+        if let Some(w) = self.warm.take() {
+            w.finish();
+        }
+        let cloned = self
+            .sys
+            .clone_process(self.plan.spec.ns.clone_flags())
+            .map_err(self.sys_err("cloning the container's first process"))?;
+        let (pid, pidfd) = match cloned {
+            Cloned::Child => self.become_child(go_r, report_w),
+            Cloned::Parent { pid, pidfd } => (pid, pidfd),
+        };
+        drop(report_w);
+        // The read end of go stays open until the release, so the go message
+        // always has somewhere to go even when the child is already gone.
+        self.child = Some(Child {
+            pid,
+            pidfd,
+            go: Some(File::from(go_w)),
+            go_peer: Some(go_r),
+            report: Some(File::from(report_r)),
+            killed: false,
+        });
+        let cg = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid));
+        if let Some(Err(e)) = cg {
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    fn become_child(&self, go: OwnedFd, report: OwnedFd) -> ! {
+        let ptys = self.ptys.as_ref();
+        let console = self
+            .terminal
+            .as_ref()
+            .or(ptys.and_then(|p| p.console.as_ref()).map(|p| &p.slave));
+        child::main(ChildPlan {
+            plan: &self.plan,
+            console,
+            ttys: ptys
+                .map(|p| p.ttys.iter().map(|t| &t.slave).collect())
+                .unwrap_or_default(),
+            console_stdio: self.terminal.is_none() && !self.plan.options.execute,
+            go,
+            err: report,
+        })
+    }
+
+    pub(super) fn release(&mut self) -> Result<(), StartError> {
+        let name = self.plan.name.clone();
+        let Some(child) = self.child.as_mut() else {
+            return Ok(());
+        };
+        let go = ToChild::Go {
+            nics: self.nic_states.clone(),
+        };
+        // A child that died already cannot read it; its report says why.
+        let sent = child.go.take().map(|mut f| send(&mut f, &go));
+        let mut report = BufReader::new(child.report.take().ok_or_else(|| StartError::Child {
+            name: name.clone(),
+            message: "released twice".into(),
+        })?);
+        loop {
+            match receive::<ToMonitor>(&mut report) {
+                Ok(Some(ToMonitor::NetworkReady)) => {
+                    tracing::debug!("container `{name}`: network ready")
+                }
+                Ok(Some(ToMonitor::Failed { stage, message })) => {
+                    tracing::debug!("container `{name}`: the child failed at {stage}");
+                    return Err(StartError::Child { name, message });
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.io("reading the container's report")(e)),
+            }
+        }
+        if let Some(c) = self.child.as_mut() {
+            c.go_peer = None;
+        }
+        if let Some(Err(e)) = sent {
+            return Err(self.io("releasing the container")(e));
+        }
+        Ok(())
+    }
+}
