@@ -364,7 +364,7 @@ impl Container {
                 .map(|s| s.cap_keep.clone())
                 .unwrap_or_default(),
         };
-        Ok(attach(&req)?)
+        Ok(attach(&RealSys, &req)?)
     }
 
     /// `-s 'MOUNT|PID|…'` checked, or every namespace.

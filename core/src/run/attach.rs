@@ -8,7 +8,11 @@ use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 
-use nix::sched::{setns, CloneFlags};
+use std::os::fd::AsFd;
+
+use nix::sched::CloneFlags;
+
+use crate::sys::Sys;
 
 use super::child::{drop_caps, execvp, not_dumpable, replace_env, set_ids, DEFAULT_PATH};
 use super::init::exit_code;
@@ -68,7 +72,7 @@ pub enum AttachError {
 }
 
 /// Runs the command; returns its exit code (128+N when killed by signal N).
-pub fn attach(req: &AttachRequest) -> Result<i32, AttachError> {
+pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
     let fail = |what: String| AttachError::Setup {
         name: req.name.clone(),
         what,
@@ -103,7 +107,8 @@ pub fn attach(req: &AttachRequest) -> Result<i32, AttachError> {
         req.cgroups.open_procs().map_err(|e| fail(e.to_string()))?
     };
     for (fd, flag, ns) in &enter {
-        setns(fd, *flag).map_err(|e| fail(format!("entering the {ns} namespace: {}", e.desc())))?;
+        sys.setns(fd.as_fd(), flag.bits())
+            .map_err(|e| fail(format!("entering the {ns} namespace: {e}")))?;
     }
     let argv = if req.argv.is_empty() {
         vec![login_shell(req.uid)]
@@ -114,7 +119,7 @@ pub fn attach(req: &AttachRequest) -> Result<i32, AttachError> {
     // SAFETY: the CLI is single-threaded; the child only execs.
     match unsafe { nix::unistd::fork() }.map_err(|e| fail(format!("fork: {}", e.desc())))? {
         nix::unistd::ForkResult::Child => {
-            let msg = run_child(req, &procs, cgroup_ns.as_ref(), &argv, &env);
+            let msg = run_child(sys, req, &procs, cgroup_ns.as_ref(), &argv, &env);
             let _ = writeln!(
                 std::io::stderr(),
                 "rlxc: container `{}`: attach: {msg}",
@@ -155,6 +160,7 @@ pub fn attach(req: &AttachRequest) -> Result<i32, AttachError> {
 }
 
 fn run_child(
+    sys: &dyn Sys,
     req: &AttachRequest,
     procs: &[std::fs::File],
     cgroup_ns: Option<&OwnedFd>,
@@ -169,8 +175,8 @@ fn run_child(
         }
     }
     if let Some(fd) = cgroup_ns {
-        if let Err(e) = setns(fd, CloneFlags::CLONE_NEWCGROUP) {
-            return format!("entering the cgroup namespace: {}", e.desc());
+        if let Err(e) = sys.setns(fd.as_fd(), CloneFlags::CLONE_NEWCGROUP.bits()) {
+            return format!("entering the cgroup namespace: {e}");
         }
     }
     let _ = nix::unistd::chdir("/");

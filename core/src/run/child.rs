@@ -18,13 +18,15 @@ use super::{dev, init, mounts};
 use crate::network::{NetContext, NicState};
 use crate::start::message::{receive, send, ToChild, ToMonitor};
 use crate::start::{block_on_in_child, StartPlan};
-use crate::sys::RealSys;
+use crate::sys::{RealSys, Sys};
 
 /// Everything the child needs, prepared by the monitor before `clone`.
 #[derive(Debug)]
 pub struct ChildPlan<'a> {
     /// The start plan (spec, rootfs target, NICs, argv, options).
     pub plan: &'a StartPlan,
+    /// The boundary the mounts, nodes and pivot go through (the monitor's).
+    pub sys: &'a dyn Sys,
     /// Console pty slave, bind-mounted on `/dev/console`.
     pub console: Option<&'a OwnedFd>,
     /// tty pty slaves, bind-mounted on `/dev/ttyN`.
@@ -121,6 +123,7 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
     // monitor puts this process into its cgroups (whose first write waits
     // for an RCU grace period in the kernel).
     mounts::do_mount(
+        plan.sys,
         None,
         "/",
         None,
@@ -179,28 +182,46 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
 /// The rootfs the monitor mounted at `target`; `location` is where the config
 /// says it is (mount targets under it are taken relative to it).
 fn setup_rootfs(plan: &ChildPlan<'_>, location: &Path, target: &Path) -> Result<(), String> {
-    let spec = &plan.plan.spec;
-    let rootfs = location;
+    prepare_rootfs(
+        plan.sys,
+        &plan.plan.spec,
+        location,
+        target,
+        plan.console,
+        &plan.ttys,
+    )
+}
+
+/// The rootfs's mounts and `/dev`, then the pivot into it.
+pub fn prepare_rootfs(
+    sys: &dyn Sys,
+    spec: &RunSpec,
+    location: &Path,
+    target: &Path,
+    console: Option<&OwnedFd>,
+    ttys: &[&OwnedFd],
+) -> Result<(), String> {
     let root: OwnedFd = std::fs::File::open(target)
         .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
         .into();
-    mounts::mount_proc_sys(&root, spec.auto_mounts.proc, spec.auto_mounts.sys)?;
+    mounts::mount_proc_sys(sys, &root, spec.auto_mounts.proc, spec.auto_mounts.sys)?;
     if spec.autodev {
-        dev::mount_tmpfs(&root)?;
+        dev::mount_tmpfs(sys, &root)?;
     }
     for e in &spec.mounts {
-        mounts::mount_entry(&root, rootfs, e)?;
+        mounts::mount_entry(sys, &root, location, e)?;
     }
     if spec.autodev {
         dev::fill(
+            sys,
             &root,
             spec.pty_max,
-            plan.console,
-            &plan.ttys,
+            console,
+            ttys,
             spec.tty_dir.as_deref(),
         )?;
     }
-    mounts::pivot_into(target)
+    mounts::pivot_into(sys, target)
 }
 
 /// An application container without a rootfs: the host's tree, with a /proc
@@ -210,6 +231,7 @@ fn setup_host_tree(plan: &ChildPlan<'_>) -> Result<(), String> {
     let root: OwnedFd = std::fs::File::open("/").map_err(|e| e.to_string())?.into();
     if spec.ns.pid {
         mounts::do_mount(
+            plan.sys,
             Some("proc"),
             "/proc",
             Some("proc"),
@@ -219,7 +241,7 @@ fn setup_host_tree(plan: &ChildPlan<'_>) -> Result<(), String> {
         )?;
     }
     for e in &spec.mounts {
-        mounts::mount_entry(&root, Path::new("/"), e)?;
+        mounts::mount_entry(plan.sys, &root, Path::new("/"), e)?;
     }
     nix::unistd::chdir("/").map_err(|e| e.to_string())?;
     Ok(())
@@ -427,3 +449,7 @@ fn close_range(first: u32, last: u32) {
     // afterwards.
     unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
 }
+
+#[cfg(test)]
+#[path = "rootfs_tests.rs"]
+mod rootfs_tests;

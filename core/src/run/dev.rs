@@ -2,13 +2,13 @@
 //! usual device nodes, a private devpts, `/dev/ptmx`, and the console and ttys
 //! bind-mounted from ptys the monitor holds.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::mount::MsFlags;
-use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
 
 use super::mounts::{do_mount, fd_path, open_dir, open_in_root, touch_in_root, Fail};
+use crate::sys::Sys;
 
 /// The device nodes LXC creates: name, major, minor.
 pub const NODES: &[(&str, u64, u64)] = &[
@@ -30,9 +30,10 @@ pub fn devpts_options(pty_max: u32) -> String {
 }
 
 /// Mounts the `/dev` tmpfs (before the mount entries, which may use it).
-pub fn mount_tmpfs(root: &OwnedFd) -> Result<(), Fail> {
+pub fn mount_tmpfs(sys: &dyn Sys, root: &OwnedFd) -> Result<(), Fail> {
     let dev = open_dir(root, "dev")?;
     do_mount(
+        sys,
         Some("none"),
         &fd_path(&dev),
         Some("tmpfs"),
@@ -45,6 +46,7 @@ pub fn mount_tmpfs(root: &OwnedFd) -> Result<(), Fail> {
 /// Fills `/dev`: nodes (or binds of the host's when mknod is not allowed),
 /// devpts, ptmx, the std symlinks, the console and the ttys.
 pub fn fill(
+    sys: &dyn Sys,
     root: &OwnedFd,
     pty_max: u32,
     console: Option<&OwnedFd>,
@@ -54,10 +56,11 @@ pub fn fill(
     let dev = open_in_root(root, Path::new("dev"), libc::O_PATH | libc::O_DIRECTORY)
         .map_err(|e| format!("opening /dev in the rootfs: {e}"))?;
     for (name, major, minor) in NODES {
-        node(root, &dev, name, *major, *minor)?;
+        node(sys, root, &dev, name, *major, *minor)?;
     }
     let pts = open_dir(root, "dev/pts")?;
     do_mount(
+        sys,
         Some("devpts"),
         &fd_path(&pts),
         Some("devpts"),
@@ -75,48 +78,40 @@ pub fn fill(
         symlink(&dev, to, link)?;
     }
     if let Some(c) = console {
-        bind_pty(root, c, "dev/console")?;
+        bind_pty(sys, root, c, "dev/console")?;
     }
     for (i, t) in ttys.iter().enumerate() {
         let n = i + 1;
         match tty_dir {
             Some(d) => {
-                bind_pty(root, t, &format!("dev/{d}/tty{n}"))?;
+                bind_pty(sys, root, t, &format!("dev/{d}/tty{n}"))?;
                 symlink(&dev, &format!("{d}/tty{n}"), &format!("tty{n}"))?;
             }
-            None => bind_pty(root, t, &format!("dev/tty{n}"))?,
+            None => bind_pty(sys, root, t, &format!("dev/tty{n}"))?,
         }
     }
     Ok(())
 }
 
-fn node(root: &OwnedFd, dev: &OwnedFd, name: &str, major: u64, minor: u64) -> Result<(), Fail> {
-    let mode = Mode::from_bits_truncate(0o666);
-    match mknodat(
-        Some(dev.as_raw_fd()),
-        name,
-        SFlag::S_IFCHR,
-        mode,
-        makedev(major, minor),
-    ) {
-        Ok(()) => {
-            // mknod obeys the umask; the nodes must be 0666.
-            let _ = nix::sys::stat::fchmodat(
-                Some(dev.as_raw_fd()),
-                name,
-                mode,
-                nix::sys::stat::FchmodatFlags::FollowSymlink,
-            );
-            Ok(())
-        }
+fn node(
+    sys: &dyn Sys,
+    root: &OwnedFd,
+    dev: &OwnedFd,
+    name: &str,
+    major: u64,
+    minor: u64,
+) -> Result<(), Fail> {
+    match sys.mknod_char(dev.as_fd(), name, major, minor) {
+        Ok(()) => Ok(()),
         // Not allowed to make nodes (a user namespace): bind the host's.
-        Err(nix::errno::Errno::EPERM) => {
+        Err(e) if e.errno() == Some(nix::errno::Errno::EPERM) => {
             let rel = format!("dev/{name}");
             touch_in_root(root, Path::new(&rel), 0o666)
                 .map_err(|e| format!("making /{rel}: {e}"))?;
             let t = open_in_root(root, Path::new(&rel), libc::O_PATH)
                 .map_err(|e| format!("opening /{rel}: {e}"))?;
             do_mount(
+                sys,
                 Some(&format!("/dev/{name}")),
                 &fd_path(&t),
                 None,
@@ -125,7 +120,7 @@ fn node(root: &OwnedFd, dev: &OwnedFd, name: &str, major: u64, minor: u64) -> Re
                 &format!("/dev/{name}"),
             )
         }
-        Err(e) => Err(format!("making /dev/{name}: {}", e.desc())),
+        Err(e) => Err(format!("making /dev/{name}: {e}")),
     }
 }
 
@@ -139,7 +134,7 @@ fn symlink(dev: &OwnedFd, to: &str, link: &str) -> Result<(), Fail> {
 /// Bind-mounts a pty slave over `rel`. The source is the slave's path, looked
 /// up again in this mount namespace: a bind from an fd opened before the
 /// namespace was made is refused (its mount belongs to the old namespace).
-fn bind_pty(root: &OwnedFd, slave: &OwnedFd, rel: &str) -> Result<(), Fail> {
+fn bind_pty(sys: &dyn Sys, root: &OwnedFd, slave: &OwnedFd, rel: &str) -> Result<(), Fail> {
     let src = std::fs::read_link(fd_path(slave))
         .map_err(|e| format!("finding the pty for /{rel}: {e}"))?;
     let src = src.to_string_lossy();
@@ -147,6 +142,7 @@ fn bind_pty(root: &OwnedFd, slave: &OwnedFd, rel: &str) -> Result<(), Fail> {
     let t = open_in_root(root, Path::new(rel), libc::O_PATH)
         .map_err(|e| format!("opening /{rel}: {e}"))?;
     do_mount(
+        sys,
         Some(&src),
         &fd_path(&t),
         None,

@@ -11,15 +11,17 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use nix::mount::{mount, MsFlags};
+use nix::mount::MsFlags;
 
 use super::spec::MountEntry;
+use crate::sys::{MountRequest, Sys};
 
 /// A mount failure message (the child sends it to the monitor).
 pub type Fail = String;
 
 /// Mounts `src` on `target` and names everything if it fails.
 pub fn do_mount(
+    sys: &dyn Sys,
     src: Option<&str>,
     target: &str,
     fstype: Option<&str>,
@@ -27,13 +29,22 @@ pub fn do_mount(
     data: Option<&str>,
     what: &str,
 ) -> Result<(), Fail> {
-    mount(src, target, fstype, flags, data).map_err(|e| {
+    let req = MountRequest {
+        source: src.map(PathBuf::from),
+        target: PathBuf::from(target),
+        fstype: fstype.map(str::to_string),
+        flags,
+        data: data.map(str::to_string),
+    };
+    sys.mount(&req).map_err(|e| {
+        let why = e
+            .errno()
+            .map_or_else(|| e.to_string(), |n| n.desc().to_string());
         format!(
-            "mounting {what} ({} on {}{}): {}",
+            "mounting {what} ({} on {}{}): {why}",
             src.unwrap_or("none"),
             target,
             fstype.map(|t| format!(", type {t}")).unwrap_or_default(),
-            e.desc()
         )
     })
 }
@@ -73,7 +84,12 @@ fn parent_in_root<'a>(
     root: &OwnedFd,
     rel: &'a Path,
 ) -> std::io::Result<(OwnedFd, &'a std::ffi::OsStr)> {
-    let parent = rel.parent().unwrap_or(Path::new(""));
+    // A name directly below the root has the root itself as its parent
+    // (openat2 refuses an empty path).
+    let parent = rel
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     mkdir_in_root(root, parent)?;
     let pfd = open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY)?;
     let name = rel
@@ -85,6 +101,7 @@ fn parent_in_root<'a>(
 /// Makes directory `rel` (and its parents) below `root`, safely.
 pub fn mkdir_in_root(root: &OwnedFd, rel: &Path) -> std::io::Result<()> {
     if rel.as_os_str().is_empty()
+        || rel == Path::new(".")
         || open_in_root(root, rel, libc::O_PATH | libc::O_DIRECTORY).is_ok()
     {
         return Ok(());
@@ -193,7 +210,12 @@ pub fn entry_options(opts: &[String]) -> EntryOptions {
 }
 
 /// Mounts one `lxc.mount.entry` below `root` (the rootfs, or `/`).
-pub fn mount_entry(root: &OwnedFd, rootfs: &Path, e: &MountEntry) -> Result<(), Fail> {
+pub fn mount_entry(
+    sys: &dyn Sys,
+    root: &OwnedFd,
+    rootfs: &Path,
+    e: &MountEntry,
+) -> Result<(), Fail> {
     let o = entry_options(&e.options);
     let rel = entry_target(rootfs, &e.target);
     let what = format!("lxc.mount.entry `{} {} {}`", e.source, e.target, e.fstype);
@@ -231,7 +253,7 @@ pub fn mount_entry(root: &OwnedFd, rootfs: &Path, e: &MountEntry) -> Result<(), 
             return fail(format!("source `{}` does not exist", e.source));
         }
         let bind = MsFlags::MS_BIND | (o.flags & MsFlags::MS_REC);
-        do_mount(Some(&e.source), &tpath, None, bind, None, &what).and_then(|()| {
+        do_mount(sys, Some(&e.source), &tpath, None, bind, None, &what).and_then(|()| {
             let extra = o.flags - MsFlags::MS_REC;
             if extra.is_empty() {
                 return Ok(());
@@ -241,6 +263,7 @@ pub fn mount_entry(root: &OwnedFd, rootfs: &Path, e: &MountEntry) -> Result<(), 
             let fresh = open_in_root(root, &rel, libc::O_PATH)
                 .map_err(|e| format!("{what}: reopening the target: {e}"))?;
             do_mount(
+                sys,
                 None,
                 &fd_path(&fresh),
                 None,
@@ -251,6 +274,7 @@ pub fn mount_entry(root: &OwnedFd, rootfs: &Path, e: &MountEntry) -> Result<(), 
         })
     } else {
         do_mount(
+            sys,
             Some(&e.source),
             &tpath,
             Some(&e.fstype),
@@ -270,11 +294,17 @@ pub fn mount_entry(root: &OwnedFd, rootfs: &Path, e: &MountEntry) -> Result<(), 
 }
 
 /// Mounts `/proc` (and `/sys` when `sys` is `Some(rw)`) below `root`.
-pub fn mount_proc_sys(root: &OwnedFd, proc_: bool, sys: Option<bool>) -> Result<(), Fail> {
+pub fn mount_proc_sys(
+    kernel: &dyn Sys,
+    root: &OwnedFd,
+    proc_: bool,
+    sys: Option<bool>,
+) -> Result<(), Fail> {
     let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     if proc_ {
         let t = open_dir(root, "proc")?;
         do_mount(
+            kernel,
             Some("proc"),
             &fd_path(&t),
             Some("proc"),
@@ -287,6 +317,7 @@ pub fn mount_proc_sys(root: &OwnedFd, proc_: bool, sys: Option<bool>) -> Result<
         let t = open_dir(root, "sys")?;
         let flags = if rw { base } else { base | MsFlags::MS_RDONLY };
         do_mount(
+            kernel,
             Some("sysfs"),
             &fd_path(&t),
             Some("sysfs"),
@@ -307,13 +338,14 @@ pub fn open_dir(root: &OwnedFd, rel: &str) -> Result<OwnedFd, Fail> {
 
 /// Makes the rootfs the root: `pivot_root(".", ".")` stacks the old root on
 /// top of the new one, and a lazy unmount drops it.
-pub fn pivot_into(rootfs: &Path) -> Result<(), Fail> {
-    let e = |what: &str, err: nix::Error| format!("{what} {}: {}", rootfs.display(), err.desc());
-    nix::unistd::chdir(rootfs).map_err(|err| e("chdir to", err))?;
-    nix::unistd::pivot_root(".", ".").map_err(|err| e("pivot_root into", err))?;
-    nix::mount::umount2(".", nix::mount::MntFlags::MNT_DETACH)
-        .map_err(|err| e("detaching the old root above", err))?;
-    nix::unistd::chdir("/").map_err(|err| e("chdir to / in", err))
+pub fn pivot_into(sys: &dyn Sys, rootfs: &Path) -> Result<(), Fail> {
+    let e = |what: &str, err: String| format!("{what} {}: {err}", rootfs.display());
+    nix::unistd::chdir(rootfs).map_err(|err| e("chdir to", err.desc().into()))?;
+    sys.pivot_root(Path::new("."))
+        .map_err(|err| e("pivot_root into", err.to_string()))?;
+    sys.umount(Path::new("."), true)
+        .map_err(|err| e("detaching the old root above", err.to_string()))?;
+    nix::unistd::chdir("/").map_err(|err| e("chdir to / in", err.desc().into()))
 }
 
 #[cfg(test)]

@@ -96,6 +96,7 @@ impl Launch {
             .or(ptys.and_then(|p| p.console.as_ref()).map(|p| &p.slave));
         child::main(ChildPlan {
             plan: &self.plan,
+            sys: &*self.sys,
             console,
             ttys: ptys
                 .map(|p| p.ttys.iter().map(|t| &t.slave).collect())

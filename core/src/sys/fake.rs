@@ -173,6 +173,28 @@ impl Sys for FakeSys {
         self.check(SysCall::PidfdSignal { pid, signal })
     }
 
+    fn mknod_char(
+        &self,
+        _: BorrowedFd<'_>,
+        name: &str,
+        major: u64,
+        minor: u64,
+    ) -> Result<(), SysError> {
+        self.check(SysCall::Mknod {
+            name: name.to_string(),
+            major,
+            minor,
+        })
+    }
+
+    fn pivot_root(&self, new_root: &Path) -> Result<(), SysError> {
+        self.check(SysCall::PivotRoot(new_root.to_path_buf()))
+    }
+
+    fn setns(&self, _: BorrowedFd<'_>, nstype: i32) -> Result<(), SysError> {
+        self.check(SysCall::Setns(nstype))
+    }
+
     fn reap(&self, pid: i32) -> Result<Option<nix::sys::wait::WaitStatus>, SysError> {
         self.check(SysCall::Reap(pid))?;
         Ok(Some(nix::sys::wait::WaitStatus::Signaled(

@@ -114,6 +114,19 @@ pub enum SysCall {
     },
     /// `waitpid(2)` for a child that is known to be ending.
     Reap(i32),
+    /// `mknodat(2)` of a character device.
+    Mknod {
+        /// Node name in its directory.
+        name: String,
+        /// Major number.
+        major: u64,
+        /// Minor number.
+        minor: u64,
+    },
+    /// `pivot_root(2)`.
+    PivotRoot(PathBuf),
+    /// `setns(2)` with this `CLONE_NEW*` type.
+    Setns(i32),
 }
 
 /// What [`Sys::clone_process`] returned.
@@ -161,6 +174,18 @@ pub trait Sys: Send + Sync + std::fmt::Debug {
     fn pidfd_signal(&self, pid: i32, pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), SysError>;
     /// Waits for child `pid` to end (after it was killed); returns its wait status.
     fn reap(&self, pid: i32) -> Result<Option<nix::sys::wait::WaitStatus>, SysError>;
+    /// `mknodat(2)`: character device `major:minor` named `name` in `dir`, mode 0666.
+    fn mknod_char(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &str,
+        major: u64,
+        minor: u64,
+    ) -> Result<(), SysError>;
+    /// `pivot_root(2)` with the old root stacked on the new one (`put_old` = `new_root`).
+    fn pivot_root(&self, new_root: &Path) -> Result<(), SysError>;
+    /// `setns(2)` into the namespace `fd` refers to, of type `nstype` (`CLONE_NEW*`).
+    fn setns(&self, fd: BorrowedFd<'_>, nstype: i32) -> Result<(), SysError>;
 }
 
 impl SysError {

@@ -195,6 +195,42 @@ impl Sys for RealSys {
             }
         }
     }
+
+    fn mknod_char(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &str,
+        major: u64,
+        minor: u64,
+    ) -> Result<(), SysError> {
+        let mode = nix::sys::stat::Mode::from_bits_truncate(0o666);
+        nix::sys::stat::mknodat(
+            Some(dir.as_raw_fd()),
+            name,
+            nix::sys::stat::SFlag::S_IFCHR,
+            mode,
+            nix::sys::stat::makedev(major, minor),
+        )
+        .map_err(|source| syscall("mknod", Path::new(name), source))?;
+        // mknod obeys the umask; the nodes must be 0666.
+        let _ = nix::sys::stat::fchmodat(
+            Some(dir.as_raw_fd()),
+            name,
+            mode,
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        );
+        Ok(())
+    }
+
+    fn pivot_root(&self, new_root: &Path) -> Result<(), SysError> {
+        nix::unistd::pivot_root(new_root, new_root)
+            .map_err(|source| syscall("pivot_root into", new_root, source))
+    }
+
+    fn setns(&self, fd: BorrowedFd<'_>, nstype: i32) -> Result<(), SysError> {
+        nix::sched::setns(fd, nix::sched::CloneFlags::from_bits_truncate(nstype))
+            .map_err(|source| syscall("setns", Path::new("a namespace"), source))
+    }
 }
 
 fn syscall(op: &'static str, path: &Path, source: nix::Error) -> SysError {
