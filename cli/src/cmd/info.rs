@@ -110,9 +110,11 @@ fn print_config(a: &InfoArgs, c: &Container) {
 /// `rlxc info`.
 pub fn info(a: &InfoArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let paths = ctx.paths(a.common.lxcpath.as_deref());
-    let c = match (&a.common.rcfile, a.config.is_empty()) {
-        (Some(rc), false) => Container::load(&paths, &a.name, Some(rc), &[], false)?,
-        _ => Container::load(&paths, &a.name, None, &[], true)?,
+    // The config is read only for -c (from --rcfile when given, as LXC does).
+    let c = if a.config.is_empty() {
+        Container::named(&paths, &a.name)?
+    } else {
+        Container::load(&paths, &a.name, a.common.rcfile.as_deref(), &[], true)?
     };
     if !c.exists() {
         bail!(

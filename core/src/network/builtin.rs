@@ -33,6 +33,10 @@ impl Network for Empty {
         Ok(())
     }
 
+    fn container_side(&self) -> bool {
+        false
+    }
+
     async fn setup_host(&self, _: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError> {
         Ok(state(nic))
     }
@@ -59,6 +63,10 @@ impl Network for HostShared {
 
     fn validate(&self, _nic: &Nic) -> Result<(), NetworkError> {
         Ok(())
+    }
+
+    fn container_side(&self) -> bool {
+        false
     }
 
     async fn setup_host(&self, _: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError> {

@@ -95,6 +95,13 @@ pub trait Network: Send + Sync + fmt::Debug {
     /// Checks the NIC's configuration without side effects.
     fn validate(&self, nic: &Nic) -> Result<(), NetworkError>;
 
+    /// Whether [`Network::setup_container`] has work to do inside the
+    /// container's network namespace; `false` spares the container's first
+    /// process the runtime it would need (`empty`, `none`).
+    fn container_side(&self) -> bool {
+        true
+    }
+
     /// Host half: create the link, attach it, run `script.up`. Runs in the host
     /// network namespace. Not idempotent: call once per start.
     async fn setup_host(&self, ctx: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError>;

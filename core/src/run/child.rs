@@ -17,7 +17,8 @@ use super::spec::RunSpec;
 use super::{dev, init, mounts};
 use crate::network::{NetContext, NicState};
 use crate::start::message::{receive, send, ToChild, ToMonitor};
-use crate::start::{block_on_in_child, StartPlan};
+use crate::start::runtime::{block_on_in_child, forget_inherited};
+use crate::start::StartPlan;
 use crate::sys::{RealSys, Sys};
 
 /// Everything the child needs, prepared by the monitor before `clone`.
@@ -42,6 +43,7 @@ pub struct ChildPlan<'a> {
 
 /// The child's body. Never returns.
 pub fn main(plan: ChildPlan<'_>) -> ! {
+    forget_inherited();
     let err = match plan.err.try_clone() {
         Ok(e) => e,
         // SAFETY: nothing to report to; leave.
@@ -87,7 +89,8 @@ fn wait_for_go(go: &OwnedFd) -> Result<Vec<NicState>, String> {
 
 /// Every NIC's container half, inside this process's network namespace.
 fn setup_nics(plan: &StartPlan, states: &[NicState]) -> Result<(), String> {
-    if plan.nics.is_empty() {
+    // Only the NICs whose type has work inside the container cost a runtime.
+    if !plan.nics.iter().any(|n| n.backend.container_side()) {
         return Ok(());
     }
     let ctx = NetContext {
@@ -98,6 +101,9 @@ fn setup_nics(plan: &StartPlan, states: &[NicState]) -> Result<(), String> {
     };
     block_on_in_child(async {
         for (np, st) in plan.nics.iter().zip(states) {
+            if !np.backend.container_side() {
+                continue;
+            }
             np.backend
                 .setup_container(ctx, &np.nic, st)
                 .await

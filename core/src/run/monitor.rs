@@ -19,6 +19,7 @@ use crate::container::lock::ContainerLock;
 use crate::container::state::State;
 use crate::container::Paths;
 use crate::start::launch::cgroup_record;
+use crate::start::runtime::{self, block_on};
 use crate::start::{Launch, StartError, StartPlan};
 use crate::sys::Sys;
 
@@ -61,12 +62,7 @@ fn event(paths: &Paths, name: &str, state: State) {
 pub fn launch(plan: StartPlan, sys: Arc<dyn Sys>, warm: Warmup) -> Result<Launch, StartError> {
     let (paths, name) = (plan.paths.clone(), plan.name.clone());
     event(&paths, &name, State::Starting);
-    let layout = CgroupLayout::host().map_err(|source| StartError::Io {
-        name: name.clone(),
-        what: "reading /proc/self/mountinfo".into(),
-        source,
-    });
-    let result = layout.and_then(|layout| Launch::new(plan, sys, layout, warm).run());
+    let result = Launch::new(plan, sys, warm).run();
     if result.is_err() {
         event(&paths, &name, State::Aborting);
         event(&paths, &name, State::Stopped);
@@ -115,17 +111,6 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
         tracing::error!("container `{name}`: launched without a child or a socket");
         return (failed, None);
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("container `{name}`: cannot build the event loop: {e}");
-            l.teardown();
-            return (failed, None);
-        }
-    };
     let (spec, options) = (&l.plan.spec, &l.plan.options);
     let ptys = l.ptys.take().unwrap_or_default();
     let cgroups = l
@@ -146,15 +131,24 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
         signals: [spec.halt_signal, spec.reboot_signal, spec.stop_signal],
         sys: l.sys(),
     };
-    let (exit, stopping) = rt.block_on(server::serve(setup));
+    // The event loop runs on the runtime the stages used.
+    let (exit, stopping) = match block_on(server::serve(setup)) {
+        Ok(served) => served,
+        Err(e) => {
+            tracing::error!("container `{name}`: cannot build the event loop: {e}");
+            l.teardown();
+            return (failed, None);
+        }
+    };
     // Outside the event loop: the undos run backends on runtimes of their own.
     for e in l.teardown() {
         tracing::warn!("{e}");
     }
     // The lock survives a reboot; otherwise it goes before the final STOPPED.
     let lock = exit.reboot.then_some(lock);
-    rt.block_on(stopping.stopped());
-    drop(rt);
+    let _ = block_on(stopping.stopped());
+    // Its tasks (watchers, consoles) end with it: their clients see the end.
+    runtime::reset();
     (exit, lock)
 }
 

@@ -62,6 +62,7 @@ impl Launch {
         if let Some(w) = self.warm.take() {
             w.finish();
         }
+        super::runtime::shed_threads();
         let cloned = self
             .sys
             .clone_process(self.plan.spec.ns.clone_flags())

@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub use super::child_link::Child;
 use super::plan::StartPlan;
 use super::{block_on, StartError};
-use crate::cgroups::{CgroupLayout, ContainerCgroups};
+use crate::cgroups::ContainerCgroups;
 use crate::network::{NetContext, NicState};
 use crate::run::pty::Ptys;
 use crate::run::warmup::Warmup;
@@ -52,7 +52,6 @@ pub struct Launch {
     /// The plan.
     pub plan: StartPlan,
     pub(super) sys: Arc<dyn Sys>,
-    pub(super) layout: CgroupLayout,
     pub(super) warm: Option<Warmup>,
     /// The runtime directory.
     pub run_dir: PathBuf,
@@ -79,12 +78,11 @@ pub fn cgroup_record(run_dir: &std::path::Path) -> PathBuf {
 
 impl Launch {
     /// A start of `plan`, nothing made yet.
-    pub fn new(plan: StartPlan, sys: Arc<dyn Sys>, layout: CgroupLayout, warm: Warmup) -> Launch {
+    pub fn new(plan: StartPlan, sys: Arc<dyn Sys>, warm: Warmup) -> Launch {
         let run_dir = plan.paths.run_root().join(&plan.name);
         Launch {
             plan,
             sys,
-            layout,
             warm: Some(warm),
             run_dir,
             cgroups: None,
@@ -234,7 +232,7 @@ impl Launch {
 
     fn make_cgroups(&mut self) -> Result<(), StartError> {
         let cg = self.cgroups.insert(ContainerCgroups::plan(
-            &self.layout,
+            &self.plan.layout,
             &self.plan.name,
             &self.plan.cgroup_dir,
         ));

@@ -100,7 +100,6 @@ impl Network for Rec {
 struct Lab {
     _dir: tempfile::TempDir,
     plan: StartPlan,
-    layout: CgroupLayout,
 }
 
 fn lab() -> Lab {
@@ -122,11 +121,7 @@ fn lab() -> Lab {
     )
     .unwrap();
     let plan = StartPlan::build("c1", &paths, &cfg, &r, &layout, StartOptions::default()).unwrap();
-    Lab {
-        _dir: dir,
-        plan,
-        layout,
-    }
+    Lab { _dir: dir, plan }
 }
 
 /// A call as a short label.
@@ -183,12 +178,7 @@ fn stages_run_in_order_and_teardown_reverses_them() {
     let lab = lab();
     let sys = Arc::new(FakeSys::new());
     let run_dir = lab.plan.paths.run_root().join("c1");
-    let launch = Launch::new(
-        lab.plan.clone(),
-        sys.clone(),
-        lab.layout.clone(),
-        Warmup::none(),
-    );
+    let launch = Launch::new(lab.plan.clone(), sys.clone(), Warmup::none());
     assert_eq!(
         launch.stages(),
         vec![
@@ -236,12 +226,7 @@ fn a_failure_at_each_stage_undoes_what_was_done() {
         let f = fault.to_string();
         sys.fail_on(move |c| label(c) == f);
         let run_dir = lab.plan.paths.run_root().join("c1");
-        let launch = Launch::new(
-            lab.plan.clone(),
-            sys.clone(),
-            lab.layout.clone(),
-            Warmup::none(),
-        );
+        let launch = Launch::new(lab.plan.clone(), sys.clone(), Warmup::none());
         let e = launch.run().expect_err(fault).to_string();
         assert!(e.contains("container `c1`"), "{fault}: {e}");
         let calls = labels(&sys);
@@ -274,12 +259,7 @@ fn a_nic_failure_names_the_nic_and_its_type() {
     let lab = lab();
     let sys = Arc::new(FakeSys::new());
     sys.fail_on(|c| label(c) == "setup_host 1");
-    let launch = Launch::new(
-        lab.plan.clone(),
-        sys.clone(),
-        lab.layout.clone(),
-        Warmup::none(),
-    );
+    let launch = Launch::new(lab.plan.clone(), sys.clone(), Warmup::none());
     let e = launch.run().unwrap_err().to_string();
     assert!(
         e.starts_with("container `c1`: lxc.net.1 (type `rec`): setting up the host side:"),

@@ -23,6 +23,7 @@ mod child_link;
 pub mod launch;
 pub mod message;
 pub mod plan;
+pub mod runtime;
 
 #[cfg(test)]
 mod launch_tests;
@@ -143,23 +144,4 @@ impl StartError {
     }
 }
 
-/// Runs a backend's async method to completion on a runtime of its own,
-/// dropped afterwards: the monitor must have one thread again by the clone,
-/// and the container's first process has no runtime either.
-pub fn block_on<F: std::future::Future>(f: F) -> std::io::Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    Ok(rt.block_on(f))
-}
-
-/// [`block_on`] for the container's first process: I/O and timers only. The
-/// signal driver's process-wide pipe was made by the monitor, and the child
-/// closed every fd it did not need, so it must not be used there.
-pub fn block_on_in_child<F: std::future::Future>(f: F) -> std::io::Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()?;
-    Ok(rt.block_on(f))
-}
+pub use runtime::block_on;

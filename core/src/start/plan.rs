@@ -115,6 +115,8 @@ pub struct StartPlan {
     pub cgroup_dir: String,
     /// The cgroup limits as this host applies them.
     pub cgroup: Placement,
+    /// The host's cgroup layout the limits were placed for (read once).
+    pub layout: CgroupLayout,
     /// What to exec.
     pub argv: Vec<String>,
     /// How to run.
@@ -166,6 +168,7 @@ impl StartPlan {
             rootfs,
             nics,
             cgroup,
+            layout: layout.clone(),
             argv,
             options,
             warnings,
