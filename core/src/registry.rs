@@ -159,8 +159,8 @@ impl Registry {
     /// the `busybox` template. A build adds its backend crates to this.
     pub fn core() -> Self {
         let mut r = Self::new();
-        r.add_network(Arc::new(crate::network::Empty));
-        r.add_network(Arc::new(crate::network::HostShared));
+        r.add_network(Arc::new(crate::network::EMPTY));
+        r.add_network(Arc::new(crate::network::NONE));
         r.add_template(Arc::new(crate::templates::Busybox::new()));
         r
     }

@@ -34,7 +34,7 @@ pub fn start(a: &StartArgs, ctx: &Ctx) -> anyhow::Result<()> {
             foreground: a.foreground,
             console_log: a.console_log.clone().or(a.console.clone()),
             pidfile: a.pidfile.clone(),
-            inherited: term(),
+            inherited: Vec::new(),
         },
     )?;
     log_to_container(&a.common, &plan)?;
@@ -47,31 +47,15 @@ pub fn execute(a: &ExecuteArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let paths = ctx.paths(a.common.lxcpath.as_deref());
     let rc: Option<PathBuf> = a.config.clone().or(a.common.rcfile.clone());
     let c = Container::load(&paths, &a.name, rc.as_deref(), &a.define, true)?;
-    let mut inherited = term();
-    // A bare `lxc.environment = VAR` takes the caller's value.
-    let env = c.config.as_ref().map(|cfg| cfg.get_all("lxc.environment"));
-    for e in env.unwrap_or_default() {
-        if let (false, Ok(v)) = (e.contains('='), std::env::var(e)) {
-            inherited.push((e.to_string(), v));
-        }
-    }
     let plan = c.plan(
         &ctx.registry,
         StartOptions {
             command: a.command.clone(),
             execute: true,
             foreground: true,
-            inherited,
             ..StartOptions::default()
         },
     )?;
     log_to_container(&a.common, &plan)?;
     exit_status(c.start(plan, warm)?)
-}
-
-/// The caller's TERM, for programs on the container's terminal.
-fn term() -> Vec<(String, String)> {
-    std::env::var("TERM")
-        .map(|t| vec![("TERM".to_string(), t)])
-        .unwrap_or_default()
 }

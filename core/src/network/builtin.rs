@@ -1,32 +1,28 @@
 //! The two network types that need no backend crate: `empty` (a network
 //! namespace with only `lo`, which the container's first process brings up)
 //! and `none` (the host's network namespace is shared). They go through the
-//! same start stages as every other NIC, so nothing special-cases them.
+//! same start stages as every other NIC, so nothing special-cases them; both
+//! make nothing on either side.
 
 use async_trait::async_trait;
 
 use super::{NetContext, Network, NetworkError, NicState};
 use crate::config::Nic;
 
+/// A network type with nothing to set up (`empty` or `none`).
+#[derive(Debug, Clone, Copy)]
+pub struct Unwired(&'static str);
+
 /// `lxc.net.N.type = empty`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Empty;
+pub const EMPTY: Unwired = Unwired("empty");
 
 /// `lxc.net.N.type = none`: the container shares the host's network.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HostShared;
-
-fn state(nic: &Nic) -> NicState {
-    NicState {
-        index: nic.index,
-        ..NicState::default()
-    }
-}
+pub const NONE: Unwired = Unwired("none");
 
 #[async_trait]
-impl Network for Empty {
+impl Network for Unwired {
     fn name(&self) -> &'static str {
-        "empty"
+        self.0
     }
 
     fn validate(&self, _nic: &Nic) -> Result<(), NetworkError> {
@@ -38,39 +34,10 @@ impl Network for Empty {
     }
 
     async fn setup_host(&self, _: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError> {
-        Ok(state(nic))
-    }
-
-    async fn setup_container(
-        &self,
-        _: NetContext<'_>,
-        _: &Nic,
-        _: &NicState,
-    ) -> Result<(), NetworkError> {
-        Ok(())
-    }
-
-    async fn teardown(&self, _: NetContext<'_>, _: &Nic, _: &NicState) -> Vec<NetworkError> {
-        Vec::new()
-    }
-}
-
-#[async_trait]
-impl Network for HostShared {
-    fn name(&self) -> &'static str {
-        "none"
-    }
-
-    fn validate(&self, _nic: &Nic) -> Result<(), NetworkError> {
-        Ok(())
-    }
-
-    fn container_side(&self) -> bool {
-        false
-    }
-
-    async fn setup_host(&self, _: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError> {
-        Ok(state(nic))
+        Ok(NicState {
+            index: nic.index,
+            ..NicState::default()
+        })
     }
 
     async fn setup_container(

@@ -7,7 +7,7 @@
 
 mod builtin;
 
-pub use builtin::{Empty, HostShared};
+pub use builtin::{Unwired, EMPTY, NONE};
 
 use std::fmt;
 use std::os::fd::BorrowedFd;

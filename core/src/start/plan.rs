@@ -48,7 +48,8 @@ pub struct StartOptions {
     pub console_log: Option<PathBuf>,
     /// Where to write init's pid (`-p`).
     pub pidfile: Option<PathBuf>,
-    /// Variables from the caller's environment (`TERM`, bare `lxc.environment` names).
+    /// Variables from the caller's environment; the plan adds `TERM` and, for
+    /// `execute`, the values of bare `lxc.environment` names.
     pub inherited: Vec<(String, String)>,
 }
 
@@ -126,8 +127,8 @@ pub struct StartPlan {
 }
 
 impl StartPlan {
-    /// Resolves a start of container `name` from its loaded config. Pure but
-    /// for reading `lxc.mount.fstab`; nothing is created.
+    /// Resolves a start of container `name` from its loaded config. Reads
+    /// only `lxc.mount.fstab` and the caller's environment; nothing is created.
     pub fn build(
         name: &str,
         paths: &Paths,
@@ -158,6 +159,8 @@ impl StartPlan {
             .map(|t| format!("container `{name}`: {}", t.describe()))
             .collect();
         let argv = command(name, &spec, &options, rootfs.is_some())?;
+        let mut options = options;
+        options.inherited.extend(caller_env(&spec, options.execute));
         Ok(StartPlan {
             name: name.to_string(),
             paths: paths.clone(),
@@ -174,6 +177,17 @@ impl StartPlan {
             warnings,
         })
     }
+}
+
+/// What the container takes from the caller's environment: `TERM`, for
+/// programs on the caller's terminal, and for `execute` the value of each
+/// bare `lxc.environment = VAR`.
+fn caller_env(spec: &RunSpec, execute: bool) -> Vec<(String, String)> {
+    let bare = spec.env.iter().filter(|e| execute && !e.contains('='));
+    std::iter::once("TERM")
+        .chain(bare.map(String::as_str))
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect()
 }
 
 fn command_error(name: &str, why: String) -> PlanError {
