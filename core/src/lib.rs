@@ -18,6 +18,7 @@ pub mod cgroups;
 pub mod config;
 pub mod container;
 pub mod host;
+pub mod netlink;
 pub mod network;
 pub mod registry;
 pub mod run;

@@ -1,18 +1,206 @@
-//! veth networking for rlxc: a veth pair per NIC, the host end attached to a bridge, and the lxcbr0 default bridge with NAT and DHCP.
+//! veth networking for rlxc (`lxc.net.N.type = veth`): a pair per NIC, its
+//! host end on a bridge (`lxc.net.N.link`), its peer made directly in the
+//! container's network namespace under its final name, all through
+//! rtnetlink (no `ip` subprocess).
 //!
-//! **Status: not implemented yet.** This crate is a shell until its own issue
-//! lands: the `rlxc` binary, when built with its feature, registers the names
-//! below as *not available* so that naming them gives a clear error instead of
-//! a fake success. It depends on `rlxc-core` and nothing else of ours.
+//! - host half (`setup_host`, in the monitor): look the bridge up (a missing
+//!   one is an error naming it), make the pair with the peer's MAC and MTU,
+//!   the host end up.
+//! - container half (`setup_container`, inside the container's netns): the
+//!   addresses (LXC's default IPv4 broadcast), the link up (`flags = up`),
+//!   the default routes via the gateways.
+//! - teardown: the host end deleted (the peer goes with it); already gone
+//!   (the container's netns took it along) is not an error.
+//!
+//! Not built yet, and refused with the key named: `veth.mode = router`,
+//! `ipv4.gateway = auto|dev`; the lxcbr0 service (`rlxc net start`), Open
+//! vSwitch bridges, `veth.vlan.id`, `script.up/down`. Privileges: root
+//! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 
-/// The backend names this crate will provide.
-pub const NAMES: &[&str] = &["veth"];
+mod nic;
 
-/// Why the backend cannot be used in this version.
-pub const UNAVAILABLE: &str = "veth networking is not implemented yet in this version of rlxc";
+use async_trait::async_trait;
+use rlxc_core::config::net::kernel_random;
+use rlxc_core::config::Nic;
+use rlxc_core::netlink;
+use rlxc_core::network::{NetContext, Network, NetworkError, NicState};
+use rlxc_core::registry::Registry;
+use rlxc_core::sys::{Sys, SysError};
 
-/// Registers this crate's backends: while it is a shell, its names as not
-/// available (with [`UNAVAILABLE`] as the reason).
-pub fn register(r: &mut rlxc_core::registry::Registry) {
-    r.add_unavailable(rlxc_core::registry::Kind::Network, NAMES, UNAVAILABLE);
+pub use nic::{mac_bytes, Address, VethNic};
+
+/// The backend name.
+pub const NAME: &str = "veth";
+
+/// The veth backend.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Driver;
+
+/// Registers the `veth` network type.
+pub fn register(r: &mut Registry) {
+    r.add_network(std::sync::Arc::new(Driver));
 }
+
+fn sys_err(nic: &Nic, what: &str, source: SysError) -> NetworkError {
+    NetworkError::Sys {
+        index: nic.index,
+        what: what.to_string(),
+        source,
+    }
+}
+
+fn backend(nic: &Nic, reason: String) -> NetworkError {
+    NetworkError::Backend {
+        index: nic.index,
+        driver: NAME,
+        reason,
+    }
+}
+
+/// The index of the link named `name` in the current netns.
+fn link_index(sys: &dyn Sys, name: &str) -> Result<u32, SysError> {
+    let answers = sys.netlink(&netlink::get_link(name))?;
+    Ok(answers
+        .first()
+        .and_then(|b| netlink::link_index(b))
+        .unwrap_or(0))
+}
+
+/// A host end name: `vethXXXXXX` with six random letters and digits, as LXC makes.
+pub fn random_pair_name(random: &mut dyn FnMut() -> u8) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let tail: String = (0..6)
+        .map(|_| CHARS[usize::from(random()) % CHARS.len()] as char)
+        .collect();
+    format!("veth{tail}")
+}
+
+/// The bridge's index, or why there is none.
+fn bridge_index(sys: &dyn Sys, nic: &Nic, bridge: &str) -> Result<u32, NetworkError> {
+    link_index(sys, bridge).map_err(|e| match e.errno() {
+        Some(nix::Error::ENODEV) => {
+            let how = if bridge == "lxcbr0" {
+                "it is LXC's default bridge, which LXC's lxc-net service makes (rlxc's `net start` is not built yet)".to_string()
+            } else {
+                format!("make it with `ip link add {bridge} type bridge`")
+            };
+            backend(nic, format!("bridge `{bridge}` (lxc.net.{}.link) does not exist: {how}", nic.index))
+        }
+        _ => sys_err(nic, &format!("looking up bridge `{bridge}`"), e),
+    })
+}
+
+#[async_trait]
+impl Network for Driver {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn validate(&self, nic: &Nic) -> Result<(), NetworkError> {
+        VethNic::parse(nic).map(|_| ())
+    }
+
+    async fn setup_host(&self, ctx: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError> {
+        let v = VethNic::parse(nic)?;
+        let master = match &v.bridge {
+            Some(b) => Some(bridge_index(ctx.sys, nic, b)?),
+            None => None,
+        };
+        let host = v
+            .pair
+            .clone()
+            .unwrap_or_else(|| random_pair_name(&mut kernel_random()));
+        let hwaddr = match &v.hwaddr {
+            Some(m) => Some(
+                mac_bytes(m, &mut kernel_random())
+                    .ok_or_else(|| backend(nic, format!("hwaddr `{m}` is not a MAC address")))?,
+            ),
+            None => None,
+        };
+        let netns = ctx.netns.map(|fd| std::os::fd::AsRawFd::as_raw_fd(&fd));
+        let req = netlink::new_veth(&netlink::VethRequest {
+            host: &host,
+            peer: &v.name,
+            peer_netns: netns,
+            peer_hwaddr: hwaddr,
+            mtu: v.mtu,
+            master,
+        });
+        ctx.sys
+            .netlink(&req)
+            .map_err(|e| sys_err(nic, &req.what, e))?;
+        let up = netlink::set_link(
+            &host,
+            &netlink::LinkChange {
+                up: Some(true),
+                ..Default::default()
+            },
+        );
+        if let Err(e) = ctx.sys.netlink(&up) {
+            // Not half made: the pair goes again.
+            let _ = ctx.sys.netlink(&netlink::del_link(&host));
+            return Err(sys_err(nic, &up.what, e));
+        }
+        Ok(NicState {
+            index: nic.index,
+            host_ifname: Some(host),
+            transit_ifname: Some(v.name),
+        })
+    }
+
+    async fn setup_container(
+        &self,
+        ctx: NetContext<'_>,
+        nic: &Nic,
+        _state: &NicState,
+    ) -> Result<(), NetworkError> {
+        let v = VethNic::parse(nic)?;
+        let index = link_index(ctx.sys, &v.name)
+            .map_err(|e| sys_err(nic, &format!("finding `{}` in the container", v.name), e))?;
+        for a in &v.addresses {
+            let req = netlink::new_addr(index, a.ip, a.prefix, a.broadcast);
+            ctx.sys
+                .netlink(&req)
+                .map_err(|e| sys_err(nic, &req.what, e))?;
+        }
+        if v.up {
+            let req = netlink::set_link(
+                &v.name,
+                &netlink::LinkChange {
+                    up: Some(true),
+                    ..Default::default()
+                },
+            );
+            ctx.sys
+                .netlink(&req)
+                .map_err(|e| sys_err(nic, &req.what, e))?;
+        }
+        for gw in &v.gateways {
+            let req = netlink::new_default_route(index, *gw);
+            ctx.sys
+                .netlink(&req)
+                .map_err(|e| sys_err(nic, &req.what, e))?;
+        }
+        Ok(())
+    }
+
+    async fn teardown(
+        &self,
+        ctx: NetContext<'_>,
+        nic: &Nic,
+        state: &NicState,
+    ) -> Vec<NetworkError> {
+        let Some(host) = &state.host_ifname else {
+            return Vec::new();
+        };
+        match ctx.sys.netlink(&netlink::del_link(host)) {
+            // Gone with the container's network namespace.
+            Err(e) if e.errno() == Some(nix::Error::ENODEV) => Vec::new(),
+            Err(e) => vec![sys_err(nic, &format!("deleting {host}"), e)],
+            Ok(_) => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

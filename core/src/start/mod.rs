@@ -132,14 +132,24 @@ impl StartError {
 
     /// A network backend's failure for NIC `np`.
     pub fn network(name: &str, np: &NicPlan, what: &'static str, e: &NetworkError) -> StartError {
-        let prefix = format!("lxc.net.{}: ", np.nic.index);
+        // The backend's text names the NIC again: say it once.
         let text = e.to_string();
+        let tag = format!("lxc.net.{}", np.nic.index);
+        let own = format!(" ({}): ", np.backend.name());
+        let message = match text.strip_prefix(&tag) {
+            Some(rest) => rest
+                .strip_prefix(own.as_str())
+                .or_else(|| rest.strip_prefix(": "))
+                .unwrap_or(rest.trim_start())
+                .to_string(),
+            None => text.clone(),
+        };
         StartError::Network {
             name: name.to_string(),
             index: np.nic.index,
             backend: np.backend.name(),
             what,
-            message: text.strip_prefix(&prefix).unwrap_or(&text).to_string(),
+            message,
         }
     }
 }

@@ -21,7 +21,7 @@ pub type Fault = Box<dyn Fn(&SysCall) -> bool + Send + Sync>;
 pub struct FakeSys {
     calls: Mutex<Vec<SysCall>>,
     answers: Mutex<HashMap<String, VecDeque<ToolOutput>>>,
-    faults: Mutex<Vec<Fault>>,
+    faults: Mutex<Vec<(Fault, nix::Error)>>,
 }
 
 impl std::fmt::Debug for FakeSys {
@@ -34,6 +34,9 @@ impl std::fmt::Debug for FakeSys {
 
 /// The pid the fake's `clone_process` reports.
 pub const FAKE_CHILD: i32 = 4242;
+
+/// The interface index the fake's link lookups answer.
+pub const FAKE_IFINDEX: i32 = 42;
 
 impl FakeSys {
     /// An empty fake.
@@ -70,10 +73,19 @@ impl FakeSys {
 
     /// Makes every later call that matches `fault` fail with `EPERM`.
     pub fn fail_on(&self, fault: impl Fn(&SysCall) -> bool + Send + Sync + 'static) -> &Self {
+        self.fail_with(nix::Error::EPERM, fault)
+    }
+
+    /// Makes every later call that matches `fault` fail with `errno`.
+    pub fn fail_with(
+        &self,
+        errno: nix::Error,
+        fault: impl Fn(&SysCall) -> bool + Send + Sync + 'static,
+    ) -> &Self {
         self.faults
             .lock()
             .expect("fake sys lock")
-            .push(Box::new(fault));
+            .push((Box::new(fault), errno));
         self
     }
 
@@ -88,17 +100,17 @@ impl FakeSys {
             .lock()
             .expect("fake sys lock")
             .iter()
-            .any(|f| f(&call));
+            .find(|(f, _)| f(&call))
+            .map(|(_, errno)| *errno);
         let what = format!("{call:?}");
         self.record(call);
-        if failed {
-            Err(SysError::Syscall {
+        match failed {
+            Some(source) => Err(SysError::Syscall {
                 op: "injected fault",
                 path: what,
-                source: nix::Error::EPERM,
-            })
-        } else {
-            Ok(())
+                source,
+            }),
+            None => Ok(()),
         }
     }
 }
@@ -193,6 +205,22 @@ impl Sys for FakeSys {
 
     fn setns(&self, _: BorrowedFd<'_>, nstype: i32) -> Result<(), SysError> {
         self.check(SysCall::Setns(nstype))
+    }
+
+    fn netlink(&self, req: &crate::netlink::Request) -> Result<Vec<Vec<u8>>, SysError> {
+        self.check(SysCall::Netlink {
+            kind: req.kind,
+            what: req.what.clone(),
+        })?;
+        // A looked-up link exists, with index FAKE_IFINDEX.
+        Ok(match req.kind {
+            crate::netlink::Kind::GetLink => {
+                let mut body = vec![0u8; 16];
+                body[4..8].copy_from_slice(&FAKE_IFINDEX.to_ne_bytes());
+                vec![body]
+            }
+            _ => Vec::new(),
+        })
     }
 
     fn reap(&self, pid: i32) -> Result<Option<nix::sys::wait::WaitStatus>, SysError> {

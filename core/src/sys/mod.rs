@@ -10,7 +10,7 @@ mod fake;
 mod real;
 mod tool;
 
-pub use fake::{FakeSys, Fault};
+pub use fake::{FakeSys, Fault, FAKE_CHILD, FAKE_IFINDEX};
 pub use real::RealSys;
 pub use tool::{Tool, ToolOutput};
 
@@ -127,6 +127,13 @@ pub enum SysCall {
     PivotRoot(PathBuf),
     /// `setns(2)` with this `CLONE_NEW*` type.
     Setns(i32),
+    /// An rtnetlink request in the current network namespace.
+    Netlink {
+        /// What it does.
+        kind: crate::netlink::Kind,
+        /// Its description (`adding veth pair vethX / eth0`).
+        what: String,
+    },
 }
 
 /// What [`Sys::clone_process`] returned.
@@ -186,6 +193,10 @@ pub trait Sys: Send + Sync + std::fmt::Debug {
     fn pivot_root(&self, new_root: &Path) -> Result<(), SysError>;
     /// `setns(2)` into the namespace `fd` refers to, of type `nstype` (`CLONE_NEW*`).
     fn setns(&self, fd: BorrowedFd<'_>, nstype: i32) -> Result<(), SysError>;
+    /// Sends an rtnetlink request in this process's network namespace and
+    /// returns the bodies of the messages answered (none for a plain ack); a
+    /// refusal is the errno, named after the request.
+    fn netlink(&self, req: &crate::netlink::Request) -> Result<Vec<Vec<u8>>, SysError>;
 }
 
 impl SysError {

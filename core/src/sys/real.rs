@@ -231,6 +231,67 @@ impl Sys for RealSys {
         nix::sched::setns(fd, nix::sched::CloneFlags::from_bits_truncate(nstype))
             .map_err(|source| syscall("setns", Path::new("a namespace"), source))
     }
+
+    fn netlink(&self, req: &crate::netlink::Request) -> Result<Vec<Vec<u8>>, SysError> {
+        let fail = |source: nix::Error| SysError::Syscall {
+            op: "netlink",
+            path: req.what.clone(),
+            source,
+        };
+        // SAFETY: a new socket we own.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        if fd < 0 {
+            return Err(fail(nix::Error::last()));
+        }
+        // SAFETY: fd is ours.
+        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: a zeroed sockaddr_nl is the kernel's address (pid 0).
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as u16;
+        // SAFETY: sendto with our buffer and a valid sockaddr_nl.
+        let sent = unsafe {
+            libc::sendto(
+                sock.as_raw_fd(),
+                req.bytes.as_ptr().cast(),
+                req.bytes.len(),
+                0,
+                (&kernel as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as u32,
+            )
+        };
+        if sent < 0 {
+            return Err(fail(nix::Error::last()));
+        }
+        let wants_ack =
+            u16::from_ne_bytes([req.bytes[6], req.bytes[7]]) & crate::netlink::F_ACK != 0;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            // SAFETY: recv into our buffer.
+            let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                return Err(fail(nix::Error::last()));
+            }
+            for a in crate::netlink::parse_answers(&buf[..n as usize]) {
+                match a {
+                    crate::netlink::Answer::Ack => return Ok(out),
+                    crate::netlink::Answer::Error(e) => return Err(fail(nix::Error::from_raw(e))),
+                    crate::netlink::Answer::Message(_, body) => {
+                        out.push(body);
+                        if !wants_ack {
+                            return Ok(out);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn syscall(op: &'static str, path: &Path, source: nix::Error) -> SysError {

@@ -1,0 +1,51 @@
+//! Route requests.
+
+use std::net::IpAddr;
+
+use super::addr::octets;
+use super::attr::Attrs;
+use super::{message, Kind, Request, F_ACK, F_CREATE, F_EXCL, F_REQUEST};
+
+/// `RTM_NEWROUTE`: the default route via `gateway` (through link `index`).
+pub fn new_default_route(index: u32, gateway: IpAddr) -> Request {
+    let (family, gw) = octets(gateway);
+    // rtmsg: family, dst_len 0 (default), src_len, tos, table main,
+    // protocol boot, scope universe, type unicast, flags.
+    let mut body = vec![
+        family,
+        0,
+        0,
+        0,
+        libc::RT_TABLE_MAIN,
+        libc::RTPROT_BOOT,
+        libc::RT_SCOPE_UNIVERSE,
+        libc::RTN_UNICAST,
+    ];
+    body.extend_from_slice(&0u32.to_ne_bytes());
+    let attrs = Attrs::new()
+        .add(libc::RTA_GATEWAY, &gw)
+        .u32(libc::RTA_OIF, index);
+    body.extend_from_slice(&attrs.0);
+    message(
+        Kind::NewRoute,
+        libc::RTM_NEWROUTE,
+        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
+        &body,
+        format!("adding the default route via {gateway}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_route_via_the_gateway() {
+        let r = new_default_route(7, "10.0.3.1".parse().unwrap());
+        let b = &r.bytes;
+        assert_eq!(b[16], libc::AF_INET as u8);
+        assert_eq!(b[17], 0, "dst_len 0: the default route");
+        assert_eq!(&b[28..36], &[8, 0, libc::RTA_GATEWAY as u8, 0, 10, 0, 3, 1]);
+        assert_eq!(&b[36..44], &[8, 0, libc::RTA_OIF as u8, 0, 7, 0, 0, 0]);
+    }
+}
