@@ -116,6 +116,7 @@ fn run(cli: &Cli, registry: Registry) -> anyhow::Result<()> {
         Command::List(a) => cmd::info::list(a, &ctx),
         Command::Checkconfig(a) => cmd::checkconfig::run(a),
         Command::Unshare(a) => cmd::unshare::run(a),
+        Command::Net(a) => cmd::net::run(a, &ctx),
         Command::Version => cmd::version::run(),
         Command::Backends(a) => cmd::checkconfig::backends(a, &ctx),
         Command::InstallLinks(a) => cmd::install_links::run(a),

@@ -12,11 +12,14 @@
 //! - teardown: the host end deleted (the peer goes with it); already gone
 //!   (the container's netns took it along) is not an error.
 //!
+//! - [`lxcnet`]: the default network, LXC's `lxc-net` job (`rlxc net`).
+//!
 //! Not built yet, and refused with the key named: `veth.mode = router`,
-//! `ipv4.gateway = auto|dev`; the lxcbr0 service (`rlxc net start`), Open
-//! vSwitch bridges, `veth.vlan.id`, `script.up/down`. Privileges: root
+//! `ipv4.gateway = auto|dev`; Open vSwitch bridges, `veth.vlan.id`,
+//! `script.up/down`; iptables where nftables is missing. Privileges: root
 //! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 
+pub mod lxcnet;
 mod nic;
 
 use async_trait::async_trait;

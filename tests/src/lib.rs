@@ -5,6 +5,8 @@
 //! root check for it and fail, not skip, when `RLXC_REQUIRE_ROOT=1` (CI).
 #![allow(clippy::print_stderr)]
 
+pub mod netns;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -7,80 +7,8 @@
 
 use std::process::Command;
 
-use rlxc_tests::{require, run, stderr, stdout, Lab};
-
-/// A network namespace of the test's own, with bridge `br0` at 10.0.3.1/24.
-struct HostNs(String);
-
-impl HostNs {
-    fn new() -> HostNs {
-        let name = format!("rlxc-veth-{}", std::process::id());
-        let ns = HostNs(name);
-        for cmd in [
-            vec!["ip", "netns", "add", &ns.0],
-            ns.ip(&["link", "add", "br0", "type", "bridge"]),
-            ns.ip(&["addr", "add", "10.0.3.1/24", "dev", "br0"]),
-            ns.ip(&["link", "set", "br0", "up"]),
-            ns.ip(&["link", "set", "lo", "up"]),
-        ] {
-            let o = run(Command::new(cmd[0]).args(&cmd[1..]));
-            assert!(o.status.success(), "{cmd:?}: {}", stderr(&o));
-        }
-        ns
-    }
-
-    fn ip<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
-        let mut v = vec!["ip", "netns", "exec", &self.0, "ip"];
-        v.extend_from_slice(args);
-        v
-    }
-
-    /// The links of the namespace whose names start with `prefix`.
-    fn links(&self, prefix: &str) -> Vec<String> {
-        let o = run(Command::new("ip").args(["netns", "exec", &self.0, "ip", "-o", "link"]));
-        stdout(&o)
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_string())
-            .filter(|n| n.starts_with(prefix))
-            .collect()
-    }
-
-    /// The host ends on br0.
-    fn on_bridge(&self) -> Vec<String> {
-        let o = run(Command::new("ip").args([
-            "netns", "exec", &self.0, "ip", "-o", "link", "show", "master", "br0",
-        ]));
-        stdout(&o)
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_string())
-            .collect()
-    }
-
-    /// `rlxc ARGS` run from inside the namespace.
-    fn rlxc(&self, lab: &Lab, args: &[&str]) -> std::process::Output {
-        let inner = lab.cmd(args);
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0])
-            .arg(inner.get_program())
-            .args(inner.get_args());
-        for (k, v) in inner.get_envs() {
-            match v {
-                Some(v) => c.env(k, v),
-                None => c.env_remove(k),
-            };
-        }
-        c.stdin(std::process::Stdio::null());
-        run(&mut c)
-    }
-}
-
-impl Drop for HostNs {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
+use rlxc_tests::netns::HostNs;
+use rlxc_tests::{require, stderr, stdout, Lab};
 
 fn nic(pair: &str, addr: &str, link: &str) -> String {
     format!(
@@ -99,7 +27,7 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
     ) {
         return;
     }
-    let host = HostNs::new();
+    let host = HostNs::with_bridge("veth");
     let tag = std::process::id() % 100_000;
     let (p1, p2) = (format!("vr{tag}a"), format!("vr{tag}b"));
     let c1 = lab.busybox("veth1");

@@ -8,6 +8,7 @@ pub mod control;
 pub mod create;
 pub mod install_links;
 pub mod ls;
+pub mod net;
 pub mod run;
 pub mod unshare;
 pub mod update_config;
@@ -77,6 +78,8 @@ pub enum Command {
     Checkconfig(checkconfig::CheckconfigArgs),
     /// Run a command in new namespaces (lxc-unshare).
     Unshare(unshare::UnshareArgs),
+    /// The default network: lxcbr0 with NAT and DHCP (LXC's lxc-net).
+    Net(net::NetArgs),
     /// Print the version (lxc-version).
     Version,
     /// List the storage, network and template backends of this build.

@@ -10,6 +10,7 @@ pub mod info;
 pub mod install_links;
 pub mod ls;
 pub mod monitor;
+pub mod net;
 pub mod run;
 pub mod unshare;
 pub mod update_config;

@@ -70,6 +70,23 @@ pub fn new_veth(v: &VethRequest<'_>) -> Request {
     )
 }
 
+/// `RTM_NEWLINK` making a link of `kind` (`bridge`, `dummy`) named `name`.
+pub fn new_link(name: &str, kind: &str) -> Request {
+    let info = Attrs::new().string(IFLA_INFO_KIND, kind);
+    let attrs = Attrs::new()
+        .string(IFLA_IFNAME, name)
+        .nest(IFLA_LINKINFO, &info);
+    let mut body = ifinfomsg(0, 0, 0);
+    body.extend_from_slice(&attrs.0);
+    message(
+        Kind::NewLink,
+        libc::RTM_NEWLINK,
+        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
+        &body,
+        format!("adding {kind} {name}"),
+    )
+}
+
 /// Changes to an existing link.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkChange {
@@ -190,6 +207,8 @@ mod tests {
             libc::RTM_DELLINK
         );
         assert!(find(&del.bytes, b"vethA1\0").is_some());
+        let br = new_link("lxcbr0", "bridge");
+        assert!(find(&br.bytes, b"bridge\0").is_some() && find(&br.bytes, b"lxcbr0\0").is_some());
         let get = get_link("lxcbr0");
         assert_eq!(u16::from_ne_bytes([get.bytes[6], get.bytes[7]]), F_REQUEST);
     }

@@ -10,9 +10,7 @@ use std::ffi::CString;
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{
-    execvp, fork, setgid, setgroups, sethostname, setuid, ForkResult, Gid, Uid, User,
-};
+use nix::unistd::{execvp, fork, setgid, setgroups, sethostname, setuid, ForkResult, Gid, Uid};
 
 /// What to run and how (`lxc-unshare`'s options).
 #[derive(Debug, Clone, Default)]
@@ -131,14 +129,29 @@ pub fn run(args: &UnshareArgs) -> Result<i32, UnshareError> {
     Ok(code)
 }
 
+/// A user of `/etc/passwd` by name or uid: its uid and gid. (Read directly:
+/// the release binary is static, and glibc's NSS lookups from a static
+/// binary crash.)
 fn lookup_user(u: &str) -> Result<User, UnshareError> {
-    let found = match u.parse::<u32>() {
-        Ok(n) => User::from_uid(Uid::from_raw(n)),
-        Err(_) => User::from_name(u),
-    };
-    found
-        .context("reading the user database")?
+    let passwd = std::fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            let (uid, gid) = (f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?);
+            (f[0] == u || u.parse::<u32>() == Ok(uid)).then(|| User {
+                uid: Uid::from_raw(uid),
+                gid: Gid::from_raw(gid),
+            })
+        })
         .context(&format!("no such user `{u}`"))
+}
+
+/// The ids `-u` asks for.
+#[derive(Debug, Clone, Copy)]
+struct User {
+    uid: Uid,
+    gid: Gid,
 }
 
 fn map_self(uid: Uid, gid: Gid) -> Result<(), UnshareError> {

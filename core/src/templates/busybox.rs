@@ -50,7 +50,13 @@ const DIRS: &[&str] = &[
     "usr/share/udhcpc",
 ];
 
-const RCS: &str = "#!/bin/sh\n/bin/syslogd\n/bin/mount -a\n/bin/udhcpc\n";
+/// Boot: DHCP on eth0, in the background (a container without a server goes
+/// on), unless the config gave eth0 a static address; with the script named
+/// (Debian's busybox looks in /etc/udhcpc otherwise) and the hostname sent,
+/// so dnsmasq on the bridge can resolve it.
+const RCS: &str = "#!/bin/sh\nsyslogd\nmount -a\n\
+ip -4 addr show eth0 2>/dev/null | grep -q inet || \
+udhcpc -b -i eth0 -s /usr/share/udhcpc/default.script -x hostname:$(hostname) >/dev/null 2>&1\n";
 const INITTAB: &str = "::sysinit:/etc/init.d/rcS\ntty1::respawn:/sbin/getty -L tty1 115200 vt100\nconsole::askfirst:/bin/sh\n";
 const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
 case "$1" in

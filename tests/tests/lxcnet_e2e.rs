@@ -1,0 +1,115 @@
+//! The default network (`rlxc net`, LXC's lxc-net) in a network namespace
+//! of the test's own: lxcbr0 with its address, the NAT rule, dnsmasq (with
+//! `no-resolv`: it never forwards a query anywhere) giving two busybox
+//! containers their leases at boot and resolving their names; nothing left
+//! after `net stop`.
+
+use std::time::{Duration, Instant};
+
+use rlxc_tests::netns::HostNs;
+use rlxc_tests::{stderr, stdout, Lab};
+
+/// Polls `f` for up to `secs` seconds.
+fn within(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    f()
+}
+
+#[test]
+fn lxcbr0_gives_leases_names_and_nat_and_goes_away() {
+    let Some(lab) = Lab::new() else { return };
+    let host = HostNs::new("lxcnet");
+    let dns = lab.path().join("dnsmasq.conf");
+    std::fs::write(&dns, "no-resolv\n").unwrap();
+    let settings = lab.path().join("lxc-net");
+    std::fs::write(
+        &settings,
+        format!(
+            "USE_LXC_BRIDGE=\"true\"\nLXC_DHCP_CONFILE={}\n",
+            dns.display()
+        ),
+    )
+    .unwrap();
+    // `rlxc net …` inside the namespace, with the lab's run directory.
+    let net = |args: &[&str]| {
+        let mut c = std::process::Command::new("ip");
+        c.args(["netns", "exec", &host.0])
+            .arg(rlxc_tests::rlxc_bin())
+            .args(args)
+            .env("RLXC_LXC_NET_CONFIG", &settings)
+            .env("RLXC_RUNDIR", &lab.rundir)
+            .stdin(std::process::Stdio::null());
+        rlxc_tests::run(&mut c)
+    };
+    let start = net(&["net", "start"]);
+    assert!(start.status.success(), "{}", stderr(&start));
+    // Idempotent.
+    assert!(net(&["net", "start"]).status.success());
+    let status: serde_json::Value =
+        serde_json::from_str(&stdout(&net(&["net", "status", "--format", "json"]))).unwrap();
+    assert_eq!(status["up"], true);
+    assert!(status["dnsmasq"].as_i64().is_some(), "{status}");
+    let addr = stdout(&host.exec(&["ip", "-o", "-4", "addr", "show", "lxcbr0"]));
+    assert!(addr.contains("inet 10.0.3.1/24 brd 10.0.3.255"), "{addr}");
+    let nat = stdout(&host.exec(&["nft", "list", "table", "ip", "lxc"]));
+    assert!(
+        nat.contains("ip saddr 10.0.3.0/24 ip daddr != 10.0.3.0/24") && nat.contains("masquerade"),
+        "{nat}"
+    );
+
+    // Two containers on lxcbr0, as Debian's default.conf makes them.
+    let veth = "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\n\
+                lxc.net.0.hwaddr = 00:16:3e:xx:xx:xx\n";
+    let names = [lab.busybox("dhcp1"), lab.busybox("dhcp2")];
+    for c in &names {
+        lab.configure(c, veth);
+        let o = host.rlxc(&lab, &["start", "-n", c]);
+        assert!(o.status.success(), "{c}: {}", stderr(&o));
+    }
+    let ip = |c: &str| lab.ok(&["info", "-n", c, "-i", "-H"]).trim().to_string();
+    assert!(
+        within(30, || names.iter().all(|c| ip(c).starts_with("10.0.3."))),
+        "no leases: {:?}",
+        names.iter().map(|c| ip(c)).collect::<Vec<_>>()
+    );
+    let (a, b) = (&names[0], &names[1]);
+    for to in [ip(b), "10.0.3.1".to_string()] {
+        let o = lab.run(&["attach", "-n", a, "--", "ping", "-c", "1", "-W", "2", &to]);
+        assert!(o.status.success(), "ping {to}: {}", stdout(&o));
+    }
+    let look = lab.run(&["attach", "-n", a, "--", "nslookup", b, "10.0.3.1"]);
+    assert!(
+        stdout(&look).contains(&ip(b)),
+        "{}{}",
+        stdout(&look),
+        stderr(&look)
+    );
+
+    // Refused while containers are on the bridge; then all of it goes.
+    let o = net(&["net", "stop"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("stop those containers first"),
+        "{}",
+        stderr(&o)
+    );
+    for c in &names {
+        lab.ok(&["stop", "-n", c, "-k"]);
+    }
+    let o = net(&["net", "stop"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(host.links("lxcbr0").is_empty(), "the bridge is left");
+    assert!(host.links("veth").is_empty(), "a host end is left");
+    let rules = stdout(&host.exec(&["nft", "list", "ruleset"]));
+    assert!(!rules.contains("lxc"), "{rules}");
+    let pid = status["dnsmasq"].as_i64().unwrap();
+    let alive =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"));
+    assert!(!alive, "dnsmasq still runs");
+}
