@@ -26,7 +26,7 @@ pub fn registry() -> Registry {
         "storage-btrfs" => rlxc_storage_btrfs, Storage ["btrfs"];
         "storage-zfs" => rlxc_storage_zfs, Storage ["zfs"];
         "net-veth" => rlxc_net_veth, Network ["veth"];
-        "net-macvlan" => rlxc_net_macvlan, Network ["macvlan"];
+        "net-macvlan" => rlxc_net_macvlan, Network ["macvlan", "ipvlan", "vlan"];
         "net-phys" => rlxc_net_phys, Network ["phys"];
         "templates-ubuntu" => rlxc_templates_ubuntu, Template ["ubuntu", "ubuntu-cloud"];
         "templates-debian" => rlxc_templates_debian, Template ["debian"];

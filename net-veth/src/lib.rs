@@ -20,17 +20,46 @@
 //! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 
 pub mod lxcnet;
-mod nic;
 
 use async_trait::async_trait;
 use rlxc_core::config::net::kernel_random;
 use rlxc_core::config::Nic;
 use rlxc_core::netlink;
+use rlxc_core::network::ip::{configure, invalid, link_index, IpSettings};
 use rlxc_core::network::{NetContext, Network, NetworkError, NicState};
 use rlxc_core::registry::Registry;
 use rlxc_core::sys::{Sys, SysError};
 
-pub use nic::{mac_bytes, Address, VethNic};
+pub use rlxc_core::network::ip::mac_bytes;
+
+/// What the veth backend needs of a NIC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VethNic {
+    /// `lxc.net.N.link`: the bridge the host end joins.
+    pub bridge: Option<String>,
+    /// `lxc.net.N.veth.pair`: the host end's name.
+    pub pair: Option<String>,
+    /// Name, MAC, MTU, up, addresses, gateways.
+    pub ip: IpSettings,
+}
+
+impl VethNic {
+    /// Reads the NIC's block.
+    pub fn parse(nic: &Nic) -> Result<VethNic, NetworkError> {
+        if let Some(mode) = nic.get("veth.mode").filter(|m| *m != "bridge") {
+            return Err(invalid(
+                nic,
+                "veth.mode",
+                format!("`{mode}` is not supported yet (only bridge)"),
+            ));
+        }
+        Ok(VethNic {
+            bridge: nic.link.clone().filter(|l| !l.is_empty()),
+            pair: nic.get("veth.pair").map(str::to_string),
+            ip: IpSettings::parse(nic)?,
+        })
+    }
+}
 
 /// The backend name.
 pub const NAME: &str = "veth";
@@ -58,15 +87,6 @@ fn backend(nic: &Nic, reason: String) -> NetworkError {
         driver: NAME,
         reason,
     }
-}
-
-/// The index of the link named `name` in the current netns.
-fn link_index(sys: &dyn Sys, name: &str) -> Result<u32, SysError> {
-    let answers = sys.netlink(&netlink::get_link(name))?;
-    Ok(answers
-        .first()
-        .and_then(|b| netlink::link_index(b))
-        .unwrap_or(0))
 }
 
 /// A host end name: `vethXXXXXX` with six random letters and digits, as LXC makes.
@@ -113,20 +133,14 @@ impl Network for Driver {
             .pair
             .clone()
             .unwrap_or_else(|| random_pair_name(&mut kernel_random()));
-        let hwaddr = match &v.hwaddr {
-            Some(m) => Some(
-                mac_bytes(m, &mut kernel_random())
-                    .ok_or_else(|| backend(nic, format!("hwaddr `{m}` is not a MAC address")))?,
-            ),
-            None => None,
-        };
+        let hwaddr = v.ip.mac();
         let netns = ctx.netns.map(|fd| std::os::fd::AsRawFd::as_raw_fd(&fd));
         let req = netlink::new_veth(&netlink::VethRequest {
             host: &host,
-            peer: &v.name,
+            peer: &v.ip.name,
             peer_netns: netns,
             peer_hwaddr: hwaddr,
-            mtu: v.mtu,
+            mtu: v.ip.mtu,
             master,
         });
         ctx.sys
@@ -147,7 +161,7 @@ impl Network for Driver {
         Ok(NicState {
             index: nic.index,
             host_ifname: Some(host),
-            transit_ifname: Some(v.name),
+            transit_ifname: Some(v.ip.name),
         })
     }
 
@@ -157,34 +171,7 @@ impl Network for Driver {
         nic: &Nic,
         _state: &NicState,
     ) -> Result<(), NetworkError> {
-        let v = VethNic::parse(nic)?;
-        let index = link_index(ctx.sys, &v.name)
-            .map_err(|e| sys_err(nic, &format!("finding `{}` in the container", v.name), e))?;
-        for a in &v.addresses {
-            let req = netlink::new_addr(index, a.ip, a.prefix, a.broadcast);
-            ctx.sys
-                .netlink(&req)
-                .map_err(|e| sys_err(nic, &req.what, e))?;
-        }
-        if v.up {
-            let req = netlink::set_link(
-                &v.name,
-                &netlink::LinkChange {
-                    up: Some(true),
-                    ..Default::default()
-                },
-            );
-            ctx.sys
-                .netlink(&req)
-                .map_err(|e| sys_err(nic, &req.what, e))?;
-        }
-        for gw in &v.gateways {
-            let req = netlink::new_default_route(index, *gw);
-            ctx.sys
-                .netlink(&req)
-                .map_err(|e| sys_err(nic, &req.what, e))?;
-        }
-        Ok(())
+        configure(ctx.sys, nic, &VethNic::parse(nic)?.ip)
     }
 
     async fn teardown(

@@ -87,6 +87,51 @@ pub fn new_link(name: &str, kind: &str) -> Request {
     )
 }
 
+/// A link on a parent (macvlan, ipvlan, vlan) to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubLinkRequest<'a> {
+    /// `macvlan`, `ipvlan` or `vlan`.
+    pub kind: &'a str,
+    /// Its name (in the container's netns when `netns` is given).
+    pub name: &'a str,
+    /// The parent link's index (in the caller's netns).
+    pub parent: u32,
+    /// Where to make it.
+    pub netns: Option<i32>,
+    /// MAC address.
+    pub hwaddr: Option<[u8; 6]>,
+    /// MTU.
+    pub mtu: Option<u32>,
+    /// The kind's own attributes (`IFLA_INFO_DATA`).
+    pub data: Attrs,
+}
+
+/// `IFLA_LINK`: the parent of a macvlan, ipvlan or vlan.
+const IFLA_LINK: u16 = libc::IFLA_LINK;
+
+/// `RTM_NEWLINK` making a macvlan, ipvlan or vlan on a parent.
+pub fn new_sublink(r: &SubLinkRequest<'_>) -> Request {
+    let info = Attrs::new()
+        .string(IFLA_INFO_KIND, r.kind)
+        .nest(IFLA_INFO_DATA, &r.data);
+    let attrs = Attrs::new()
+        .string(IFLA_IFNAME, r.name)
+        .u32(IFLA_LINK, r.parent)
+        .maybe(r.netns, |a, fd| a.u32(IFLA_NET_NS_FD, fd as u32))
+        .maybe(r.hwaddr, |a, mac| a.add(IFLA_ADDRESS, &mac))
+        .maybe(r.mtu, |a, m| a.u32(IFLA_MTU, m))
+        .nest(IFLA_LINKINFO, &info);
+    let mut body = ifinfomsg(0, 0, 0);
+    body.extend_from_slice(&attrs.0);
+    message(
+        Kind::NewLink,
+        libc::RTM_NEWLINK,
+        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
+        &body,
+        format!("adding {} {}", r.kind, r.name),
+    )
+}
+
 /// Changes to an existing link.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkChange {
@@ -209,6 +254,23 @@ mod tests {
         assert!(find(&del.bytes, b"vethA1\0").is_some());
         let br = new_link("lxcbr0", "bridge");
         assert!(find(&br.bytes, b"bridge\0").is_some() && find(&br.bytes, b"lxcbr0\0").is_some());
+        let mv = new_sublink(&SubLinkRequest {
+            kind: "macvlan",
+            name: "eth0",
+            parent: 4,
+            netns: Some(9),
+            hwaddr: None,
+            mtu: None,
+            data: Attrs::new().u32(1, 4),
+        });
+        assert!(find(&mv.bytes, &[8, 0, IFLA_LINK as u8, 0, 4, 0, 0, 0]).is_some());
+        assert!(find(&mv.bytes, b"macvlan\0").is_some());
+        // IFLA_INFO_DATA (nested) holding IFLA_MACVLAN_MODE = bridge.
+        assert!(find(
+            &mv.bytes,
+            &[12, 0, IFLA_INFO_DATA as u8, 0x80, 8, 0, 1, 0, 4, 0, 0, 0]
+        )
+        .is_some());
         let get = get_link("lxcbr0");
         assert_eq!(u16::from_ne_bytes([get.bytes[6], get.bytes[7]]), F_REQUEST);
     }

@@ -14,7 +14,10 @@ mod route;
 
 pub use addr::new_addr;
 pub use attr::Attrs;
-pub use link::{del_link, get_link, new_link, new_veth, set_link, LinkChange, VethRequest};
+pub use link::{
+    del_link, get_link, new_link, new_sublink, new_veth, set_link, LinkChange, SubLinkRequest,
+    VethRequest,
+};
 pub use route::new_default_route;
 
 /// What a request does, for the record (the fake answers by it).

@@ -6,6 +6,7 @@
 //! failure instead of stopping at the first.
 
 mod builtin;
+pub mod ip;
 
 pub use builtin::{Unwired, EMPTY, NONE};
 

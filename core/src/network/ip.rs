@@ -1,10 +1,14 @@
-//! A veth NIC's settings, parsed from its `lxc.net.N` block once (at plan
-//! time, through `validate`), with errors naming the key.
+//! The IP settings every link-making NIC type shares (name, MAC, MTU, up,
+//! addresses, gateways), parsed from its `lxc.net.N` block with errors naming
+//! the key, and [`configure`]: applying them inside the container's network
+//! namespace through rtnetlink.
 
 use std::net::IpAddr;
 
-use rlxc_core::config::Nic;
-use rlxc_core::network::NetworkError;
+use super::NetworkError;
+use crate::config::Nic;
+use crate::netlink;
+use crate::sys::{Sys, SysError};
 
 /// One address with its prefix and (IPv4) broadcast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,13 +21,9 @@ pub struct Address {
     pub broadcast: Option<IpAddr>,
 }
 
-/// What the veth backend needs of a NIC.
+/// A NIC's link and IP settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VethNic {
-    /// `lxc.net.N.link`: the bridge the host end joins.
-    pub bridge: Option<String>,
-    /// `lxc.net.N.veth.pair`: the host end's name.
-    pub pair: Option<String>,
+pub struct IpSettings {
     /// `lxc.net.N.name` (default `ethN`).
     pub name: String,
     /// `lxc.net.N.hwaddr` (an `x` left in it is randomised at start).
@@ -38,7 +38,8 @@ pub struct VethNic {
     pub gateways: Vec<IpAddr>,
 }
 
-fn invalid(nic: &Nic, key: &str, reason: impl std::fmt::Display) -> NetworkError {
+/// An error naming the NIC and the key.
+pub fn invalid(nic: &Nic, key: &str, reason: impl std::fmt::Display) -> NetworkError {
     NetworkError::Invalid {
         index: nic.index,
         reason: format!("{key}: {reason}"),
@@ -95,9 +96,9 @@ fn gateway(nic: &Nic, key: &str, v: &str) -> Result<Option<IpAddr>, NetworkError
     }
 }
 
-impl VethNic {
+impl IpSettings {
     /// Reads the NIC's block.
-    pub fn parse(nic: &Nic) -> Result<VethNic, NetworkError> {
+    pub fn parse(nic: &Nic) -> Result<IpSettings, NetworkError> {
         let mut addresses = Vec::new();
         for (key, list) in [("ipv4.address", &nic.ipv4), ("ipv6.address", &nic.ipv6)] {
             for line in list {
@@ -113,16 +114,16 @@ impl VethNic {
                 gateways.extend(gateway(nic, key, v)?);
             }
         }
-        if let Some(mode) = nic.get("veth.mode").filter(|m| *m != "bridge") {
-            return Err(invalid(
-                nic,
-                "veth.mode",
-                format!("`{mode}` is not supported yet (only bridge)"),
-            ));
+        if let Some(m) = nic.hwaddr.as_deref() {
+            if mac_bytes(m, &mut || 0).is_none() {
+                return Err(invalid(
+                    nic,
+                    "hwaddr",
+                    format!("`{m}` is not a MAC address"),
+                ));
+            }
         }
-        Ok(VethNic {
-            bridge: nic.link.clone().filter(|l| !l.is_empty()),
-            pair: nic.get("veth.pair").map(str::to_string),
+        Ok(IpSettings {
             name: nic
                 .name
                 .clone()
@@ -134,12 +135,67 @@ impl VethNic {
             gateways,
         })
     }
+
+    /// The MAC to give the link: `hwaddr` with each `x` randomised.
+    pub fn mac(&self) -> Option<[u8; 6]> {
+        let mut random = crate::config::net::kernel_random();
+        self.hwaddr
+            .as_deref()
+            .and_then(|m| mac_bytes(m, &mut random))
+    }
+}
+
+fn sys_err(nic: &Nic, what: &str, source: SysError) -> NetworkError {
+    NetworkError::Sys {
+        index: nic.index,
+        what: what.to_string(),
+        source,
+    }
+}
+
+/// The index of the link named `name` in this process's network namespace.
+pub fn link_index(sys: &dyn Sys, name: &str) -> Result<u32, SysError> {
+    let answers = sys.netlink(&netlink::get_link(name))?;
+    Ok(answers
+        .first()
+        .and_then(|b| netlink::link_index(b))
+        .unwrap_or(0))
+}
+
+/// Inside the container's network namespace: the addresses, the link up
+/// (`flags = up`), the default routes via the gateways.
+pub fn configure(sys: &dyn Sys, nic: &Nic, ip: &IpSettings) -> Result<(), NetworkError> {
+    let index = link_index(sys, &ip.name)
+        .map_err(|e| sys_err(nic, &format!("finding `{}` in the container", ip.name), e))?;
+    let mut requests: Vec<netlink::Request> = ip
+        .addresses
+        .iter()
+        .map(|a| netlink::new_addr(index, a.ip, a.prefix, a.broadcast))
+        .collect();
+    if ip.up {
+        requests.push(netlink::set_link(
+            &ip.name,
+            &netlink::LinkChange {
+                up: Some(true),
+                ..Default::default()
+            },
+        ));
+    }
+    requests.extend(
+        ip.gateways
+            .iter()
+            .map(|g| netlink::new_default_route(index, *g)),
+    );
+    for r in &requests {
+        sys.netlink(r).map_err(|e| sys_err(nic, &r.what, e))?;
+    }
+    Ok(())
 }
 
 /// A MAC address's bytes; each `x` becomes a random hex digit (the unicast
 /// bit of the first octet kept clear).
 pub fn mac_bytes(mac: &str, random: &mut dyn FnMut() -> u8) -> Option<[u8; 6]> {
-    let mac = rlxc_core::config::net::randomize_hwaddr(mac, random);
+    let mac = crate::config::net::randomize_hwaddr(mac, random);
     let mut out = [0u8; 6];
     let parts: Vec<&str> = mac.split(':').collect();
     if parts.len() != 6 {
@@ -154,7 +210,7 @@ pub fn mac_bytes(mac: &str, random: &mut dyn FnMut() -> u8) -> Option<[u8; 6]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rlxc_core::config::{load_text, Config};
+    use crate::config::{load_text, Config};
     use std::path::Path;
 
     fn nic(text: &str) -> Nic {
@@ -169,8 +225,7 @@ mod tests {
                      lxc.network.ipv4 = 10.0.3.5/24\nlxc.network.ipv4.gateway = 10.0.3.1\n\
                      lxc.network.ipv6 = fd00::5/64\nlxc.network.hwaddr = 00:16:3e:aa:bb:cc\n",
         );
-        let v = VethNic::parse(&n).unwrap();
-        assert_eq!(v.bridge.as_deref(), Some("lxcbr0"));
+        let v = IpSettings::parse(&n).unwrap();
         assert_eq!(v.name, "eth0");
         assert!(v.up);
         assert_eq!(
@@ -182,7 +237,7 @@ mod tests {
         assert_eq!(v.gateways, vec!["10.0.3.1".parse::<IpAddr>().unwrap()]);
         let given =
             nic("lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.1.0.2/16 10.1.255.254\n");
-        let v = VethNic::parse(&given).unwrap();
+        let v = IpSettings::parse(&given).unwrap();
         assert_eq!(
             v.addresses[0].broadcast,
             Some("10.1.255.254".parse().unwrap())
@@ -191,7 +246,7 @@ mod tests {
 
     #[test]
     fn what_is_not_built_yet_says_so_with_the_key() {
-        let e = VethNic::parse(&nic(
+        let e = IpSettings::parse(&nic(
             "lxc.net.0.type = veth\nlxc.net.0.ipv4.gateway = auto\n",
         ))
         .unwrap_err()
