@@ -183,6 +183,13 @@ impl Network for Driver {
         let Some(host) = &state.host_ifname else {
             return Vec::new();
         };
+        // While the monitor holds the container's namespace, the pair goes
+        // when it lets go: the kernel deletes it with the namespace, in the
+        // background, which spares the stop the 15–25 ms a delete waits for
+        // an RCU grace period. Without the namespace, delete it here.
+        if ctx.netns.is_some() {
+            return Vec::new();
+        }
         match ctx.sys.netlink(&netlink::del_link(host)) {
             // Gone with the container's network namespace.
             Err(e) if e.errno() == Some(nix::Error::ENODEV) => Vec::new(),

@@ -54,6 +54,9 @@ async fn host_half_then_container_half_then_teardown() {
         .setup_container(ctx(&sys, None), &n, &st)
         .await
         .unwrap();
+    // With the container's netns held, the pair goes with it: no request.
+    let held = Some(std::os::fd::AsFd::as_fd(&ns));
+    assert!(Driver.teardown(ctx(&sys, held), &n, &st).await.is_empty());
     assert!(Driver.teardown(ctx(&sys, None), &n, &st).await.is_empty());
     assert_eq!(
         requests(&sys),

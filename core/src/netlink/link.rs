@@ -169,6 +169,24 @@ pub fn set_link(name: &str, c: &LinkChange) -> Request {
     )
 }
 
+/// `RTM_NEWLINK` moving link `index` into the network namespace `netns` (an
+/// open fd) under the name `name` (a physical NIC going into a container,
+/// or back).
+pub fn move_link(index: u32, netns: i32, name: &str) -> Request {
+    let attrs = Attrs::new()
+        .u32(IFLA_NET_NS_FD, netns as u32)
+        .string(IFLA_IFNAME, name);
+    let mut body = ifinfomsg(index as i32, 0, 0);
+    body.extend_from_slice(&attrs.0);
+    message(
+        Kind::SetLink,
+        libc::RTM_NEWLINK,
+        F_REQUEST | F_ACK,
+        &body,
+        format!("moving link {index} as {name}"),
+    )
+}
+
 /// `RTM_DELLINK` of the link named `name` (a veth takes its peer along).
 pub fn del_link(name: &str) -> Request {
     let mut body = ifinfomsg(0, 0, 0);
@@ -271,6 +289,9 @@ mod tests {
             &[12, 0, IFLA_INFO_DATA as u8, 0x80, 8, 0, 1, 0, 4, 0, 0, 0]
         )
         .is_some());
+        let mv = move_link(7, 3, "eth1");
+        assert_eq!(&mv.bytes[20..24], &7i32.to_ne_bytes(), "ifi_index");
+        assert!(find(&mv.bytes, &[8, 0, IFLA_NET_NS_FD as u8, 0, 3, 0, 0, 0]).is_some());
         let get = get_link("lxcbr0");
         assert_eq!(u16::from_ne_bytes([get.bytes[6], get.bytes[7]]), F_REQUEST);
     }

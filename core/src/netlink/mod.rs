@@ -15,8 +15,8 @@ mod route;
 pub use addr::new_addr;
 pub use attr::Attrs;
 pub use link::{
-    del_link, get_link, new_link, new_sublink, new_veth, set_link, LinkChange, SubLinkRequest,
-    VethRequest,
+    del_link, get_link, move_link, new_link, new_sublink, new_veth, set_link, LinkChange,
+    SubLinkRequest, VethRequest,
 };
 pub use route::new_default_route;
 

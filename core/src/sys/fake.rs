@@ -223,6 +223,16 @@ impl Sys for FakeSys {
         })
     }
 
+    fn netlink_in(
+        &self,
+        _netns: BorrowedFd<'_>,
+        req: &crate::netlink::Request,
+    ) -> Result<Vec<Vec<u8>>, SysError> {
+        let mut inside = req.clone();
+        inside.what = format!("in the container: {}", req.what);
+        self.netlink(&inside)
+    }
+
     fn reap(&self, pid: i32) -> Result<Option<nix::sys::wait::WaitStatus>, SysError> {
         self.check(SysCall::Reap(pid))?;
         Ok(Some(nix::sys::wait::WaitStatus::Signaled(

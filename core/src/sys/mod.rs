@@ -197,6 +197,13 @@ pub trait Sys: Send + Sync + std::fmt::Debug {
     /// returns the bodies of the messages answered (none for a plain ack); a
     /// refusal is the errno, named after the request.
     fn netlink(&self, req: &crate::netlink::Request) -> Result<Vec<Vec<u8>>, SysError>;
+    /// [`Sys::netlink`] in the network namespace `netns` (an open fd): the
+    /// socket is made there, the caller stays where it is.
+    fn netlink_in(
+        &self,
+        netns: BorrowedFd<'_>,
+        req: &crate::netlink::Request,
+    ) -> Result<Vec<Vec<u8>>, SysError>;
 }
 
 impl SysError {

@@ -1,6 +1,6 @@
 //! The real implementation of [`Sys`].
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
@@ -233,60 +233,89 @@ impl Sys for RealSys {
     }
 
     fn netlink(&self, req: &crate::netlink::Request) -> Result<Vec<Vec<u8>>, SysError> {
-        let fail = |source: nix::Error| SysError::Syscall {
-            op: "netlink",
-            path: req.what.clone(),
-            source,
-        };
-        // SAFETY: a new socket we own.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_ROUTE,
-            )
-        };
-        if fd < 0 {
+        netlink_request(&netlink_socket().map_err(|e| netlink_err(req, e))?, req)
+    }
+
+    fn netlink_in(
+        &self,
+        netns: BorrowedFd<'_>,
+        req: &crate::netlink::Request,
+    ) -> Result<Vec<Vec<u8>>, SysError> {
+        // A socket belongs to the netns it was made in: make it there, come back.
+        let here = std::fs::File::open("/proc/thread-self/ns/net")
+            .map_err(|e| SysError::io("open", Path::new("/proc/thread-self/ns/net"), &e))?;
+        self.setns(netns, libc::CLONE_NEWNET)?;
+        let sock = netlink_socket();
+        self.setns(here.as_fd(), libc::CLONE_NEWNET)?;
+        netlink_request(&sock.map_err(|e| netlink_err(req, e))?, req)
+    }
+}
+
+fn netlink_err(req: &crate::netlink::Request, source: nix::Error) -> SysError {
+    SysError::Syscall {
+        op: "netlink",
+        path: req.what.clone(),
+        source,
+    }
+}
+
+/// A `NETLINK_ROUTE` socket in this thread's network namespace.
+fn netlink_socket() -> Result<OwnedFd, nix::Error> {
+    // SAFETY: a new socket we own.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    if fd < 0 {
+        return Err(nix::Error::last());
+    }
+    // SAFETY: fd is ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sends `req` on `sock` and reads the answers up to the ack (or the one answer).
+fn netlink_request(
+    sock: &OwnedFd,
+    req: &crate::netlink::Request,
+) -> Result<Vec<Vec<u8>>, SysError> {
+    let fail = |source: nix::Error| netlink_err(req, source);
+    // SAFETY: a zeroed sockaddr_nl is the kernel's address (pid 0).
+    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    kernel.nl_family = libc::AF_NETLINK as u16;
+    // SAFETY: sendto with our buffer and a valid sockaddr_nl.
+    let sent = unsafe {
+        libc::sendto(
+            sock.as_raw_fd(),
+            req.bytes.as_ptr().cast(),
+            req.bytes.len(),
+            0,
+            (&kernel as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as u32,
+        )
+    };
+    if sent < 0 {
+        return Err(fail(nix::Error::last()));
+    }
+    let wants_ack = u16::from_ne_bytes([req.bytes[6], req.bytes[7]]) & crate::netlink::F_ACK != 0;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        // SAFETY: recv into our buffer.
+        let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
             return Err(fail(nix::Error::last()));
         }
-        // SAFETY: fd is ours.
-        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: a zeroed sockaddr_nl is the kernel's address (pid 0).
-        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        kernel.nl_family = libc::AF_NETLINK as u16;
-        // SAFETY: sendto with our buffer and a valid sockaddr_nl.
-        let sent = unsafe {
-            libc::sendto(
-                sock.as_raw_fd(),
-                req.bytes.as_ptr().cast(),
-                req.bytes.len(),
-                0,
-                (&kernel as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as u32,
-            )
-        };
-        if sent < 0 {
-            return Err(fail(nix::Error::last()));
-        }
-        let wants_ack =
-            u16::from_ne_bytes([req.bytes[6], req.bytes[7]]) & crate::netlink::F_ACK != 0;
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            // SAFETY: recv into our buffer.
-            let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                return Err(fail(nix::Error::last()));
-            }
-            for a in crate::netlink::parse_answers(&buf[..n as usize]) {
-                match a {
-                    crate::netlink::Answer::Ack => return Ok(out),
-                    crate::netlink::Answer::Error(e) => return Err(fail(nix::Error::from_raw(e))),
-                    crate::netlink::Answer::Message(_, body) => {
-                        out.push(body);
-                        if !wants_ack {
-                            return Ok(out);
-                        }
+        for a in crate::netlink::parse_answers(&buf[..n as usize]) {
+            match a {
+                crate::netlink::Answer::Ack => return Ok(out),
+                crate::netlink::Answer::Error(e) => return Err(fail(nix::Error::from_raw(e))),
+                crate::netlink::Answer::Message(_, body) => {
+                    out.push(body);
+                    if !wants_ack {
+                        return Ok(out);
                     }
                 }
             }

@@ -225,7 +225,16 @@ impl Service {
 
     /// Undoes it all. Refused while containers are on the bridge, unless `force`.
     pub async fn stop(&self, sys: &dyn Sys, force: bool) -> Result<(), NetError> {
-        let ports = self.ports();
+        // A container that just stopped may still be leaving the bridge: the
+        // kernel removes its pair with its namespace, in the background.
+        let mut ports = self.ports();
+        for _ in 0..100 {
+            if ports.is_empty() || force {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            ports = self.ports();
+        }
         if !ports.is_empty() && !force {
             return Err(NetError::Refused {
                 bridge: self.settings.bridge.clone(),
