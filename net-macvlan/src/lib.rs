@@ -13,7 +13,7 @@ mod kind;
 use async_trait::async_trait;
 use rlxc_core::config::Nic;
 use rlxc_core::netlink::{self, Attrs};
-use rlxc_core::network::ip::{configure, invalid, link_index, IpSettings};
+use rlxc_core::network::ip::{configure, invalid, link_index, Gateway, IpSettings};
 use rlxc_core::network::{NetContext, Network, NetworkError, NicState};
 use rlxc_core::registry::Registry;
 
@@ -39,7 +39,19 @@ fn parse(kind: SubKind, nic: &Nic) -> Result<(String, Attrs, IpSettings), Networ
             format!("a {} NIC needs its parent interface", kind.name()),
         )
     })?;
-    Ok((parent, kind.data(nic)?, IpSettings::parse(nic)?))
+    let ip = IpSettings::parse(nic)?;
+    if ip
+        .gateways
+        .iter()
+        .any(|g| matches!(g, Gateway::Auto { .. }))
+    {
+        return Err(invalid(
+            nic,
+            "ipv4.gateway",
+            "`auto` takes a bridge's address: only a veth on a bridge has one",
+        ));
+    }
+    Ok((parent, kind.data(nic)?, ip))
 }
 
 #[async_trait]
@@ -87,6 +99,7 @@ impl Network for Driver {
             index: nic.index,
             host_ifname: None,
             transit_ifname: Some(ip.name),
+            gateways: Vec::new(),
         })
     }
 
@@ -96,7 +109,7 @@ impl Network for Driver {
         nic: &Nic,
         _state: &NicState,
     ) -> Result<(), NetworkError> {
-        configure(ctx.sys, nic, &parse(self.0, nic)?.2)
+        configure(ctx.sys, nic, &parse(self.0, nic)?.2, &[])
     }
 
     async fn teardown(&self, _: NetContext<'_>, _: &Nic, _: &NicState) -> Vec<NetworkError> {

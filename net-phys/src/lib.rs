@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use async_trait::async_trait;
 use rlxc_core::config::Nic;
 use rlxc_core::netlink;
-use rlxc_core::network::ip::{configure, invalid, link_index, IpSettings};
+use rlxc_core::network::ip::{configure, invalid, link_index, Gateway, IpSettings};
 use rlxc_core::network::{NetContext, Network, NetworkError, NicState};
 use rlxc_core::registry::Registry;
 use rlxc_core::sys::SysError;
@@ -64,7 +64,19 @@ impl Network for Driver {
 
     fn validate(&self, nic: &Nic) -> Result<(), NetworkError> {
         host_name(nic)?;
-        IpSettings::parse(nic).map(|_| ())
+        let ip = IpSettings::parse(nic)?;
+        if ip
+            .gateways
+            .iter()
+            .any(|g| matches!(g, Gateway::Auto { .. }))
+        {
+            return Err(invalid(
+                nic,
+                "ipv4.gateway",
+                "`auto` takes a bridge's address: only a veth on a bridge has one",
+            ));
+        }
+        Ok(())
     }
 
     async fn setup_host(&self, ctx: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError> {
@@ -98,6 +110,7 @@ impl Network for Driver {
             index: nic.index,
             host_ifname: Some(host),
             transit_ifname: Some(ip.name),
+            gateways: Vec::new(),
         })
     }
 
@@ -107,7 +120,7 @@ impl Network for Driver {
         nic: &Nic,
         _state: &NicState,
     ) -> Result<(), NetworkError> {
-        configure(ctx.sys, nic, &IpSettings::parse(nic)?)
+        configure(ctx.sys, nic, &IpSettings::parse(nic)?, &[])
     }
 
     async fn teardown(

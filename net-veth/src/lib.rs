@@ -14,9 +14,12 @@
 //!
 //! - [`lxcnet`]: the default network, LXC's `lxc-net` job (`rlxc net`).
 //!
-//! Not built yet, and refused with the key named: `veth.mode = router`,
-//! `ipv4.gateway = auto|dev`; Open vSwitch bridges, `veth.vlan.id`,
-//! `script.up/down`; iptables where nftables is missing. Privileges: root
+//! Gateways: an address, `auto` (the bridge's own address, looked up by the
+//! host half) or `dev` (a device route).
+//!
+//! Not built yet, and refused with the key named: `veth.mode = router`;
+//! Open vSwitch bridges, `veth.vlan.id`, `script.up/down`; iptables where
+//! nftables is missing. Privileges: root
 //! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 
 pub mod lxcnet;
@@ -25,7 +28,7 @@ use async_trait::async_trait;
 use rlxc_core::config::net::kernel_random;
 use rlxc_core::config::Nic;
 use rlxc_core::netlink;
-use rlxc_core::network::ip::{configure, invalid, link_index, IpSettings};
+use rlxc_core::network::ip::{configure, invalid, link_index, Gateway, IpSettings};
 use rlxc_core::network::{NetContext, Network, NetworkError, NicState};
 use rlxc_core::registry::Registry;
 use rlxc_core::sys::{Sys, SysError};
@@ -46,6 +49,19 @@ pub struct VethNic {
 impl VethNic {
     /// Reads the NIC's block.
     pub fn parse(nic: &Nic) -> Result<VethNic, NetworkError> {
+        if nic.link.as_deref().is_none_or(str::is_empty) {
+            let auto = IpSettings::parse(nic)?
+                .gateways
+                .into_iter()
+                .any(|g| matches!(g, Gateway::Auto { .. }));
+            if auto {
+                return Err(invalid(
+                    nic,
+                    "ipv4.gateway",
+                    "`auto` takes the bridge's address: give `link`",
+                ));
+            }
+        }
         if let Some(mode) = nic.get("veth.mode").filter(|m| *m != "bridge") {
             return Err(invalid(
                 nic,
@@ -86,6 +102,55 @@ fn backend(nic: &Nic, reason: String) -> NetworkError {
         index: nic.index,
         driver: NAME,
         reason,
+    }
+}
+
+/// `auto` gateways: the bridge's first address of each family asked for.
+fn auto_gateways(
+    sys: &dyn Sys,
+    nic: &Nic,
+    ip: &IpSettings,
+    bridge_index: u32,
+    bridge: &str,
+) -> Result<Vec<std::net::IpAddr>, NetworkError> {
+    let mut out = Vec::new();
+    for g in &ip.gateways {
+        let Gateway::Auto { v6 } = *g else { continue };
+        let family = if v6 { libc_af(true) } else { libc_af(false) };
+        let found = sys
+            .netlink(&netlink::get_addrs(family))
+            .map_err(|e| sys_err(nic, &format!("listing the addresses of `{bridge}`"), e))?
+            .iter()
+            .filter_map(|b| netlink::parse_addr(b))
+            .find(|(idx, a)| *idx == bridge_index && a.is_ipv6() == v6 && !is_link_local(a))
+            .map(|(_, a)| a)
+            .ok_or_else(|| {
+                backend(
+                    nic,
+                    format!(
+                        "{} = auto: bridge `{bridge}` has no {} address to be the gateway",
+                        if v6 { "ipv6.gateway" } else { "ipv4.gateway" },
+                        if v6 { "IPv6" } else { "IPv4" }
+                    ),
+                )
+            })?;
+        out.push(found);
+    }
+    Ok(out)
+}
+
+fn libc_af(v6: bool) -> u8 {
+    if v6 {
+        nix::sys::socket::AddressFamily::Inet6 as u8
+    } else {
+        nix::sys::socket::AddressFamily::Inet as u8
+    }
+}
+
+fn is_link_local(a: &std::net::IpAddr) -> bool {
+    match a {
+        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+        std::net::IpAddr::V4(_) => false,
     }
 }
 
@@ -158,10 +223,15 @@ impl Network for Driver {
             let _ = ctx.sys.netlink(&netlink::del_link(&host));
             return Err(sys_err(nic, &up.what, e));
         }
+        let gateways = match (master, &v.bridge) {
+            (Some(idx), Some(b)) => auto_gateways(ctx.sys, nic, &v.ip, idx, b)?,
+            _ => Vec::new(),
+        };
         Ok(NicState {
             index: nic.index,
             host_ifname: Some(host),
             transit_ifname: Some(v.ip.name),
+            gateways,
         })
     }
 
@@ -169,9 +239,9 @@ impl Network for Driver {
         &self,
         ctx: NetContext<'_>,
         nic: &Nic,
-        _state: &NicState,
+        state: &NicState,
     ) -> Result<(), NetworkError> {
-        configure(ctx.sys, nic, &VethNic::parse(nic)?.ip)
+        configure(ctx.sys, nic, &VethNic::parse(nic)?.ip, &state.gateways)
     }
 
     async fn teardown(

@@ -110,6 +110,29 @@ async fn a_failed_host_end_takes_the_pair_back() {
     );
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn an_auto_gateway_is_the_bridges_address() {
+    let sys = FakeSys::new();
+    let n = nic(&NIC.replace("ipv4.gateway = 10.0.3.1", "ipv4.gateway = auto"));
+    // The fake's bridge has index 42 and every link 10.0.3.1/24.
+    let st = Driver.setup_host(ctx(&sys, None), &n).await.unwrap();
+    assert_eq!(
+        st.gateways,
+        vec!["10.0.3.1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    Driver
+        .setup_container(ctx(&sys, None), &n, &st)
+        .await
+        .unwrap();
+    assert!(requests(&sys).contains(&"adding the default route via 10.0.3.1".to_string()));
+    let unbridged = nic("lxc.net.0.type = veth\nlxc.net.0.ipv4.gateway = auto\n");
+    assert!(Driver
+        .validate(&unbridged)
+        .unwrap_err()
+        .to_string()
+        .contains("give `link`"));
+}
+
 #[test]
 fn pair_names_are_lxcs_shape() {
     let mut n = 0u8;

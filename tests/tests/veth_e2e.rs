@@ -10,11 +10,11 @@ use std::process::Command;
 use rlxc_tests::netns::HostNs;
 use rlxc_tests::{require, stderr, stdout, Lab};
 
-fn nic(pair: &str, addr: &str, link: &str) -> String {
+fn nic(pair: &str, addr: &str, link: &str, gateway: &str) -> String {
     format!(
         "lxc.net.0.type = veth\nlxc.net.0.link = {link}\nlxc.net.0.flags = up\n\
          lxc.net.0.veth.pair = {pair}\nlxc.net.0.hwaddr = 00:16:3e:xx:xx:xx\n\
-         lxc.net.0.ipv4.address = {addr}/24\nlxc.net.0.ipv4.gateway = 10.0.3.1\n"
+         lxc.net.0.ipv4.address = {addr}/24\nlxc.net.0.ipv4.gateway = {gateway}\n"
     )
 }
 
@@ -34,8 +34,9 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
     let c2 = lab.busybox("veth2");
     // The lab's default config makes NIC 0 `empty`; these lines, later,
     // turn it into a veth.
-    lab.configure(&c1, &nic(&p1, "10.0.3.11", "br0"));
-    lab.configure(&c2, &nic(&p2, "10.0.3.12", "br0"));
+    lab.configure(&c1, &nic(&p1, "10.0.3.11", "br0", "10.0.3.1"));
+    // auto: the bridge's own address.
+    lab.configure(&c2, &nic(&p2, "10.0.3.12", "br0", "auto"));
     for c in [&c1, &c2] {
         let o = host.rlxc(&lab, &["start", "-n", c]);
         assert!(o.status.success(), "{c}: {}", stderr(&o));
@@ -56,6 +57,11 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
     );
     let route = lab.ok(&["attach", "-n", &c1, "--", "ip", "route"]);
     assert!(route.contains("default via 10.0.3.1 dev eth0"), "{route}");
+    let auto = lab.ok(&["attach", "-n", &c2, "--", "ip", "route"]);
+    assert!(
+        auto.contains("default via 10.0.3.1 dev eth0"),
+        "auto: {auto}"
+    );
     for to in ["10.0.3.12", "10.0.3.1"] {
         let o = lab.run(&["attach", "-n", &c1, "--", "ping", "-c", "1", "-W", "2", to]);
         assert!(

@@ -24,6 +24,45 @@ pub fn new_addr(index: u32, addr: IpAddr, prefix: u8, broadcast: Option<IpAddr>)
     )
 }
 
+/// `RTM_GETADDR` dump of every address of `family`.
+pub fn get_addrs(family: u8) -> Request {
+    let body = vec![family, 0, 0, 0, 0, 0, 0, 0];
+    message(
+        Kind::GetAddrs,
+        libc::RTM_GETADDR,
+        F_REQUEST | libc::NLM_F_DUMP as u16,
+        &body,
+        "listing addresses".to_string(),
+    )
+}
+
+/// One `RTM_NEWADDR` answer: the link's index and its address.
+pub fn parse_addr(body: &[u8]) -> Option<(u32, IpAddr)> {
+    let family = *body.first()?;
+    let index = u32::from_ne_bytes(body.get(4..8)?.try_into().ok()?);
+    let mut rest = body.get(8..)?;
+    let mut found = None;
+    while rest.len() >= 4 {
+        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]);
+        if len < 4 || len > rest.len() {
+            break;
+        }
+        let v = &rest[4..len];
+        // IFA_LOCAL is the interface's own address; IFA_ADDRESS the peer's
+        // on point-to-point links, else the same.
+        if kind == libc::IFA_LOCAL || (kind == libc::IFA_ADDRESS && found.is_none()) {
+            found = match (family as i32, v.len()) {
+                (libc::AF_INET, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(v).ok()?)),
+                (libc::AF_INET6, 16) => Some(IpAddr::from(<[u8; 16]>::try_from(v).ok()?)),
+                _ => found,
+            };
+        }
+        rest = &rest[((len + 3) & !3).min(rest.len())..];
+    }
+    found.map(|a| (index, a))
+}
+
 /// The address family and the address's bytes.
 pub(super) fn octets(addr: IpAddr) -> (u8, Vec<u8>) {
     match addr {
@@ -55,5 +94,10 @@ mod tests {
         let v6 = new_addr(7, "fd00::5".parse().unwrap(), 64, None);
         assert_eq!(v6.bytes[16], libc::AF_INET6 as u8);
         assert_eq!(v6.bytes.len(), 16 + 8 + 2 * 20);
+        // An answer is the same shape: parse it back.
+        assert_eq!(
+            parse_addr(&r.bytes[16..]),
+            Some((7, "10.0.3.5".parse().unwrap()))
+        );
     }
 }

@@ -12,13 +12,13 @@ mod attr;
 mod link;
 mod route;
 
-pub use addr::new_addr;
+pub use addr::{get_addrs, new_addr, parse_addr};
 pub use attr::Attrs;
 pub use link::{
     del_link, get_link, move_link, new_link, new_sublink, new_veth, set_link, LinkChange,
     SubLinkRequest, VethRequest,
 };
-pub use route::new_default_route;
+pub use route::{new_default_route, new_device_route};
 
 /// What a request does, for the record (the fake answers by it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub enum Kind {
     GetLink,
     /// `RTM_NEWADDR`.
     NewAddr,
+    /// `RTM_GETADDR` dump.
+    GetAddrs,
     /// `RTM_NEWROUTE`.
     NewRoute,
 }
@@ -78,6 +80,8 @@ pub enum Answer {
     Ack,
     /// `NLMSG_ERROR` with `-errno`.
     Error(i32),
+    /// `NLMSG_DONE`: the end of a dump.
+    Done,
     /// Another message: its type and body (after the 16-byte header).
     Message(u16, Vec<u8>),
 }
@@ -100,6 +104,7 @@ pub fn parse_answers(buf: &[u8]) -> Vec<Answer> {
                     e => Answer::Error(-e),
                 }
             }
+            libc::NLMSG_DONE => Answer::Done,
             _ => Answer::Message(kind, body.to_vec()),
         });
         rest = &rest[(len + 3) & !3..];

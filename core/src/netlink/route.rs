@@ -6,6 +6,30 @@ use super::addr::octets;
 use super::attr::Attrs;
 use super::{message, Kind, Request, F_ACK, F_CREATE, F_EXCL, F_REQUEST};
 
+/// `RTM_NEWROUTE`: the default route of `family` (`AF_INET`, `AF_INET6`)
+/// straight out of link `index`, no gateway (LXC's `ipv4.gateway = dev`).
+pub fn new_device_route(index: u32, family: u8) -> Request {
+    let mut body = vec![
+        family,
+        0,
+        0,
+        0,
+        libc::RT_TABLE_MAIN,
+        libc::RTPROT_BOOT,
+        libc::RT_SCOPE_LINK,
+        libc::RTN_UNICAST,
+    ];
+    body.extend_from_slice(&0u32.to_ne_bytes());
+    body.extend_from_slice(&Attrs::new().u32(libc::RTA_OIF, index).0);
+    message(
+        Kind::NewRoute,
+        libc::RTM_NEWROUTE,
+        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
+        &body,
+        "adding the default route through the device".to_string(),
+    )
+}
+
 /// `RTM_NEWROUTE`: the default route via `gateway` (through link `index`).
 pub fn new_default_route(index: u32, gateway: IpAddr) -> Request {
     let (family, gw) = octets(gateway);
@@ -47,5 +71,12 @@ mod tests {
         assert_eq!(b[17], 0, "dst_len 0: the default route");
         assert_eq!(&b[28..36], &[8, 0, libc::RTA_GATEWAY as u8, 0, 10, 0, 3, 1]);
         assert_eq!(&b[36..44], &[8, 0, libc::RTA_OIF as u8, 0, 7, 0, 0, 0]);
+        let dev = new_device_route(7, libc::AF_INET as u8);
+        assert_eq!(dev.bytes[22], libc::RT_SCOPE_LINK, "scope link: no gateway");
+        assert_eq!(
+            &dev.bytes[28..36],
+            &[8, 0, libc::RTA_OIF as u8, 0, 7, 0, 0, 0]
+        );
+        assert_eq!(dev.bytes.len(), 36);
     }
 }

@@ -21,6 +21,24 @@ pub struct Address {
     pub broadcast: Option<IpAddr>,
 }
 
+/// A default route of the NIC (`ipv4.gateway`, `ipv6.gateway`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gateway {
+    /// Via this address.
+    Via(IpAddr),
+    /// Via the bridge's own address of this family (`auto`; the host half
+    /// looks it up).
+    Auto {
+        /// IPv6 rather than IPv4.
+        v6: bool,
+    },
+    /// Straight out of the device, no gateway (`dev`).
+    Dev {
+        /// IPv6 rather than IPv4.
+        v6: bool,
+    },
+}
+
 /// A NIC's link and IP settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IpSettings {
@@ -34,8 +52,8 @@ pub struct IpSettings {
     pub up: bool,
     /// `ipv4.address` and `ipv6.address` lines.
     pub addresses: Vec<Address>,
-    /// `ipv4.gateway` and `ipv6.gateway` addresses.
-    pub gateways: Vec<IpAddr>,
+    /// `ipv4.gateway` and `ipv6.gateway`.
+    pub gateways: Vec<Gateway>,
 }
 
 /// An error naming the NIC and the key.
@@ -82,17 +100,18 @@ fn address(nic: &Nic, key: &str, line: &str) -> Result<Address, NetworkError> {
     })
 }
 
-fn gateway(nic: &Nic, key: &str, v: &str) -> Result<Option<IpAddr>, NetworkError> {
+fn gateway(nic: &Nic, key: &str, v: &str) -> Result<Gateway, NetworkError> {
+    let v6 = key.starts_with("ipv6");
     match v {
-        "auto" | "dev" => Err(invalid(
-            nic,
-            key,
-            format!("`{v}` is not supported yet: give the gateway's address"),
-        )),
-        v => v
-            .parse()
-            .map(Some)
-            .map_err(|_| invalid(nic, key, format!("`{v}` is not an address"))),
+        "auto" => Ok(Gateway::Auto { v6 }),
+        "dev" => Ok(Gateway::Dev { v6 }),
+        v => v.parse().map(Gateway::Via).map_err(|_| {
+            invalid(
+                nic,
+                key,
+                format!("`{v}` is not an address, `auto` or `dev`"),
+            )
+        }),
     }
 }
 
@@ -111,7 +130,7 @@ impl IpSettings {
             ("ipv6.gateway", &nic.ipv6_gateway),
         ] {
             if let Some(v) = v {
-                gateways.extend(gateway(nic, key, v)?);
+                gateways.push(gateway(nic, key, v)?);
             }
         }
         if let Some(m) = nic.hwaddr.as_deref() {
@@ -163,8 +182,14 @@ pub fn link_index(sys: &dyn Sys, name: &str) -> Result<u32, SysError> {
 }
 
 /// Inside the container's network namespace: the addresses, the link up
-/// (`flags = up`), the default routes via the gateways.
-pub fn configure(sys: &dyn Sys, nic: &Nic, ip: &IpSettings) -> Result<(), NetworkError> {
+/// (`flags = up`), the default routes via the gateways; `auto` ones take
+/// the addresses the host half found (`resolved`).
+pub fn configure(
+    sys: &dyn Sys,
+    nic: &Nic,
+    ip: &IpSettings,
+    resolved: &[IpAddr],
+) -> Result<(), NetworkError> {
     let index = link_index(sys, &ip.name)
         .map_err(|e| sys_err(nic, &format!("finding `{}` in the container", ip.name), e))?;
     let mut requests: Vec<netlink::Request> = ip
@@ -181,15 +206,34 @@ pub fn configure(sys: &dyn Sys, nic: &Nic, ip: &IpSettings) -> Result<(), Networ
             },
         ));
     }
-    requests.extend(
-        ip.gateways
-            .iter()
-            .map(|g| netlink::new_default_route(index, *g)),
-    );
+    for g in &ip.gateways {
+        requests.push(match *g {
+            Gateway::Via(a) => netlink::new_default_route(index, a),
+            Gateway::Dev { v6 } => netlink::new_device_route(index, family(v6)),
+            Gateway::Auto { v6 } => {
+                let found = resolved.iter().find(|a| a.is_ipv6() == v6).ok_or_else(|| {
+                    invalid(
+                        nic,
+                        if v6 { "ipv6.gateway" } else { "ipv4.gateway" },
+                        "`auto` needs a veth on a bridge that has an address of that family",
+                    )
+                })?;
+                netlink::new_default_route(index, *found)
+            }
+        });
+    }
     for r in &requests {
         sys.netlink(r).map_err(|e| sys_err(nic, &r.what, e))?;
     }
     Ok(())
+}
+
+fn family(v6: bool) -> u8 {
+    if v6 {
+        libc::AF_INET6 as u8
+    } else {
+        libc::AF_INET as u8
+    }
 }
 
 /// A MAC address's bytes; each `x` becomes a random hex digit (the unicast
@@ -234,7 +278,7 @@ mod tests {
         );
         assert_eq!(v.addresses[1].prefix, 64);
         assert_eq!(v.addresses[1].broadcast, None);
-        assert_eq!(v.gateways, vec!["10.0.3.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(v.gateways, vec![Gateway::Via("10.0.3.1".parse().unwrap())]);
         let given =
             nic("lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.1.0.2/16 10.1.255.254\n");
         let v = IpSettings::parse(&given).unwrap();
@@ -245,15 +289,14 @@ mod tests {
     }
 
     #[test]
-    fn what_is_not_built_yet_says_so_with_the_key() {
-        let e = IpSettings::parse(&nic(
-            "lxc.net.0.type = veth\nlxc.net.0.ipv4.gateway = auto\n",
+    fn auto_and_dev_gateways_and_random_macs() {
+        let v = IpSettings::parse(&nic(
+            "lxc.net.0.type = veth\nlxc.net.0.ipv4.gateway = auto\nlxc.net.0.ipv6.gateway = dev\n",
         ))
-        .unwrap_err()
-        .to_string();
+        .unwrap();
         assert_eq!(
-            e,
-            "lxc.net.0: ipv4.gateway: `auto` is not supported yet: give the gateway's address"
+            v.gateways,
+            vec![Gateway::Auto { v6: false }, Gateway::Dev { v6: true }]
         );
         assert_eq!(
             mac_bytes("00:16:3e:xx:00:01", &mut || 0xab),

@@ -27,6 +27,10 @@ pub struct NicState {
     pub host_ifname: Option<String>,
     /// Name the interface has before it is renamed inside the container.
     pub transit_ifname: Option<String>,
+    /// Gateways the host half worked out (`ipv4.gateway = auto`: the
+    /// bridge's address), for the container half.
+    #[serde(default)]
+    pub gateways: Vec<std::net::IpAddr>,
 }
 
 /// Where the set-up runs.

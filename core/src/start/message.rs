@@ -67,6 +67,7 @@ mod tests {
                 index: 1,
                 host_ifname: Some("vethX".into()),
                 transit_ifname: None,
+                gateways: Vec::new(),
             }],
         };
         send(&mut buf, &go).unwrap();

@@ -219,6 +219,16 @@ impl Sys for FakeSys {
                 body[4..8].copy_from_slice(&FAKE_IFINDEX.to_ne_bytes());
                 vec![body]
             }
+            // Every link has 10.0.3.1/24.
+            crate::netlink::Kind::GetAddrs => {
+                let addr = crate::netlink::new_addr(
+                    FAKE_IFINDEX as u32,
+                    "10.0.3.1".parse().expect("address"),
+                    24,
+                    None,
+                );
+                vec![addr.bytes[16..].to_vec()]
+            }
             _ => Vec::new(),
         })
     }

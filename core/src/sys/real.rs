@@ -299,7 +299,9 @@ fn netlink_request(
     if sent < 0 {
         return Err(fail(nix::Error::last()));
     }
-    let wants_ack = u16::from_ne_bytes([req.bytes[6], req.bytes[7]]) & crate::netlink::F_ACK != 0;
+    let flags = u16::from_ne_bytes([req.bytes[6], req.bytes[7]]);
+    let wants_ack = flags & crate::netlink::F_ACK != 0;
+    let dump = flags & libc::NLM_F_DUMP as u16 != 0;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
@@ -310,11 +312,11 @@ fn netlink_request(
         }
         for a in crate::netlink::parse_answers(&buf[..n as usize]) {
             match a {
-                crate::netlink::Answer::Ack => return Ok(out),
+                crate::netlink::Answer::Ack | crate::netlink::Answer::Done => return Ok(out),
                 crate::netlink::Answer::Error(e) => return Err(fail(nix::Error::from_raw(e))),
                 crate::netlink::Answer::Message(_, body) => {
                     out.push(body);
-                    if !wants_ack {
+                    if !wants_ack && !dump {
                         return Ok(out);
                     }
                 }
