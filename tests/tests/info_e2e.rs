@@ -69,3 +69,39 @@ fn info_prints_what_lxc_scripts_parse() {
     assert_eq!(lab.ok(&["info", "-n", &c, "-s", "-H"]), "STOPPED\n");
     lab.assert_clean(&c);
 }
+
+#[test]
+fn netstat_shows_the_containers_sockets_not_the_hosts() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("netstat");
+    lab.ok(&["start", "-n", &c]);
+    lab.ok(&[
+        "attach",
+        "-n",
+        &c,
+        "--",
+        "sh",
+        "-c",
+        "nc -l -p 8123 >/dev/null 2>&1 &",
+    ]);
+    // A listener of the host's (this test's) that must not show.
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host_port = format!(":{}", host.local_addr().unwrap().port());
+    let mut seen = String::new();
+    for _ in 0..50 {
+        seen = lab.ok(&["netstat", "-n", &c, "--", "-tln"]);
+        if seen.contains(":8123") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen.contains(":8123"), "{seen}");
+    assert!(
+        !seen.contains(&host_port),
+        "the host's socket shows: {seen}"
+    );
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    assert!(lab
+        .fails(&["netstat", "-n", &c], 1)
+        .contains("is not running"));
+}

@@ -130,6 +130,20 @@ pub struct PsArgs {
     pub ps_args: Vec<String>,
 }
 
+/// `netstat -n NAME [-- NETSTAT OPTIONS]` (the guide's lxc-netstat).
+#[derive(Debug, Args)]
+pub struct NetstatArgs {
+    /// LXC's common options.
+    #[command(flatten)]
+    pub common: Common,
+    /// Container name.
+    #[arg(short = 'n', long = "name")]
+    pub name: String,
+    /// Options for netstat(8) (or ss(8) where net-tools is missing).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
 /// `console -n NAME [-t N] [-e ESC]`.
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {

@@ -78,6 +78,8 @@ pub enum Command {
     Checkconfig(checkconfig::CheckconfigArgs),
     /// Run a command in new namespaces (lxc-unshare).
     Unshare(unshare::UnshareArgs),
+    /// The container's sockets, from its own network namespace (lxc-netstat).
+    Netstat(control::NetstatArgs),
     /// The default network: lxcbr0 with NAT and DHCP (LXC's lxc-net).
     Net(net::NetArgs),
     /// Print the version (lxc-version).

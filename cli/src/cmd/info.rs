@@ -7,7 +7,7 @@ use rlxc_core::container::state::State;
 use rlxc_core::container::{list_defined, Container, Info};
 
 use super::{print_json, Ctx};
-use crate::args::control::{CgroupArgs, InfoArgs, ListArgs, PsArgs};
+use crate::args::control::{CgroupArgs, InfoArgs, ListArgs, NetstatArgs, PsArgs};
 use crate::args::Format;
 
 /// LXC's `size_humanize`: integer arithmetic, a unit only above each power
@@ -173,6 +173,13 @@ pub fn ps(a: &PsArgs, ctx: &Ctx) -> anyhow::Result<()> {
         bail!("ps failed ({st})");
     }
     Ok(())
+}
+
+/// `rlxc netstat -n NAME [-- ARGS]`: the host's netstat (or ss) in the
+/// container's network namespace; its exit status passed through.
+pub fn netstat(a: &NetstatArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let c = super::control::existing(ctx, &a.common, &a.name)?;
+    super::exit_status(c.netstat(&a.args)?)
 }
 
 /// `rlxc list`: the 12.04 guide's lxc-list, running containers first.

@@ -419,6 +419,31 @@ impl Container {
         ))
     }
 
+    /// Runs the host's `netstat ARGS` (or `ss ARGS` where net-tools is
+    /// missing) in the container's network namespace, so its sockets show
+    /// without any tool inside it; returns the exit status.
+    pub fn netstat(&self, args: &[String]) -> Result<i32, ContainerError> {
+        let pid = self.info()?.pid.ok_or_else(|| {
+            ContainerError::Client(ClientError::NotRunning {
+                name: self.name.clone(),
+            })
+        })?;
+        let netns = RealSys
+            .open_netns(pid)
+            .map_err(|e| ContainerError::Invalid {
+                name: self.name.clone(),
+                why: e.to_string(),
+            })?;
+        Ok(
+            crate::run::attach::in_netns(&RealSys, &netns, &["netstat", "ss"], args).map_err(
+                |why| ContainerError::Invalid {
+                    name: self.name.clone(),
+                    why,
+                },
+            )?,
+        )
+    }
+
     /// A config value as `lxc-info -c KEY` shows it; `None` for an unknown key.
     pub fn config_value(&self, key: &str) -> Option<Vec<String>> {
         let cfg = self.config.as_ref()?;

@@ -144,17 +144,7 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
                     let _ = nix::sys::signal::signal(s, nix::sys::signal::SigHandler::SigIgn);
                 }
             }
-            loop {
-                match nix::sys::wait::waitpid(child, None) {
-                    Ok(st) => {
-                        if let Some(code) = exit_code(st) {
-                            return Ok(code);
-                        }
-                    }
-                    Err(nix::errno::Errno::EINTR) => continue,
-                    Err(e) => return Err(fail(format!("waiting for the command: {}", e.desc()))),
-                }
-            }
+            wait_for(child).map_err(|e| fail(format!("waiting for the command: {}", e.desc())))
         }
     }
 }
@@ -238,4 +228,53 @@ fn login_shell(uid: u32) -> String {
             })
         })
         .unwrap_or_else(|| "/bin/sh".into())
+}
+
+/// Runs the first of `programs` that exists, with `args`, in the network
+/// namespace `netns` (a forked child enters it; the caller stays); returns
+/// its exit status.
+pub fn in_netns(
+    sys: &dyn Sys,
+    netns: &OwnedFd,
+    programs: &[&str],
+    args: &[String],
+) -> Result<i32, String> {
+    // SAFETY: the CLI is single-threaded; the child only enters and execs.
+    match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {}", e.desc()))? {
+        nix::unistd::ForkResult::Child => {
+            let why = match sys.setns(netns.as_fd(), CloneFlags::CLONE_NEWNET.bits()) {
+                Err(e) => format!("entering the network namespace: {e}"),
+                Ok(()) => {
+                    let mut last = String::new();
+                    for p in programs {
+                        let mut argv = vec![p.to_string()];
+                        argv.extend(args.iter().cloned());
+                        last = format!("cannot run `{p}`: {}", execvp(&argv));
+                    }
+                    last
+                }
+            };
+            let _ = writeln!(std::io::stderr(), "rlxc: {why}");
+            // SAFETY: leave the forked child.
+            unsafe { libc::_exit(127) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            wait_for(child).map_err(|e| format!("waiting for {}: {}", programs[0], e.desc()))
+        }
+    }
+}
+
+/// Waits for `child` to end; its exit code (128+N for signal N).
+fn wait_for(child: nix::unistd::Pid) -> Result<i32, nix::Error> {
+    loop {
+        match nix::sys::wait::waitpid(child, None) {
+            Ok(st) => {
+                if let Some(code) = exit_code(st) {
+                    return Ok(code);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
