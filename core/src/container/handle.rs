@@ -434,14 +434,12 @@ impl Container {
                 name: self.name.clone(),
                 why: e.to_string(),
             })?;
-        Ok(
-            crate::run::attach::in_netns(&RealSys, &netns, &["netstat", "ss"], args).map_err(
-                |why| ContainerError::Invalid {
-                    name: self.name.clone(),
-                    why,
-                },
-            )?,
-        )
+        crate::run::attach::in_netns(&RealSys, &netns, &["netstat", "ss"], args).map_err(|why| {
+            ContainerError::Invalid {
+                name: self.name.clone(),
+                why,
+            }
+        })
     }
 
     /// A config value as `lxc-info -c KEY` shows it; `None` for an unknown key.
