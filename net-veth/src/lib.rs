@@ -18,8 +18,8 @@
 //! host half) or `dev` (a device route).
 //!
 //! Not built yet, and refused with the key named: `veth.mode = router`;
-//! Open vSwitch bridges, `veth.vlan.id`, `script.up/down`; iptables where
-//! nftables is missing. Privileges: root
+//! Open vSwitch bridges, `veth.vlan.id`; iptables where nftables is missing.
+//! `script.up`/`script.down` run with LXC's arguments and environment. Privileges: root
 //! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 
 pub mod lxcnet;
@@ -103,6 +103,35 @@ fn backend(nic: &Nic, reason: String) -> NetworkError {
         driver: NAME,
         reason,
     }
+}
+
+/// `script.up` / `script.down` with LXC's arguments (`NAME net up|down veth
+/// HOSTIF`) and environment (`LXC_NAME`, `LXC_NET_TYPE`, `LXC_NET_PARENT`,
+/// `LXC_NET_PEER`, `LXC_HOOK_TYPE`, `LXC_HOOK_SECTION`); a failure names the
+/// script and what it printed.
+async fn script(
+    ctx: NetContext<'_>,
+    nic: &Nic,
+    which: &str,
+    host: &str,
+    bridge: Option<&str>,
+) -> Result<(), NetworkError> {
+    let Some(path) = nic.get(&format!("script.{which}")) else {
+        return Ok(());
+    };
+    let mut tool = rlxc_core::sys::Tool::new(path, [ctx.container, "net", which, NAME, host])
+        .env("LXC_NAME", ctx.container)
+        .env("LXC_NET_TYPE", NAME)
+        .env("LXC_NET_PEER", host)
+        .env("LXC_HOOK_TYPE", which)
+        .env("LXC_HOOK_SECTION", "net");
+    if let Some(b) = bridge {
+        tool = tool.env("LXC_NET_PARENT", b);
+    }
+    rlxc_core::sys::run_checked(ctx.sys, &tool)
+        .await
+        .map(|_| ())
+        .map_err(|e| sys_err(nic, &format!("script.{which} {path}"), e))
 }
 
 /// `auto` gateways: the bridge's first address of each family asked for.
@@ -227,6 +256,9 @@ impl Network for Driver {
             (Some(idx), Some(b)) => auto_gateways(ctx.sys, nic, &v.ip, idx, b)?,
             _ => Vec::new(),
         };
+        // A failure here leaves the pair to the container's namespace,
+        // which the failed start ends.
+        script(ctx, nic, "up", &host, v.bridge.as_deref()).await?;
         Ok(NicState {
             index: nic.index,
             host_ifname: Some(host),
@@ -253,19 +285,24 @@ impl Network for Driver {
         let Some(host) = &state.host_ifname else {
             return Vec::new();
         };
+        let mut errors = Vec::new();
+        if let Err(e) = script(ctx, nic, "down", host, nic.link.as_deref()).await {
+            errors.push(e);
+        }
         // While the monitor holds the container's namespace, the pair goes
         // when it lets go: the kernel deletes it with the namespace, in the
         // background, which spares the stop the 15–25 ms a delete waits for
         // an RCU grace period. Without the namespace, delete it here.
         if ctx.netns.is_some() {
-            return Vec::new();
+            return errors;
         }
         match ctx.sys.netlink(&netlink::del_link(host)) {
             // Gone with the container's network namespace.
-            Err(e) if e.errno() == Some(nix::Error::ENODEV) => Vec::new(),
-            Err(e) => vec![sys_err(nic, &format!("deleting {host}"), e)],
-            Ok(_) => Vec::new(),
+            Err(e) if e.errno() == Some(nix::Error::ENODEV) => {}
+            Err(e) => errors.push(sys_err(nic, &format!("deleting {host}"), e)),
+            Ok(_) => {}
         }
+        errors
     }
 }
 

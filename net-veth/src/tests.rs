@@ -133,6 +133,52 @@ async fn an_auto_gateway_is_the_bridges_address() {
         .contains("give `link`"));
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn scripts_run_with_lxcs_arguments_and_a_failing_one_is_named() {
+    let sys = FakeSys::new();
+    let n = nic(&format!(
+        "{NIC}lxc.net.0.script.up = /etc/lxc/up\nlxc.net.0.script.down = /etc/lxc/down\n"
+    ));
+    let st = Driver.setup_host(ctx(&sys, None), &n).await.unwrap();
+    let ns = std::fs::File::open("/dev/null").unwrap();
+    let held = Some(std::os::fd::AsFd::as_fd(&ns));
+    assert!(Driver.teardown(ctx(&sys, held), &n, &st).await.is_empty());
+    let ran = sys.command_lines();
+    assert_eq!(
+        ran,
+        [
+            "/etc/lxc/up c1 net up veth vethc1",
+            "/etc/lxc/down c1 net down veth vethc1"
+        ]
+    );
+    let SysCall::Run(t) = sys
+        .calls()
+        .into_iter()
+        .find(|c| matches!(c, SysCall::Run(_)))
+        .unwrap()
+    else {
+        unreachable!()
+    };
+    assert!(t
+        .env
+        .iter()
+        .any(|(k, v)| k == "LXC_NET_PARENT" && v == "br0"));
+    let failing = FakeSys::new();
+    failing.answer(
+        "/etc/lxc/up",
+        rlxc_core::sys::ToolOutput::failed(3, "no way"),
+    );
+    let e = Driver
+        .setup_host(ctx(&failing, None), &n)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("script.up /etc/lxc/up") && e.contains("no way"),
+        "{e}"
+    );
+}
+
 #[test]
 fn pair_names_are_lxcs_shape() {
     let mut n = 0u8;

@@ -35,6 +35,25 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
     // The lab's default config makes NIC 0 `empty`; these lines, later,
     // turn it into a veth.
     lab.configure(&c1, &nic(&p1, "10.0.3.11", "br0", "10.0.3.1"));
+    // script.up and script.down, with LXC's arguments and environment.
+    let log = lab.path().join("scripts.log");
+    let script = lab.path().join("net-script");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$* $LXC_NET_PARENT\" >> {}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    lab.configure(
+        &c1,
+        &format!(
+            "lxc.net.0.script.up = {0}\nlxc.net.0.script.down = {0}\n",
+            script.display()
+        ),
+    );
     // auto: the bridge's own address.
     lab.configure(&c2, &nic(&p2, "10.0.3.12", "br0", "auto"));
     for c in [&c1, &c2] {
@@ -75,6 +94,10 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
         .ok(&["info", "-n", &c2, "-i", "-H"])
         .contains("10.0.3.12"));
     lab.ok(&["stop", "-n", &c1, "-k"]);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("{c1} net up veth {p1} br0\n{c1} net down veth {p1} br0\n")
+    );
     // The kernel deletes the pair with the container's namespace, in the background.
     let gone = (0..200).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(10));
