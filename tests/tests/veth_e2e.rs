@@ -93,6 +93,16 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
     assert!(lab
         .ok(&["info", "-n", &c2, "-i", "-H"])
         .contains("10.0.3.12"));
+    // Per-NIC counters after the pings, as lxc-info -S prints them.
+    let stats = lab.ok(&["info", "-n", &c1, "-S", "-H"]);
+    let link = format!("Link:           {p1}\n TX bytes:      ");
+    assert!(stats.contains(&link), "{stats}");
+    let tx: u64 = stats
+        .lines()
+        .find_map(|l| l.strip_prefix(" TX bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("TX bytes");
+    assert!(tx > 0, "{stats}");
     lab.ok(&["stop", "-n", &c1, "-k"]);
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),

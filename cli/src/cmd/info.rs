@@ -60,6 +60,18 @@ fn print_stats(st: &Stats, raw: bool) {
     }
 }
 
+/// LXC's per-NIC lines: the host side's counters, seen from the container
+/// (what the host end received, the container sent).
+fn print_links(links: &[rlxc_core::run::netinfo::LinkStat], raw: bool) {
+    let n = |v: u64| if raw { v.to_string() } else { humanize(v) };
+    for l in links {
+        labelled("Link:", &l.name);
+        labelled(" TX bytes:", n(l.rx_bytes));
+        labelled(" RX bytes:", n(l.tx_bytes));
+        labelled(" Total bytes:", n(l.rx_bytes + l.tx_bytes));
+    }
+}
+
 fn print_info(a: &InfoArgs, info: &Info) {
     let all = !(a.state || a.pid || a.ips || a.stats) && a.config.is_empty();
     let bare = bare_fields(a);
@@ -86,6 +98,7 @@ fn print_info(a: &InfoArgs, info: &Info) {
     }
     if let Some(st) = info.stats.as_ref().filter(|_| all || a.stats) {
         print_stats(st, a.no_humanize);
+        print_links(&info.links, a.no_humanize);
     }
 }
 
@@ -133,6 +146,7 @@ pub fn info(a: &InfoArgs, ctx: &Ctx) -> anyhow::Result<()> {
             "pid": info.pid,
             "ips": info.ips,
             "stats": info.stats,
+            "links": info.links,
             "config": config,
         }));
     }

@@ -109,6 +109,8 @@ pub struct Info {
     pub ips: Vec<std::net::IpAddr>,
     /// Resource use, when running.
     pub stats: Option<Stats>,
+    /// The byte counters of the NICs' host sides, when running.
+    pub links: Vec<crate::run::netinfo::LinkStat>,
 }
 
 /// How to attach (`lxc-attach`'s options).
@@ -272,6 +274,7 @@ impl Container {
                 .map(crate::run::netinfo::addresses)
                 .unwrap_or_default(),
             stats: r.cgroups.as_ref().map(Stats::read),
+            links: r.links.unwrap_or_default(),
         })
     }
 

@@ -130,6 +130,11 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
         forward_signals: options.foreground,
         signals: [spec.halt_signal, spec.reboot_signal, spec.stop_signal],
         sys: l.sys(),
+        host_links: l
+            .nic_states
+            .iter()
+            .filter_map(|s| s.host_ifname.clone())
+            .collect(),
     };
     // The event loop runs on the runtime the stages used.
     let (exit, stopping) = match block_on(server::serve(setup)) {

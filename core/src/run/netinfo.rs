@@ -104,6 +104,41 @@ pub fn global_v6(text: &str) -> Vec<Ipv6Addr> {
         .collect()
 }
 
+/// A link's byte counters, as `/proc/net/dev` has them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkStat {
+    /// The interface (the host side of a NIC).
+    pub name: String,
+    /// Bytes it received.
+    pub rx_bytes: u64,
+    /// Bytes it sent.
+    pub tx_bytes: u64,
+}
+
+/// The counters of the links named in `names`, from `/proc/net/dev` text.
+pub fn link_stats(text: &str, names: &[String]) -> Vec<LinkStat> {
+    names
+        .iter()
+        .filter_map(|n| {
+            text.lines().find_map(|l| {
+                let (name, rest) = l.split_once(':')?;
+                if name.trim() != n {
+                    return None;
+                }
+                let f: Vec<u64> = rest
+                    .split_whitespace()
+                    .filter_map(|w| w.parse().ok())
+                    .collect();
+                Some(LinkStat {
+                    name: n.clone(),
+                    rx_bytes: *f.first()?,
+                    tx_bytes: *f.get(8)?,
+                })
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +178,23 @@ mod tests {
         assert_eq!(
             global_v6(t),
             vec!["2001:db8::5".parse::<Ipv6Addr>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn link_counters_from_proc_net_dev() {
+        let text = "Inter-|   Receive                                                |  Transmit\n \
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n\
+    lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0\n\
+vethAB:    5000      10    0    0    0     0          0         0     7000      12    0    0    0     0       0          0\n";
+        let s = link_stats(text, &["vethAB".to_string(), "gone".to_string()]);
+        assert_eq!(
+            s,
+            vec![LinkStat {
+                name: "vethAB".into(),
+                rx_bytes: 5000,
+                tx_bytes: 7000
+            }]
         );
     }
 }

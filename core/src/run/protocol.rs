@@ -70,6 +70,9 @@ pub struct Reply {
     /// `lxc.tty.max`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttys: Option<u32>,
+    /// The byte counters of the NICs' host sides (read in the monitor's netns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<super::netinfo::LinkStat>>,
 }
 
 impl Reply {

@@ -49,6 +49,8 @@ pub struct Setup {
     pub signals: [i32; 3],
     /// The boundary for freeze and thaw.
     pub sys: std::sync::Arc<dyn Sys>,
+    /// The host sides of the NICs, for their counters.
+    pub host_links: Vec<String>,
 }
 
 impl std::fmt::Debug for Setup {
@@ -67,6 +69,7 @@ struct Shared {
     pidfd: OwnedFd,
     cgroups: ContainerCgroups,
     sys: std::sync::Arc<dyn Sys>,
+    host_links: Vec<String>,
     ttys: u32,
     signals: [i32; 3],
     state: Mutex<State>,
@@ -138,6 +141,7 @@ pub async fn serve(setup: Setup) -> (Exit, Stopping) {
         forward_signals,
         signals,
         sys,
+        host_links,
     } = setup;
     let master = |fd: &OwnedFd| -> Option<Arc<AsyncFd<OwnedFd>>> {
         let dup = fd.try_clone().ok()?;
@@ -150,6 +154,7 @@ pub async fn serve(setup: Setup) -> (Exit, Stopping) {
         pid,
         cgroups,
         sys,
+        host_links,
         ttys: ptys.ttys.len() as u32,
         signals,
         state: Mutex::new(State::Running),
@@ -332,6 +337,10 @@ async fn handle(conn: UnixStream, sh: Arc<Shared>) {
                 pid: Some(sh.pid),
                 cgroups: Some(sh.cgroups.clone()),
                 ttys: Some(sh.ttys),
+                links: Some(super::netinfo::link_stats(
+                    &std::fs::read_to_string("/proc/self/net/dev").unwrap_or_default(),
+                    &sh.host_links,
+                )),
                 ..Reply::default()
             };
             reply(&mut conn, r).await
