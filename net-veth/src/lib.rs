@@ -17,8 +17,11 @@
 //! Gateways: an address, `auto` (the bridge's own address, looked up by the
 //! host half) or `dev` (a device route).
 //!
-//! Not built yet, and refused with the key named: `veth.mode = router`;
-//! Open vSwitch bridges, `veth.vlan.id`; iptables where nftables is missing.
+//! Router mode (`veth.mode = router`): no bridge; the host gets a route to
+//! each of the container's addresses (and each `veth.ipvN.route`) through
+//! the host end, which answers ARP/NDP for the container's neighbours.
+//!
+//! Not built yet: Open vSwitch bridges, `veth.vlan.id`; iptables where nftables is missing.
 //! `script.up`/`script.down` run with LXC's arguments and environment. Privileges: root
 //! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 
@@ -42,6 +45,11 @@ pub struct VethNic {
     pub bridge: Option<String>,
     /// `lxc.net.N.veth.pair`: the host end's name.
     pub pair: Option<String>,
+    /// `veth.mode = router`: no bridge; host routes to the container's
+    /// addresses through the host end, which answers ARP for its neighbours.
+    pub router: bool,
+    /// `veth.ipv4.route` and `veth.ipv6.route`: more host routes into it.
+    pub routes: Vec<(std::net::IpAddr, u8)>,
     /// Name, MAC, MTU, up, addresses, gateways.
     pub ip: IpSettings,
 }
@@ -62,16 +70,26 @@ impl VethNic {
                 ));
             }
         }
-        if let Some(mode) = nic.get("veth.mode").filter(|m| *m != "bridge") {
+        let router = nic.get("veth.mode") == Some("router");
+        let mut routes = Vec::new();
+        for key in ["veth.ipv4.route", "veth.ipv6.route"] {
+            for r in nic.keys.get(key).into_iter().flatten() {
+                routes.push(route(nic, key, r)?);
+            }
+        }
+        let bridge = nic.link.clone().filter(|l| !l.is_empty());
+        if router && bridge.is_some() {
             return Err(invalid(
                 nic,
                 "veth.mode",
-                format!("`{mode}` is not supported yet (only bridge)"),
+                "router mode takes no bridge (`link`)",
             ));
         }
         Ok(VethNic {
-            bridge: nic.link.clone().filter(|l| !l.is_empty()),
+            bridge,
             pair: nic.get("veth.pair").map(str::to_string),
+            router,
+            routes,
             ip: IpSettings::parse(nic)?,
         })
     }
@@ -103,6 +121,55 @@ fn backend(nic: &Nic, reason: String) -> NetworkError {
         driver: NAME,
         reason,
     }
+}
+
+/// `ADDR/PREFIX` of a `veth.ipvN.route`.
+fn route(nic: &Nic, key: &str, v: &str) -> Result<(std::net::IpAddr, u8), NetworkError> {
+    let (a, p) = v.split_once('/').unwrap_or((v, ""));
+    let ip: std::net::IpAddr = a
+        .parse()
+        .map_err(|_| invalid(nic, key, format!("`{a}` is not an address")))?;
+    let full = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = if p.is_empty() {
+        full
+    } else {
+        p.parse::<u8>()
+            .ok()
+            .filter(|n| *n <= full)
+            .ok_or_else(|| invalid(nic, key, format!("`/{p}` is not a prefix length")))?
+    };
+    Ok((ip, prefix))
+}
+
+/// Router mode on the host: proxy ARP and NDP on the host end, a route to
+/// each of the container's addresses and each `veth.ipvN.route` through it.
+fn router_routes(
+    ctx: NetContext<'_>,
+    nic: &Nic,
+    v: &VethNic,
+    host: &str,
+) -> Result<(), NetworkError> {
+    for (family, knob) in [("ipv4", "proxy_arp"), ("ipv6", "proxy_ndp")] {
+        let file = format!("/proc/sys/net/{family}/conf/{host}/{knob}");
+        if std::path::Path::new(&format!("/proc/sys/net/{family}")).exists() {
+            ctx.sys
+                .write_file(std::path::Path::new(&file), b"1")
+                .map_err(|e| sys_err(nic, &format!("turning {knob} on for {host}"), e))?;
+        }
+    }
+    let index =
+        link_index(ctx.sys, host).map_err(|e| sys_err(nic, &format!("looking up {host}"), e))?;
+    let own =
+        v.ip.addresses
+            .iter()
+            .map(|a| (a.ip, if a.ip.is_ipv4() { 32 } else { 128 }));
+    for (dst, prefix) in own.chain(v.routes.iter().copied()) {
+        let req = netlink::new_link_route(index, dst, prefix);
+        ctx.sys
+            .netlink(&req)
+            .map_err(|e| sys_err(nic, &req.what, e))?;
+    }
+    Ok(())
 }
 
 /// `script.up` / `script.down` with LXC's arguments (`NAME net up|down veth
@@ -258,6 +325,9 @@ impl Network for Driver {
         };
         // A failure here leaves the pair to the container's namespace,
         // which the failed start ends.
+        if v.router {
+            router_routes(ctx, nic, &v, &host)?;
+        }
         script(ctx, nic, "up", &host, v.bridge.as_deref()).await?;
         Ok(NicState {
             index: nic.index,

@@ -159,3 +159,49 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
     lab.ok(&["destroy", "-n", &c2]);
     lab.assert_clean(&c2);
 }
+
+#[test]
+fn router_mode_routes_the_containers_address_from_the_host() {
+    let Some(lab) = Lab::new() else { return };
+    let host = HostNs::new("router");
+    let o = host.exec(&["ip", "addr", "add", "10.9.9.1/32", "dev", "lo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = lab.busybox("router");
+    let pair = format!("vq{}", std::process::id() % 100_000);
+    lab.configure(
+        &c,
+        &format!(
+            "lxc.net.0.type = veth\nlxc.net.0.veth.mode = router\nlxc.net.0.veth.pair = {pair}\n\
+             lxc.net.0.flags = up\nlxc.net.0.ipv4.address = 192.0.2.10/32\nlxc.net.0.ipv4.gateway = dev\n\
+             lxc.net.0.veth.ipv4.route = 198.51.100.0/24\n"
+        ),
+    );
+    let o = host.rlxc(&lab, &["start", "-n", &c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let routes = stdout(&host.exec(&["ip", "route"]));
+    assert!(
+        routes.contains(&format!("192.0.2.10 dev {pair} scope link")),
+        "{routes}"
+    );
+    assert!(
+        routes.contains(&format!("198.51.100.0/24 dev {pair} scope link")),
+        "{routes}"
+    );
+    let proxy = stdout(&host.exec(&["cat", &format!("/proc/sys/net/ipv4/conf/{pair}/proxy_arp")]));
+    assert_eq!(proxy.trim(), "1");
+    // The host reaches the container through the route, and the container
+    // the host through proxy ARP on the host end.
+    let o = host.exec(&["busybox", "ping", "-c", "1", "-W", "2", "192.0.2.10"]);
+    assert!(
+        o.status.success(),
+        "host → container: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let o = lab.run(&[
+        "attach", "-n", &c, "--", "ping", "-c", "1", "-W", "2", "10.9.9.1",
+    ]);
+    assert!(o.status.success(), "container → host: {}", stdout(&o));
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}

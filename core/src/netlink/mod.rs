@@ -18,7 +18,7 @@ pub use link::{
     del_link, get_link, move_link, new_link, new_sublink, new_veth, set_link, LinkChange,
     SubLinkRequest, VethRequest,
 };
-pub use route::{new_default_route, new_device_route};
+pub use route::{new_default_route, new_device_route, new_link_route};
 
 /// What a request does, for the record (the fake answers by it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,6 +30,34 @@ pub fn new_device_route(index: u32, family: u8) -> Request {
     )
 }
 
+/// `RTM_NEWROUTE`: `dst/prefix` straight through link `index` (scope link),
+/// as router mode puts a container's addresses on the host.
+pub fn new_link_route(index: u32, dst: IpAddr, prefix: u8) -> Request {
+    let (family, d) = octets(dst);
+    let mut body = vec![
+        family,
+        prefix,
+        0,
+        0,
+        libc::RT_TABLE_MAIN,
+        libc::RTPROT_BOOT,
+        libc::RT_SCOPE_LINK,
+        libc::RTN_UNICAST,
+    ];
+    body.extend_from_slice(&0u32.to_ne_bytes());
+    let attrs = Attrs::new()
+        .add(libc::RTA_DST, &d)
+        .u32(libc::RTA_OIF, index);
+    body.extend_from_slice(&attrs.0);
+    message(
+        Kind::NewRoute,
+        libc::RTM_NEWROUTE,
+        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
+        &body,
+        format!("adding the route to {dst}/{prefix}"),
+    )
+}
+
 /// `RTM_NEWROUTE`: the default route via `gateway` (through link `index`).
 pub fn new_default_route(index: u32, gateway: IpAddr) -> Request {
     let (family, gw) = octets(gateway);
@@ -78,5 +106,11 @@ mod tests {
             &[8, 0, libc::RTA_OIF as u8, 0, 7, 0, 0, 0]
         );
         assert_eq!(dev.bytes.len(), 36);
+        let host = new_link_route(9, "192.0.2.10".parse().unwrap(), 32);
+        assert_eq!(host.bytes[17], 32, "dst_len");
+        assert_eq!(
+            &host.bytes[28..36],
+            &[8, 0, libc::RTA_DST as u8, 0, 192, 0, 2, 10]
+        );
     }
 }
