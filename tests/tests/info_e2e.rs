@@ -105,3 +105,36 @@ fn netstat_shows_the_containers_sockets_not_the_hosts() {
         .fails(&["netstat", "-n", &c], 1)
         .contains("is not running"));
 }
+
+#[test]
+fn namespace_share_net_joins_another_containers_network() {
+    let Some(lab) = Lab::new() else { return };
+    let (a, b) = (lab.busybox("shareA"), lab.busybox("shareB"));
+    lab.ok(&["start", "-n", &a]);
+    let netns = |c: &str| lab.ok(&["attach", "-n", c, "--", "readlink", "/proc/1/ns/net"]);
+    // A container that joins another's network has no NICs of its own.
+    lab.configure(&b, &format!("lxc.namespace.share.net = {a}\n"));
+    let e = lab.fails(&["start", "-n", &b], 1);
+    assert!(
+        e.contains("lxc.net.0") && e.contains("lxc.namespace.share.net"),
+        "{e}"
+    );
+    lab.configure(&b, "lxc.net =\n");
+    lab.ok(&["start", "-n", &b]);
+    assert_eq!(netns(&a), netns(&b));
+    lab.ok(&["stop", "-n", &b, "-k"]);
+    // By pid too.
+    let pid = lab.pid(&a).to_string();
+    lab.ok(&[
+        "start",
+        "-n",
+        &b,
+        "-s",
+        &format!("lxc.namespace.share.net={pid}"),
+    ]);
+    assert_eq!(netns(&a), netns(&b));
+    for c in [&b, &a] {
+        lab.ok(&["stop", "-n", c, "-k"]);
+        lab.assert_clean(c);
+    }
+}

@@ -28,6 +28,8 @@ pub struct ChildPlan<'a> {
     pub plan: &'a StartPlan,
     /// The boundary the mounts, nodes and pivot go through (the monitor's).
     pub sys: &'a dyn Sys,
+    /// The network namespace to join (`lxc.namespace.share.net`).
+    pub shared_netns: Option<&'a OwnedFd>,
     /// Console pty slave, bind-mounted on `/dev/console`.
     pub console: Option<&'a OwnedFd>,
     /// tty pty slaves, bind-mounted on `/dev/ttyN`.
@@ -125,6 +127,13 @@ fn setup_nics(plan: &StartPlan, states: &[NicState]) -> Result<(), String> {
 /// `report_fd` is the monitor's pipe this process reports a failure on.
 fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible, String> {
     let spec = &plan.plan.spec;
+    if let Some(fd) = plan.shared_netns {
+        plan.sys
+            .setns(std::os::fd::AsFd::as_fd(fd), libc::CLONE_NEWNET)
+            .map_err(|e| {
+                format!("joining the network namespace of lxc.namespace.share.net: {e}")
+            })?;
+    }
     // The mounts come first: they need no cgroup, and they run while the
     // monitor puts this process into its cgroups (whose first write waits
     // for an RCU grace period in the kernel).

@@ -214,6 +214,9 @@ pub struct RunSpec {
     pub stop_signal: i32,
     /// `lxc.monitor.signal.pdeath`: sent to init when the monitor dies (0 = none).
     pub pdeath_signal: i32,
+    /// `lxc.namespace.share.net`: a container name, a pid or a namespace
+    /// file whose network namespace this container joins.
+    pub share_net: Option<String>,
     /// `lxc.log.file`.
     pub log_file: Option<PathBuf>,
     /// `lxc.log.level`.
@@ -270,6 +273,7 @@ impl RunSpec {
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
             pdeath_signal: sig("lxc.monitor.signal.pdeath", libc::SIGKILL)?,
+            share_net: cfg.get("lxc.namespace.share.net").map(str::to_string),
             log_file: cfg.get("lxc.log.file").map(PathBuf::from),
             log_level: cfg.get("lxc.log.level").map(str::to_string),
         })
@@ -358,7 +362,10 @@ fn namespaces(cfg: &Config) -> Namespaces {
             ns.set(n, false);
         }
     }
-    if cfg.nics().iter().any(|n| n.kind.as_deref() == Some("none")) {
+    // `none` uses the host's network namespace, `share.net` another's: no new one.
+    if cfg.nics().iter().any(|n| n.kind.as_deref() == Some("none"))
+        || cfg.get("lxc.namespace.share.net").is_some()
+    {
         ns.net = false;
     }
     // rlxc always needs its own mount namespace to set up a rootfs.

@@ -59,6 +59,7 @@ impl Launch {
             || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from);
         let (go_r, go_w) = pipe().map_err(self.io("pipe"))?;
         let (report_r, report_w) = pipe().map_err(self.io("pipe"))?;
+        self.shared_netns = self.open_shared_netns()?;
         if let Some(w) = self.warm.take() {
             w.finish();
         }
@@ -98,6 +99,7 @@ impl Launch {
         child::main(ChildPlan {
             plan: &self.plan,
             sys: &*self.sys,
+            shared_netns: self.shared_netns.as_ref(),
             console,
             ttys: ptys
                 .map(|p| p.ttys.iter().map(|t| &t.slave).collect())
@@ -106,6 +108,36 @@ impl Launch {
             go,
             err: report,
         })
+    }
+
+    /// `lxc.namespace.share.net`: a pid, a namespace file, or a container of
+    /// this lxcpath (its init's).
+    fn open_shared_netns(&self) -> Result<Option<OwnedFd>, StartError> {
+        let Some(other) = &self.plan.spec.share_net else {
+            return Ok(None);
+        };
+        let path = if other.starts_with('/') {
+            other.clone()
+        } else if let Ok(pid) = other.parse::<i32>() {
+            format!("/proc/{pid}/ns/net")
+        } else {
+            let pid = self
+                .plan
+                .paths
+                .command_socket(other)
+                .ok()
+                .and_then(|s| crate::container::state::query(&s).pid)
+                .ok_or_else(|| StartError::Child {
+                    name: self.plan.name.clone(),
+                    message: format!(
+                        "lxc.namespace.share.net = {other}: no container `{other}` runs in this lxcpath"
+                    ),
+                })?;
+            format!("/proc/{pid}/ns/net")
+        };
+        std::fs::File::open(&path)
+            .map(|f| Some(OwnedFd::from(f)))
+            .map_err(self.io(&format!("opening {path} (lxc.namespace.share.net)")))
     }
 
     pub(super) fn release(&mut self) -> Result<(), StartError> {

@@ -66,6 +66,8 @@ pub struct Launch {
     /// The child, once cloned.
     pub child: Option<Child>,
     pub(super) netns: Option<OwnedFd>,
+    /// The network namespace `lxc.namespace.share.net` names, for the child.
+    pub(super) shared_netns: Option<OwnedFd>,
     /// What each NIC's host half made (plan order).
     pub nic_states: Vec<NicState>,
     pub(super) done: Vec<Stage>,
@@ -91,6 +93,7 @@ impl Launch {
             listener: None,
             child: None,
             netns: None,
+            shared_netns: None,
             nic_states: Vec::new(),
             done: Vec::new(),
         }

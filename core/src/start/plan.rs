@@ -145,6 +145,15 @@ impl StartPlan {
         // The backend's location, without the prefix that chose the backend.
         spec.rootfs = rootfs.as_ref().map(|r| PathBuf::from(&r.spec.location));
         let nics = nic_plans(name, config, registry)?;
+        if let (Some(other), Some(n)) = (&spec.share_net, nics.first()) {
+            return Err(PlanError::Nic {
+                name: name.into(),
+                index: n.nic.index,
+                why: format!(
+                    "the container joins the network of `{other}` (lxc.namespace.share.net): it has no NICs of its own"
+                ),
+            });
+        }
         let cgroup = place(&config.cgroup_settings(), layout);
         if let Some(t) = cgroup.untranslatable.first() {
             return Err(PlanError::Cgroup {
