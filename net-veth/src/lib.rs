@@ -21,7 +21,10 @@
 //! each of the container's addresses (and each `veth.ipvN.route`) through
 //! the host end, which answers ARP/NDP for the container's neighbours.
 //!
-//! Not built yet: Open vSwitch bridges, `veth.vlan.id`; iptables where nftables is missing.
+//! `veth.vlan.id` / `veth.vlan.tagged.id`: the host end's VLANs on a
+//! VLAN-aware bridge.
+//!
+//! Not built yet: Open vSwitch bridges; iptables where nftables is missing.
 //! `script.up`/`script.down` run with LXC's arguments and environment. Privileges: root
 //! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 
@@ -50,6 +53,11 @@ pub struct VethNic {
     pub router: bool,
     /// `veth.ipv4.route` and `veth.ipv6.route`: more host routes into it.
     pub routes: Vec<(std::net::IpAddr, u8)>,
+    /// `veth.vlan.id`: the port's untagged VLAN (its PVID) on a VLAN-aware
+    /// bridge, and `veth.vlan.tagged.id`: tagged memberships.
+    pub vlan: Option<u16>,
+    /// See `vlan`.
+    pub tagged: Vec<u16>,
     /// Name, MAC, MTU, up, addresses, gateways.
     pub ip: IpSettings,
 }
@@ -85,11 +93,43 @@ impl VethNic {
                 "router mode takes no bridge (`link`)",
             ));
         }
+        let vid = |v: &str| v.parse::<u16>().ok().filter(|n| (1..4095).contains(n));
+        let vlan =
+            match nic.get("veth.vlan.id") {
+                None => None,
+                Some(v) => Some(vid(v).ok_or_else(|| {
+                    invalid(nic, "veth.vlan.id", format!("`{v}` is not a VLAN id"))
+                })?),
+            };
+        let tagged = nic
+            .keys
+            .get("veth.vlan.tagged.id")
+            .into_iter()
+            .flatten()
+            .map(|v| {
+                vid(v).ok_or_else(|| {
+                    invalid(
+                        nic,
+                        "veth.vlan.tagged.id",
+                        format!("`{v}` is not a VLAN id"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<u16>, _>>()?;
+        if (vlan.is_some() || !tagged.is_empty()) && bridge.is_none() {
+            return Err(invalid(
+                nic,
+                "veth.vlan.id",
+                "VLANs are a bridge port's: give `link`",
+            ));
+        }
         Ok(VethNic {
             bridge,
             pair: nic.get("veth.pair").map(str::to_string),
             router,
             routes,
+            vlan,
+            tagged,
             ip: IpSettings::parse(nic)?,
         })
     }
@@ -168,6 +208,44 @@ fn router_routes(
         ctx.sys
             .netlink(&req)
             .map_err(|e| sys_err(nic, &req.what, e))?;
+    }
+    Ok(())
+}
+
+/// `veth.vlan.id` and `veth.vlan.tagged.id` on the host end's bridge port:
+/// the untagged PVID replaces the default VLAN 1, as LXC does.
+fn port_vlans(ctx: NetContext<'_>, nic: &Nic, v: &VethNic, host: &str) -> Result<(), NetworkError> {
+    if v.vlan.is_none() && v.tagged.is_empty() {
+        return Ok(());
+    }
+    let port =
+        link_index(ctx.sys, host).map_err(|e| sys_err(nic, &format!("looking up {host}"), e))?;
+    let mut reqs = Vec::new();
+    if let Some(id) = v.vlan {
+        reqs.push(netlink::bridge_vlan(port, 1, 0, false));
+        reqs.push(netlink::bridge_vlan(
+            port,
+            id,
+            netlink::VLAN_PVID | netlink::VLAN_UNTAGGED,
+            true,
+        ));
+    }
+    reqs.extend(
+        v.tagged
+            .iter()
+            .map(|id| netlink::bridge_vlan(port, *id, 0, true)),
+    );
+    for r in &reqs {
+        ctx.sys.netlink(r).map_err(|e| match e.errno() {
+            Some(nix::Error::EOPNOTSUPP) => backend(
+                nic,
+                format!(
+                    "bridge `{}` does not filter VLANs (this kernel lacks CONFIG_BRIDGE_VLAN_FILTERING, or the bridge has vlan_filtering off)",
+                    v.bridge.as_deref().unwrap_or("")
+                ),
+            ),
+            _ => sys_err(nic, &r.what, e),
+        })?;
     }
     Ok(())
 }
@@ -328,6 +406,7 @@ impl Network for Driver {
         if v.router {
             router_routes(ctx, nic, &v, &host)?;
         }
+        port_vlans(ctx, nic, &v, &host)?;
         script(ctx, nic, "up", &host, v.bridge.as_deref()).await?;
         Ok(NicState {
             index: nic.index,

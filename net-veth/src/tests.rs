@@ -179,6 +179,40 @@ async fn scripts_run_with_lxcs_arguments_and_a_failing_one_is_named() {
     );
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_port_vlan_replaces_vlan_1_and_a_bridge_without_filtering_is_named() {
+    let sys = FakeSys::new();
+    let n = nic(&format!(
+        "{NIC}lxc.net.0.veth.vlan.id = 10\nlxc.net.0.veth.vlan.tagged.id = 20\n"
+    ));
+    Driver.setup_host(ctx(&sys, None), &n).await.unwrap();
+    let r = requests(&sys);
+    let vl: Vec<&str> = r
+        .iter()
+        .filter(|w| w.contains("VLAN"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        vl,
+        [
+            "removing VLAN 1 on bridge port 42",
+            "adding VLAN 10 on bridge port 42",
+            "adding VLAN 20 on bridge port 42"
+        ]
+    );
+    let sys = FakeSys::new();
+    sys.fail_with(
+        nix::Error::EOPNOTSUPP,
+        |c| matches!(c, SysCall::Netlink { what, .. } if what.contains("VLAN")),
+    );
+    let e = Driver
+        .setup_host(ctx(&sys, None), &n)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bridge `br0` does not filter VLANs"), "{e}");
+}
+
 #[test]
 fn pair_names_are_lxcs_shape() {
     let mut n = 0u8;

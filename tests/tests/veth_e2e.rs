@@ -205,3 +205,32 @@ fn router_mode_routes_the_containers_address_from_the_host() {
     lab.ok(&["stop", "-n", &c, "-k"]);
     lab.assert_clean(&c);
 }
+
+#[test]
+fn a_port_vlan_needs_a_vlan_aware_bridge() {
+    let Some(lab) = Lab::new() else { return };
+    let host = HostNs::with_bridge("vlan");
+    let c = lab.busybox("vlan");
+    lab.configure(
+        &c,
+        "lxc.net.0.type = veth\nlxc.net.0.link = br0\nlxc.net.0.veth.vlan.id = 10\n",
+    );
+    let o = host.rlxc(&lab, &["start", "-n", &c]);
+    if o.status.success() {
+        // A kernel with VLAN filtering: the port's PVID is 10.
+        let v = stdout(&host.exec(&["bridge", "vlan", "show"]));
+        assert!(v.contains("10 PVID"), "{v}");
+        lab.ok(&["stop", "-n", &c, "-k"]);
+    } else {
+        // This one has none: the start says so and leaves nothing.
+        let e = stderr(&o);
+        assert!(e.contains("bridge `br0` does not filter VLANs"), "{e}");
+        // The pair goes with the container's namespace, in the background.
+        let gone = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            host.on_bridge().is_empty()
+        });
+        assert!(gone, "a host end is left on br0");
+    }
+    lab.assert_clean(&c);
+}

@@ -187,6 +187,37 @@ pub fn move_link(index: u32, netns: i32, name: &str) -> Request {
     )
 }
 
+/// `IFLA_AF_SPEC`, `IFLA_BRIDGE_VLAN_INFO` and its flags (linux/if_bridge.h).
+const IFLA_AF_SPEC: u16 = 26;
+const IFLA_BRIDGE_VLAN_INFO: u16 = 2;
+/// `BRIDGE_VLAN_INFO_PVID`.
+pub const VLAN_PVID: u16 = 2;
+/// `BRIDGE_VLAN_INFO_UNTAGGED`.
+pub const VLAN_UNTAGGED: u16 = 4;
+
+/// A bridge port's VLAN membership (`bridge vlan add|del dev PORT vid N
+/// [pvid] [untagged]`): `RTM_SETLINK` or `RTM_DELLINK` of family `AF_BRIDGE`.
+pub fn bridge_vlan(port: u32, vid: u16, flags: u16, add: bool) -> Request {
+    let mut info = flags.to_ne_bytes().to_vec();
+    info.extend_from_slice(&vid.to_ne_bytes());
+    let spec = Attrs::new().add(IFLA_BRIDGE_VLAN_INFO, &info);
+    let mut body = ifinfomsg(port as i32, 0, 0);
+    body[0] = libc::AF_BRIDGE as u8;
+    body.extend_from_slice(&Attrs::new().nest(IFLA_AF_SPEC, &spec).0);
+    let (t, verb) = if add {
+        (libc::RTM_SETLINK, "adding")
+    } else {
+        (libc::RTM_DELLINK, "removing")
+    };
+    message(
+        Kind::SetLink,
+        t,
+        F_REQUEST | F_ACK,
+        &body,
+        format!("{verb} VLAN {vid} on bridge port {port}"),
+    )
+}
+
 /// `RTM_DELLINK` of the link named `name` (a veth takes its peer along).
 pub fn del_link(name: &str) -> Request {
     let mut body = ifinfomsg(0, 0, 0);
@@ -292,6 +323,13 @@ mod tests {
         let mv = move_link(7, 3, "eth1");
         assert_eq!(&mv.bytes[20..24], &7i32.to_ne_bytes(), "ifi_index");
         assert!(find(&mv.bytes, &[8, 0, IFLA_NET_NS_FD as u8, 0, 3, 0, 0, 0]).is_some());
+        let v = bridge_vlan(5, 10, VLAN_PVID | VLAN_UNTAGGED, true);
+        assert_eq!(v.bytes[16], libc::AF_BRIDGE as u8);
+        assert!(find(
+            &v.bytes,
+            &[8, 0, IFLA_BRIDGE_VLAN_INFO as u8, 0, 6, 0, 10, 0]
+        )
+        .is_some());
         let get = get_link("lxcbr0");
         assert_eq!(u16::from_ne_bytes([get.bytes[6], get.bytes[7]]), F_REQUEST);
     }

@@ -15,8 +15,8 @@ mod route;
 pub use addr::{get_addrs, new_addr, parse_addr};
 pub use attr::Attrs;
 pub use link::{
-    del_link, get_link, move_link, new_link, new_sublink, new_veth, set_link, LinkChange,
-    SubLinkRequest, VethRequest,
+    bridge_vlan, del_link, get_link, move_link, new_link, new_sublink, new_veth, set_link,
+    LinkChange, SubLinkRequest, VethRequest, VLAN_PVID, VLAN_UNTAGGED,
 };
 pub use route::{new_default_route, new_device_route, new_link_route};
 
