@@ -24,7 +24,7 @@
 //! `veth.vlan.id` / `veth.vlan.tagged.id`: the host end's VLANs on a
 //! VLAN-aware bridge.
 //!
-//! Not built yet: Open vSwitch bridges; iptables where nftables is missing.
+//! Not built yet: Open vSwitch bridges.
 //! `script.up`/`script.down` run with LXC's arguments and environment. Privileges: root
 //! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 

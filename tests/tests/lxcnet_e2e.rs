@@ -113,3 +113,43 @@ fn lxcbr0_gives_leases_names_and_nat_and_goes_away() {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"));
     assert!(!alive, "dnsmasq still runs");
 }
+
+#[test]
+fn without_nftables_the_rules_are_iptables() {
+    let Some(lab) = Lab::new() else { return };
+    let host = HostNs::new("lxcnet4");
+    let settings = lab.path().join("lxc-net");
+    std::fs::write(
+        &settings,
+        "LXC_USE_NFT=\"false\"\nLXC_BRIDGE=\"lxcbr7\"\nLXC_DHCP_CONFILE=/dev/null\n",
+    )
+    .unwrap();
+    let net = |args: &[&str]| {
+        let mut c = std::process::Command::new("ip");
+        c.args(["netns", "exec", &host.0])
+            .arg(rlxc_tests::rlxc_bin())
+            .args(args)
+            .env("RLXC_LXC_NET_CONFIG", &settings)
+            .env("RLXC_RUNDIR", &lab.rundir)
+            .stdin(std::process::Stdio::null());
+        rlxc_tests::run(&mut c)
+    };
+    let o = net(&["net", "start"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let nat = stdout(&host.exec(&["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"]));
+    assert!(
+        nat.contains("-A POSTROUTING -s 10.0.3.0/24 ! -d 10.0.3.0/24 -j MASQUERADE"),
+        "{nat}"
+    );
+    let input = stdout(&host.exec(&["iptables", "-w", "-S", "INPUT"]));
+    assert!(
+        input.contains("-i lxcbr7 -p udp -m udp --dport 67 -j ACCEPT"),
+        "{input}"
+    );
+    assert!(!stdout(&host.exec(&["nft", "list", "tables"])).contains("lxc"));
+    let o = net(&["net", "stop"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let nat = stdout(&host.exec(&["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"]));
+    assert!(!nat.contains("MASQUERADE"), "{nat}");
+    assert!(host.links("lxcbr7").is_empty());
+}

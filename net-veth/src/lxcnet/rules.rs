@@ -33,6 +33,61 @@ pub fn nft_ruleset(s: &Settings) -> String {
     r
 }
 
+/// LXC's iptables rules, where nftables is not used: `(table, chain, rule)`;
+/// `net start` inserts (`-I`) the filter ones and appends (`-A`) the NAT
+/// and mangle ones, `net stop` deletes (`-D`) them all.
+pub fn iptables_rules(s: &Settings) -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let b = s.bridge.clone();
+    let n = s.network.clone();
+    let w = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut r = Vec::new();
+    for (proto, port) in [("udp", "67"), ("tcp", "67"), ("udp", "53"), ("tcp", "53")] {
+        r.push((
+            "filter",
+            "INPUT",
+            w(&["-i", &b, "-p", proto, "--dport", port, "-j", "ACCEPT"]),
+        ));
+    }
+    r.push(("filter", "FORWARD", w(&["-i", &b, "-j", "ACCEPT"])));
+    r.push(("filter", "FORWARD", w(&["-o", &b, "-j", "ACCEPT"])));
+    r.push((
+        "nat",
+        "POSTROUTING",
+        w(&["-s", &n, "!", "-d", &n, "-j", "MASQUERADE"]),
+    ));
+    r.push((
+        "mangle",
+        "POSTROUTING",
+        w(&[
+            "-o",
+            &b,
+            "-p",
+            "udp",
+            "-m",
+            "udp",
+            "--dport",
+            "68",
+            "-j",
+            "CHECKSUM",
+            "--checksum-fill",
+        ]),
+    ));
+    r
+}
+
+/// One iptables call: `-w -t TABLE -I|-A|-D CHAIN RULE…`.
+pub fn iptables_args(table: &str, op: &str, chain: &str, rule: &[String]) -> Vec<String> {
+    let mut a = vec![
+        "-w".to_string(),
+        "-t".into(),
+        table.into(),
+        op.into(),
+        chain.into(),
+    ];
+    a.extend(rule.iter().cloned());
+    a
+}
+
 /// The tables `net stop` deletes.
 pub const TABLES: &[(&str, &str)] = &[("inet", "lxc"), ("ip", "lxc"), ("ip6", "lxc")];
 
@@ -85,6 +140,17 @@ pub fn dnsmasq_args(s: &Settings, user: &str, run_dir: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iptables_where_nftables_is_not_used() {
+        let r = iptables_rules(&Settings::default());
+        let nat = r.iter().find(|(t, _, _)| *t == "nat").unwrap();
+        assert_eq!(
+            iptables_args(nat.0, "-A", nat.1, &nat.2).join(" "),
+            "-w -t nat -A POSTROUTING -s 10.0.3.0/24 ! -d 10.0.3.0/24 -j MASQUERADE"
+        );
+        assert_eq!(r.len(), 8);
+    }
 
     #[test]
     fn lxcs_rules_and_flags() {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rlxc_core::netlink;
 use rlxc_core::sys::{run_checked, Sys, SysError, Tool};
 
-use super::rules::{dnsmasq_args, nft_ruleset, TABLES};
+use super::rules::{dnsmasq_args, iptables_args, iptables_rules, nft_ruleset, TABLES};
 use super::settings::Settings;
 
 /// Why `net start` or `net stop` failed; every message names the bridge.
@@ -127,11 +127,7 @@ impl Service {
         sys.write_file(Path::new("/proc/sys/net/ipv4/ip_forward"), b"1")
             .map_err(self.err("turning IPv4 forwarding on"))?;
         self.ipv6(sys)?;
-        let mut nft = Tool::new("nft", ["-f", "-"]);
-        nft.stdin = Some(nft_ruleset(s).into_bytes());
-        run_checked(sys, &nft)
-            .await
-            .map_err(self.err("loading the nftables rules"))?;
+        self.firewall(sys).await?;
         let args = dnsmasq_args(s, &dnsmasq_user(), &self.dir);
         run_checked(sys, &Tool::new("dnsmasq", args)).await.map_err(|e| {
             match &e {
@@ -145,6 +141,38 @@ impl Service {
                 _ => self.err("starting dnsmasq")(e),
             }
         })?;
+        Ok(())
+    }
+
+    /// nftables when `LXC_USE_NFT` and `nft` works (LXC's test), else
+    /// iptables, as LXC chooses.
+    async fn use_nft(&self, sys: &dyn Sys) -> bool {
+        self.settings.use_nft
+            && sys
+                .run(&Tool::new("nft", ["list", "ruleset"]))
+                .await
+                .is_ok_and(|o| o.status == 0)
+    }
+
+    /// DHCP and DNS from the bridge, forwarding, NAT: LXC's rules.
+    async fn firewall(&self, sys: &dyn Sys) -> Result<(), NetError> {
+        if self.use_nft(sys).await {
+            let mut nft = Tool::new("nft", ["-f", "-"]);
+            nft.stdin = Some(nft_ruleset(&self.settings).into_bytes());
+            return run_checked(sys, &nft)
+                .await
+                .map(|_| ())
+                .map_err(self.err("loading the nftables rules"));
+        }
+        for (table, chain, rule) in iptables_rules(&self.settings) {
+            let op = if table == "filter" { "-I" } else { "-A" };
+            run_checked(
+                sys,
+                &Tool::new("iptables", iptables_args(table, op, chain, &rule)),
+            )
+            .await
+            .map_err(self.err("adding the iptables rules (no nftables)"))?;
+        }
         Ok(())
     }
 
@@ -254,6 +282,11 @@ impl Service {
                 .run(&Tool::new("nft", ["delete", "table", family, table]))
                 .await;
         }
+        // Both kinds go: the rules may be from a start with other settings.
+        for (table, chain, rule) in iptables_rules(&self.settings) {
+            let args = iptables_args(table, "-D", chain, &rule);
+            let _ = sys.run(&Tool::new("iptables", args)).await;
+        }
         match sys.netlink(&netlink::del_link(&self.settings.bridge)) {
             Err(e) if e.errno() != Some(nix::Error::ENODEV) => {
                 return Err(self.err("deleting the bridge")(e))
@@ -334,13 +367,14 @@ mod tests {
                 "adding address 10.0.3.1/24",
                 "changing link lxcbr0",
                 "/proc/sys/net/ipv4/ip_forward = 1",
-                "nft -f -",
+                "nft list ruleset",
             ]
         );
+        assert_eq!(s[6], "nft -f -");
         assert!(
-            s[6].starts_with("dnsmasq --conf-file=/dev/null -u "),
+            s[7].starts_with("dnsmasq --conf-file=/dev/null -u "),
             "{}",
-            s[6]
+            s[7]
         );
         assert!(svc.marker().exists());
         // dnsmasq refusing: everything is undone, and the error says why.

@@ -34,6 +34,8 @@ pub struct Settings {
     pub ipv6: Option<(String, u8, String)>,
     /// `LXC_IPV6_NAT`.
     pub ipv6_nat: bool,
+    /// `LXC_USE_NFT`: nftables when `nft` works, else iptables.
+    pub use_nft: bool,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -54,6 +56,7 @@ impl Default for Settings {
             domain: None,
             ipv6: None,
             ipv6_nat: false,
+            use_nft: true,
             files: Vec::new(),
         }
     }
@@ -156,6 +159,7 @@ impl Settings {
                     "LXC_IPV6_MASK" => v6.1 = value.parse::<u8>().ok(),
                     "LXC_IPV6_NETWORK" => v6.2 = (!value.is_empty()).then_some(value),
                     "LXC_IPV6_NAT" => s.ipv6_nat = value == "true",
+                    "LXC_USE_NFT" => s.use_nft = value == "true",
                     _ => {}
                 }
             }
