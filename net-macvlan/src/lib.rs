@@ -13,7 +13,7 @@ mod kind;
 use async_trait::async_trait;
 use rlxc_core::config::Nic;
 use rlxc_core::netlink::{self, Attrs};
-use rlxc_core::network::ip::{configure, invalid, link_index, Gateway, IpSettings};
+use rlxc_core::network::ip::{configure, invalid, link_index, refused, Gateway, IpSettings};
 use rlxc_core::network::{NetContext, Network, NetworkError, NicState};
 use rlxc_core::registry::Registry;
 
@@ -66,11 +66,7 @@ impl Network for Driver {
 
     async fn setup_host(&self, ctx: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError> {
         let (parent, data, ip) = parse(self.0, nic)?;
-        let backend = |reason: String| NetworkError::Backend {
-            index: nic.index,
-            driver: self.0.name(),
-            reason,
-        };
+        let backend = |reason: String| refused(nic, self.0.name(), reason);
         let index = link_index(ctx.sys, &parent).map_err(|e| match e.errno() {
             Some(nix::Error::ENODEV) => backend(format!(
                 "parent `{parent}` (lxc.net.{}.link) does not exist",

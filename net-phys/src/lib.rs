@@ -13,7 +13,9 @@ use std::os::fd::{AsFd, AsRawFd};
 use async_trait::async_trait;
 use rlxc_core::config::Nic;
 use rlxc_core::netlink;
-use rlxc_core::network::ip::{configure, invalid, link_index, Gateway, IpSettings};
+use rlxc_core::network::ip::{
+    configure, invalid, link_index, refused, sys_err, Gateway, IpSettings,
+};
 use rlxc_core::network::{NetContext, Network, NetworkError, NicState};
 use rlxc_core::registry::Registry;
 use rlxc_core::sys::SysError;
@@ -41,19 +43,7 @@ fn host_name(nic: &Nic) -> Result<String, NetworkError> {
 }
 
 fn backend(nic: &Nic, reason: String) -> NetworkError {
-    NetworkError::Backend {
-        index: nic.index,
-        driver: NAME,
-        reason,
-    }
-}
-
-fn sys_err(nic: &Nic, what: &str, source: SysError) -> NetworkError {
-    NetworkError::Sys {
-        index: nic.index,
-        what: what.to_string(),
-        source,
-    }
+    refused(nic, NAME, reason)
 }
 
 #[async_trait]

@@ -34,10 +34,12 @@ use async_trait::async_trait;
 use rlxc_core::config::net::kernel_random;
 use rlxc_core::config::Nic;
 use rlxc_core::netlink;
-use rlxc_core::network::ip::{configure, invalid, link_index, Gateway, IpSettings};
+use rlxc_core::network::ip::{
+    configure, invalid, link_index, refused, sys_err, Gateway, IpSettings,
+};
 use rlxc_core::network::{NetContext, Network, NetworkError, NicState};
 use rlxc_core::registry::Registry;
-use rlxc_core::sys::{Sys, SysError};
+use rlxc_core::sys::Sys;
 
 pub use rlxc_core::network::ip::mac_bytes;
 
@@ -147,20 +149,8 @@ pub fn register(r: &mut Registry) {
     r.add_network(std::sync::Arc::new(Driver));
 }
 
-fn sys_err(nic: &Nic, what: &str, source: SysError) -> NetworkError {
-    NetworkError::Sys {
-        index: nic.index,
-        what: what.to_string(),
-        source,
-    }
-}
-
 fn backend(nic: &Nic, reason: String) -> NetworkError {
-    NetworkError::Backend {
-        index: nic.index,
-        driver: NAME,
-        reason,
-    }
+    refused(nic, NAME, reason)
 }
 
 /// `ADDR/PREFIX` of a `veth.ipvN.route`.

@@ -77,6 +77,16 @@ pub fn kill(pid: i32, sig: i32) {
     unsafe { libc_kill(pid, sig) };
 }
 
+/// The parent of process `pid` (a container init's monitor).
+pub fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    stat.rsplit(')')
+        .next()
+        .and_then(|r| r.split_whitespace().nth(1))
+        .and_then(|p| p.parse().ok())
+        .expect("ppid")
+}
+
 /// Asserts a root-only prerequisite: in CI (`RLXC_REQUIRE_ROOT=1`) a missing
 /// prerequisite fails the test; elsewhere the test is skipped with a message.
 pub fn require(cond: bool, what: &str) -> bool {

@@ -73,6 +73,25 @@ impl HostNs {
             .collect()
     }
 
+    /// `rlxc net ARGS` run in the namespace, with the lab's run directory and
+    /// `settings` as LXC's lxc-net file.
+    pub fn net(
+        &self,
+        lab: &Lab,
+        settings: &std::path::Path,
+        args: &[&str],
+    ) -> std::process::Output {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0])
+            .arg(crate::rlxc_bin())
+            .arg("net")
+            .args(args)
+            .env("RLXC_LXC_NET_CONFIG", settings)
+            .env("RLXC_RUNDIR", &lab.rundir)
+            .stdin(std::process::Stdio::null());
+        run(&mut c)
+    }
+
     /// `rlxc ARGS` run from inside the namespace.
     pub fn rlxc(&self, lab: &Lab, args: &[&str]) -> std::process::Output {
         let inner = lab.cmd(args);

@@ -113,15 +113,7 @@ fn a_killed_monitor_takes_the_container_along_and_the_next_start_cleans_up() {
 }
 
 fn monitor_of(init: i32) -> i32 {
-    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
-    stat.rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap()
+    rlxc_tests::parent_of(init)
 }
 
 #[test]

@@ -36,17 +36,7 @@ fn lxcbr0_gives_leases_names_and_nat_and_goes_away() {
         ),
     )
     .unwrap();
-    // `rlxc net …` inside the namespace, with the lab's run directory.
-    let net = |args: &[&str]| {
-        let mut c = std::process::Command::new("ip");
-        c.args(["netns", "exec", &host.0])
-            .arg(rlxc_tests::rlxc_bin())
-            .args(args)
-            .env("RLXC_LXC_NET_CONFIG", &settings)
-            .env("RLXC_RUNDIR", &lab.rundir)
-            .stdin(std::process::Stdio::null());
-        rlxc_tests::run(&mut c)
-    };
+    let net = |args: &[&str]| host.net(&lab, &settings, &args[1..]);
     let start = net(&["net", "start"]);
     assert!(start.status.success(), "{}", stderr(&start));
     // Idempotent.
@@ -124,16 +114,7 @@ fn without_nftables_the_rules_are_iptables() {
         "LXC_USE_NFT=\"false\"\nLXC_BRIDGE=\"lxcbr7\"\nLXC_DHCP_CONFILE=/dev/null\n",
     )
     .unwrap();
-    let net = |args: &[&str]| {
-        let mut c = std::process::Command::new("ip");
-        c.args(["netns", "exec", &host.0])
-            .arg(rlxc_tests::rlxc_bin())
-            .args(args)
-            .env("RLXC_LXC_NET_CONFIG", &settings)
-            .env("RLXC_RUNDIR", &lab.rundir)
-            .stdin(std::process::Stdio::null());
-        rlxc_tests::run(&mut c)
-    };
+    let net = |args: &[&str]| host.net(&lab, &settings, &args[1..]);
     let o = net(&["net", "start"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let nat = stdout(&host.exec(&["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"]));

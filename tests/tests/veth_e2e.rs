@@ -121,17 +121,7 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
 
     // A SIGKILLed monitor: its container dies, and the pair with its netns.
     let init = lab.pid(&c2);
-    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
-    let monitor: i32 = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    rlxc_tests::kill(monitor, 9);
+    rlxc_tests::kill(rlxc_tests::parent_of(init), 9);
     for _ in 0..200 {
         if host.links(&format!("vr{tag}")).is_empty() {
             break;

@@ -218,10 +218,16 @@ pub fn bridge_vlan(port: u32, vid: u16, flags: u16, add: bool) -> Request {
     )
 }
 
-/// `RTM_DELLINK` of the link named `name` (a veth takes its peer along).
-pub fn del_link(name: &str) -> Request {
+/// An `ifinfomsg` naming its link by `IFLA_IFNAME` only.
+fn named(name: &str) -> Vec<u8> {
     let mut body = ifinfomsg(0, 0, 0);
     body.extend_from_slice(&Attrs::new().string(IFLA_IFNAME, name).0);
+    body
+}
+
+/// `RTM_DELLINK` of the link named `name` (a veth takes its peer along).
+pub fn del_link(name: &str) -> Request {
+    let body = named(name);
     message(
         Kind::DelLink,
         libc::RTM_DELLINK,
@@ -233,8 +239,7 @@ pub fn del_link(name: &str) -> Request {
 
 /// `RTM_GETLINK` of the link named `name`; the answer's index is the link's.
 pub fn get_link(name: &str) -> Request {
-    let mut body = ifinfomsg(0, 0, 0);
-    body.extend_from_slice(&Attrs::new().string(IFLA_IFNAME, name).0);
+    let body = named(name);
     message(
         Kind::GetLink,
         libc::RTM_GETLINK,

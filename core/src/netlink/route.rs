@@ -6,21 +6,28 @@ use super::addr::octets;
 use super::attr::Attrs;
 use super::{message, Kind, Request, F_ACK, F_CREATE, F_EXCL, F_REQUEST};
 
-/// `RTM_NEWROUTE`: the default route of `family` (`AF_INET`, `AF_INET6`)
-/// straight out of link `index`, no gateway (LXC's `ipv4.gateway = dev`).
-pub fn new_device_route(index: u32, family: u8) -> Request {
+/// An `rtmsg` in the main table, a unicast route of `scope`, then `attrs`.
+fn route_body(family: u8, dst_len: u8, scope: u8, attrs: &Attrs) -> Vec<u8> {
     let mut body = vec![
         family,
-        0,
+        dst_len,
         0,
         0,
         libc::RT_TABLE_MAIN,
         libc::RTPROT_BOOT,
-        libc::RT_SCOPE_LINK,
+        scope,
         libc::RTN_UNICAST,
     ];
     body.extend_from_slice(&0u32.to_ne_bytes());
-    body.extend_from_slice(&Attrs::new().u32(libc::RTA_OIF, index).0);
+    body.extend_from_slice(&attrs.0);
+    body
+}
+
+/// `RTM_NEWROUTE`: the default route of `family` (`AF_INET`, `AF_INET6`)
+/// straight out of link `index`, no gateway (LXC's `ipv4.gateway = dev`).
+pub fn new_device_route(index: u32, family: u8) -> Request {
+    let attrs = Attrs::new().u32(libc::RTA_OIF, index);
+    let body = route_body(family, 0, libc::RT_SCOPE_LINK, &attrs);
     message(
         Kind::NewRoute,
         libc::RTM_NEWROUTE,
@@ -61,23 +68,10 @@ pub fn new_link_route(index: u32, dst: IpAddr, prefix: u8) -> Request {
 /// `RTM_NEWROUTE`: the default route via `gateway` (through link `index`).
 pub fn new_default_route(index: u32, gateway: IpAddr) -> Request {
     let (family, gw) = octets(gateway);
-    // rtmsg: family, dst_len 0 (default), src_len, tos, table main,
-    // protocol boot, scope universe, type unicast, flags.
-    let mut body = vec![
-        family,
-        0,
-        0,
-        0,
-        libc::RT_TABLE_MAIN,
-        libc::RTPROT_BOOT,
-        libc::RT_SCOPE_UNIVERSE,
-        libc::RTN_UNICAST,
-    ];
-    body.extend_from_slice(&0u32.to_ne_bytes());
     let attrs = Attrs::new()
         .add(libc::RTA_GATEWAY, &gw)
         .u32(libc::RTA_OIF, index);
-    body.extend_from_slice(&attrs.0);
+    let body = route_body(family, 0, libc::RT_SCOPE_UNIVERSE, &attrs);
     message(
         Kind::NewRoute,
         libc::RTM_NEWROUTE,

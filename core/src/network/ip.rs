@@ -56,6 +56,15 @@ pub struct IpSettings {
     pub gateways: Vec<Gateway>,
 }
 
+/// A backend's refusal for NIC `nic`, in its own words.
+pub fn refused(nic: &Nic, driver: &'static str, reason: String) -> NetworkError {
+    NetworkError::Backend {
+        index: nic.index,
+        driver,
+        reason,
+    }
+}
+
 /// An error naming the NIC and the key.
 pub fn invalid(nic: &Nic, key: &str, reason: impl std::fmt::Display) -> NetworkError {
     NetworkError::Invalid {
@@ -164,7 +173,8 @@ impl IpSettings {
     }
 }
 
-fn sys_err(nic: &Nic, what: &str, source: SysError) -> NetworkError {
+/// A failed request for NIC `nic`, naming what was being done.
+pub fn sys_err(nic: &Nic, what: &str, source: SysError) -> NetworkError {
     NetworkError::Sys {
         index: nic.index,
         what: what.to_string(),
