@@ -19,7 +19,8 @@
 //!
 //! Router mode (`veth.mode = router`): no bridge; the host gets a route to
 //! each of the container's addresses (and each `veth.ipvN.route`) through
-//! the host end, which answers ARP/NDP for the container's neighbours.
+//! the host end, which answers ARP/NDP for the container's neighbours; with
+//! `l2proxy = 1`, proxy entries for its addresses on `link` (the uplink).
 //!
 //! `veth.vlan.id` / `veth.vlan.tagged.id`: the host end's VLANs on a
 //! VLAN-aware bridge.
@@ -55,6 +56,11 @@ pub struct VethNic {
     pub router: bool,
     /// `veth.ipv4.route` and `veth.ipv6.route`: more host routes into it.
     pub routes: Vec<(std::net::IpAddr, u8)>,
+    /// Router mode's `link`: the host's uplink, where `l2proxy` answers for
+    /// the container (no bridge).
+    pub uplink: Option<String>,
+    /// `l2proxy = 1`: proxy ARP/NDP entries for the container's addresses on `link`.
+    pub l2proxy: bool,
     /// `veth.vlan.id`: the port's untagged VLAN (its PVID) on a VLAN-aware
     /// bridge, and `veth.vlan.tagged.id`: tagged memberships.
     pub vlan: Option<u16>,
@@ -87,14 +93,9 @@ impl VethNic {
                 routes.push(route(nic, key, r)?);
             }
         }
-        let bridge = nic.link.clone().filter(|l| !l.is_empty());
-        if router && bridge.is_some() {
-            return Err(invalid(
-                nic,
-                "veth.mode",
-                "router mode takes no bridge (`link`)",
-            ));
-        }
+        let link = nic.link.clone().filter(|l| !l.is_empty());
+        // In router mode `link` is no bridge but the uplink l2proxy serves.
+        let (bridge, uplink) = if router { (None, link) } else { (link, None) };
         let vid = |v: &str| v.parse::<u16>().ok().filter(|n| (1..4095).contains(n));
         let vlan =
             match nic.get("veth.vlan.id") {
@@ -127,6 +128,8 @@ impl VethNic {
         }
         Ok(VethNic {
             bridge,
+            uplink,
+            l2proxy: nic.get("l2proxy") == Some("1"),
             pair: nic.get("veth.pair").map(str::to_string),
             router,
             routes,
@@ -236,6 +239,29 @@ fn port_vlans(ctx: NetContext<'_>, nic: &Nic, v: &VethNic, host: &str) -> Result
             ),
             _ => sys_err(nic, &r.what, e),
         })?;
+    }
+    Ok(())
+}
+
+/// `l2proxy`: proxy ARP/NDP entries on `link` for each of the container's
+/// addresses (`add`), or their removal.
+fn l2proxy(ctx: NetContext<'_>, nic: &Nic, v: &VethNic, add: bool) -> Result<(), NetworkError> {
+    let Some(link) = v
+        .l2proxy
+        .then(|| v.uplink.as_ref().or(v.bridge.as_ref()))
+        .flatten()
+    else {
+        return Ok(());
+    };
+    let index = link_index(ctx.sys, link)
+        .map_err(|e| sys_err(nic, &format!("looking up {link} (l2proxy)"), e))?;
+    for a in &v.ip.addresses {
+        let req = netlink::proxy_neigh(index, a.ip, add);
+        match ctx.sys.netlink(&req) {
+            Err(e) if !add && e.errno() == Some(nix::Error::ENOENT) => {}
+            Err(e) => return Err(sys_err(nic, &req.what, e)),
+            Ok(_) => {}
+        }
     }
     Ok(())
 }
@@ -397,6 +423,7 @@ impl Network for Driver {
             router_routes(ctx, nic, &v, &host)?;
         }
         port_vlans(ctx, nic, &v, &host)?;
+        l2proxy(ctx, nic, &v, true)?;
         script(ctx, nic, "up", &host, v.bridge.as_deref()).await?;
         Ok(NicState {
             index: nic.index,
@@ -427,6 +454,12 @@ impl Network for Driver {
         let mut errors = Vec::new();
         if let Err(e) = script(ctx, nic, "down", host, nic.link.as_deref()).await {
             errors.push(e);
+        }
+        // Proxy entries are on a host link: they outlive the namespace.
+        if let Ok(v) = VethNic::parse(nic) {
+            if let Err(e) = l2proxy(ctx, nic, &v, false) {
+                errors.push(e);
+            }
         }
         // While the monitor holds the container's namespace, the pair goes
         // when it lets go: the kernel deletes it with the namespace, in the

@@ -154,8 +154,16 @@ fn veth_on_a_bridge_reaches_its_neighbours_and_leaves_nothing() {
 fn router_mode_routes_the_containers_address_from_the_host() {
     let Some(lab) = Lab::new() else { return };
     let host = HostNs::new("router");
-    let o = host.exec(&["ip", "addr", "add", "10.9.9.1/32", "dev", "lo"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    for cmd in [
+        &["ip", "addr", "add", "10.9.9.1/32", "dev", "lo"][..],
+        // The host's "uplink", where l2proxy answers for the container.
+        &[
+            "ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1",
+        ],
+    ] {
+        let o = host.exec(cmd);
+        assert!(o.status.success(), "{cmd:?}: {}", stderr(&o));
+    }
     let c = lab.busybox("router");
     let pair = format!("vq{}", std::process::id() % 100_000);
     lab.configure(
@@ -163,7 +171,7 @@ fn router_mode_routes_the_containers_address_from_the_host() {
         &format!(
             "lxc.net.0.type = veth\nlxc.net.0.veth.mode = router\nlxc.net.0.veth.pair = {pair}\n\
              lxc.net.0.flags = up\nlxc.net.0.ipv4.address = 192.0.2.10/32\nlxc.net.0.ipv4.gateway = dev\n\
-             lxc.net.0.veth.ipv4.route = 198.51.100.0/24\n"
+             lxc.net.0.veth.ipv4.route = 198.51.100.0/24\nlxc.net.0.link = up0\nlxc.net.0.l2proxy = 1\n"
         ),
     );
     let o = host.rlxc(&lab, &["start", "-n", &c]);
@@ -192,7 +200,14 @@ fn router_mode_routes_the_containers_address_from_the_host() {
         "attach", "-n", &c, "--", "ping", "-c", "1", "-W", "2", "10.9.9.1",
     ]);
     assert!(o.status.success(), "container → host: {}", stdout(&o));
+    let proxy = stdout(&host.exec(&["ip", "neigh", "show", "proxy"]));
+    assert!(proxy.contains("192.0.2.10 dev up0 proxy"), "{proxy}");
     lab.ok(&["stop", "-n", &c, "-k"]);
+    let proxy = stdout(&host.exec(&["ip", "neigh", "show", "proxy"]));
+    assert!(
+        !proxy.contains("192.0.2.10"),
+        "the l2proxy entry is left: {proxy}"
+    );
     lab.assert_clean(&c);
 }
 

@@ -63,6 +63,30 @@ pub fn parse_addr(body: &[u8]) -> Option<(u32, IpAddr)> {
     found.map(|a| (index, a))
 }
 
+/// `RTM_NEWNEIGH` (or `RTM_DELNEIGH`) of a proxy entry: link `index`
+/// answers ARP/NDP for `addr` (LXC's `l2proxy`).
+pub fn proxy_neigh(index: u32, addr: IpAddr, add: bool) -> Request {
+    let (family, bytes) = octets(addr);
+    let mut body = vec![family, 0, 0, 0];
+    body.extend_from_slice(&(index as i32).to_ne_bytes());
+    body.extend_from_slice(&(libc::NUD_PERMANENT).to_ne_bytes());
+    body.push(libc::NTF_PROXY);
+    body.push(0);
+    body.extend_from_slice(&Attrs::new().add(libc::NDA_DST, &bytes).0);
+    let (t, flags, verb) = if add {
+        (libc::RTM_NEWNEIGH, F_REQUEST | F_ACK | F_CREATE, "adding")
+    } else {
+        (libc::RTM_DELNEIGH, F_REQUEST | F_ACK, "removing")
+    };
+    message(
+        Kind::SetLink,
+        t,
+        flags,
+        &body,
+        format!("{verb} the proxy entry for {addr}"),
+    )
+}
+
 /// The address family and the address's bytes.
 pub(super) fn octets(addr: IpAddr) -> (u8, Vec<u8>) {
     match addr {
@@ -94,6 +118,28 @@ mod tests {
         let v6 = new_addr(7, "fd00::5".parse().unwrap(), 64, None);
         assert_eq!(v6.bytes[16], libc::AF_INET6 as u8);
         assert_eq!(v6.bytes.len(), 16 + 8 + 2 * 20);
+        let p = proxy_neigh(3, "192.0.2.10".parse().unwrap(), true);
+        assert_eq!(
+            &p.bytes[16..28],
+            &[
+                libc::AF_INET as u8,
+                0,
+                0,
+                0,
+                3,
+                0,
+                0,
+                0,
+                0x80,
+                0,
+                libc::NTF_PROXY,
+                0
+            ]
+        );
+        assert_eq!(
+            &p.bytes[28..36],
+            &[8, 0, libc::NDA_DST as u8, 0, 192, 0, 2, 10]
+        );
         // An answer is the same shape: parse it back.
         assert_eq!(
             parse_addr(&r.bytes[16..]),

@@ -12,7 +12,7 @@ mod attr;
 mod link;
 mod route;
 
-pub use addr::{get_addrs, new_addr, parse_addr};
+pub use addr::{get_addrs, new_addr, parse_addr, proxy_neigh};
 pub use attr::Attrs;
 pub use link::{
     bridge_vlan, del_link, get_link, move_link, new_link, new_sublink, new_veth, set_link,
