@@ -52,6 +52,11 @@ fn lxcbr0_gives_leases_names_and_nat_and_goes_away() {
         nat.contains("ip saddr 10.0.3.0/24 ip daddr != 10.0.3.0/24") && nat.contains("masquerade"),
         "{nat}"
     );
+    // IPv6 as LXC 6 has it by default: a ULA on the bridge, NAT66.
+    let addr6 = stdout(&host.exec(&["ip", "-o", "-6", "addr", "show", "lxcbr0"]));
+    assert!(addr6.contains("fc42:5009:ba4b:5ab0::1/64"), "{addr6}");
+    let nat6 = stdout(&host.exec(&["nft", "list", "table", "ip6", "lxc"]));
+    assert!(nat6.contains("masquerade"), "{nat6}");
 
     // Two containers on lxcbr0, as Debian's default.conf makes them.
     let veth = "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\n\
@@ -62,7 +67,14 @@ fn lxcbr0_gives_leases_names_and_nat_and_goes_away() {
         let o = host.rlxc(&lab, &["start", "-n", c]);
         assert!(o.status.success(), "{c}: {}", stderr(&o));
     }
-    let ip = |c: &str| lab.ok(&["info", "-n", c, "-i", "-H"]).trim().to_string();
+    // The IPv4 lease (IPv6, LXC 6's default, comes by router advertisement).
+    let ip = |c: &str| {
+        let all = lab.ok(&["info", "-n", c, "-i", "-H"]);
+        all.lines()
+            .find(|l| l.starts_with("10.0.3."))
+            .unwrap_or("")
+            .to_string()
+    };
     assert!(
         within(30, || names.iter().all(|c| ip(c).starts_with("10.0.3."))),
         "no leases: {:?}",
@@ -122,6 +134,11 @@ fn without_nftables_the_rules_are_iptables() {
         nat.contains("-A POSTROUTING -s 10.0.3.0/24 ! -d 10.0.3.0/24 -j MASQUERADE"),
         "{nat}"
     );
+    let nat6 = stdout(&host.exec(&["ip6tables", "-w", "-t", "nat", "-S", "POSTROUTING"]));
+    assert!(
+        nat6.contains("-s fc42:5009:ba4b:5ab0::/64 ! -d fc42:5009:ba4b:5ab0::/64 -j MASQUERADE"),
+        "{nat6}"
+    );
     let input = stdout(&host.exec(&["iptables", "-w", "-S", "INPUT"]));
     assert!(
         input.contains("-i lxcbr7 -p udp -m udp --dport 67 -j ACCEPT"),
@@ -132,5 +149,7 @@ fn without_nftables_the_rules_are_iptables() {
     assert!(o.status.success(), "{}", stderr(&o));
     let nat = stdout(&host.exec(&["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"]));
     assert!(!nat.contains("MASQUERADE"), "{nat}");
+    let nat6 = stdout(&host.exec(&["ip6tables", "-w", "-t", "nat", "-S", "POSTROUTING"]));
+    assert!(!nat6.contains("MASQUERADE"), "{nat6}");
     assert!(host.links("lxcbr7").is_empty());
 }

@@ -36,31 +36,60 @@ pub fn nft_ruleset(s: &Settings) -> String {
 /// LXC's iptables rules, where nftables is not used: `(table, chain, rule)`;
 /// `net start` inserts (`-I`) the filter ones and appends (`-A`) the NAT
 /// and mangle ones, `net stop` deletes (`-D`) them all.
-pub fn iptables_rules(s: &Settings) -> Vec<(&'static str, &'static str, Vec<String>)> {
-    let b = s.bridge.clone();
-    let n = s.network.clone();
-    let w = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+pub fn iptables_rules(s: &Settings) -> Vec<IptablesRule> {
+    let b = s.bridge.as_str();
+    let n = s.network.as_str();
+    let rule = |prog, table, chain, words: &[&str]| {
+        (
+            prog,
+            table,
+            chain,
+            words.iter().map(|x| x.to_string()).collect(),
+        )
+    };
     let mut r = Vec::new();
-    for (proto, port) in [("udp", "67"), ("tcp", "67"), ("udp", "53"), ("tcp", "53")] {
-        r.push((
-            "filter",
-            "INPUT",
-            w(&["-i", &b, "-p", proto, "--dport", port, "-j", "ACCEPT"]),
+    if let (Some((_, _, n6)), true) = (&s.ipv6, s.ipv6_nat) {
+        let n6 = n6.as_str();
+        r.push(rule(
+            "ip6tables",
+            "nat",
+            "POSTROUTING",
+            &["-s", n6, "!", "-d", n6, "-j", "MASQUERADE"],
         ));
     }
-    r.push(("filter", "FORWARD", w(&["-i", &b, "-j", "ACCEPT"])));
-    r.push(("filter", "FORWARD", w(&["-o", &b, "-j", "ACCEPT"])));
-    r.push((
+    for (proto, port) in [("udp", "67"), ("tcp", "67"), ("udp", "53"), ("tcp", "53")] {
+        r.push(rule(
+            "iptables",
+            "filter",
+            "INPUT",
+            &["-i", b, "-p", proto, "--dport", port, "-j", "ACCEPT"],
+        ));
+    }
+    r.push(rule(
+        "iptables",
+        "filter",
+        "FORWARD",
+        &["-i", b, "-j", "ACCEPT"],
+    ));
+    r.push(rule(
+        "iptables",
+        "filter",
+        "FORWARD",
+        &["-o", b, "-j", "ACCEPT"],
+    ));
+    r.push(rule(
+        "iptables",
         "nat",
         "POSTROUTING",
-        w(&["-s", &n, "!", "-d", &n, "-j", "MASQUERADE"]),
+        &["-s", n, "!", "-d", n, "-j", "MASQUERADE"],
     ));
-    r.push((
+    r.push(rule(
+        "iptables",
         "mangle",
         "POSTROUTING",
-        w(&[
+        &[
             "-o",
-            &b,
+            b,
             "-p",
             "udp",
             "-m",
@@ -70,10 +99,13 @@ pub fn iptables_rules(s: &Settings) -> Vec<(&'static str, &'static str, Vec<Stri
             "-j",
             "CHECKSUM",
             "--checksum-fill",
-        ]),
+        ],
     ));
     r
 }
+
+/// `(program, table, chain, rule)` of one iptables or ip6tables rule.
+pub type IptablesRule = (&'static str, &'static str, &'static str, Vec<String>);
 
 /// One iptables call: `-w -t TABLE -I|-A|-D CHAIN RULE…`.
 pub fn iptables_args(table: &str, op: &str, chain: &str, rule: &[String]) -> Vec<String> {
@@ -144,17 +176,24 @@ mod tests {
     #[test]
     fn iptables_where_nftables_is_not_used() {
         let r = iptables_rules(&Settings::default());
-        let nat = r.iter().find(|(t, _, _)| *t == "nat").unwrap();
+        let nat = r
+            .iter()
+            .find(|(p, t, _, _)| *p == "iptables" && *t == "nat")
+            .unwrap();
         assert_eq!(
-            iptables_args(nat.0, "-A", nat.1, &nat.2).join(" "),
+            iptables_args(nat.1, "-A", nat.2, &nat.3).join(" "),
             "-w -t nat -A POSTROUTING -s 10.0.3.0/24 ! -d 10.0.3.0/24 -j MASQUERADE"
         );
-        assert_eq!(r.len(), 8);
+        assert_eq!(r[0].0, "ip6tables", "NAT66 with LXC 6's defaults");
+        assert_eq!(r.len(), 9);
     }
 
     #[test]
     fn lxcs_rules_and_flags() {
-        let s = Settings::default();
+        let s = Settings {
+            ipv6: None,
+            ..Settings::default()
+        };
         let r = nft_ruleset(&s);
         assert!(r.contains("add rule ip lxc postrouting ip saddr 10.0.3.0/24 ip daddr != 10.0.3.0/24 counter masquerade"));
         assert!(r.contains("iifname \"lxcbr0\" udp dport { 53, 67 } accept"));

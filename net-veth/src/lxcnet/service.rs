@@ -164,11 +164,11 @@ impl Service {
                 .map(|_| ())
                 .map_err(self.err("loading the nftables rules"));
         }
-        for (table, chain, rule) in iptables_rules(&self.settings) {
+        for (prog, table, chain, rule) in iptables_rules(&self.settings) {
             let op = if table == "filter" { "-I" } else { "-A" };
             run_checked(
                 sys,
-                &Tool::new("iptables", iptables_args(table, op, chain, &rule)),
+                &Tool::new(prog, iptables_args(table, op, chain, &rule)),
             )
             .await
             .map_err(self.err("adding the iptables rules (no nftables)"))?;
@@ -283,9 +283,9 @@ impl Service {
                 .await;
         }
         // Both kinds go: the rules may be from a start with other settings.
-        for (table, chain, rule) in iptables_rules(&self.settings) {
+        for (prog, table, chain, rule) in iptables_rules(&self.settings) {
             let args = iptables_args(table, "-D", chain, &rule);
-            let _ = sys.run(&Tool::new("iptables", args)).await;
+            let _ = sys.run(&Tool::new(prog, args)).await;
         }
         match sys.netlink(&netlink::del_link(&self.settings.bridge)) {
             Err(e) if e.errno() != Some(nix::Error::ENODEV) => {
@@ -355,7 +355,11 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn start_in_lxcs_order_and_a_failure_stops_it_again() {
         let d = tempfile::tempdir().unwrap();
-        let svc = Service::new(Settings::default(), d.path());
+        let v4 = || Settings {
+            ipv6: None,
+            ..Settings::default()
+        };
+        let svc = Service::new(v4(), d.path());
         let sys = FakeSys::new();
         svc.start(&sys).await.unwrap();
         let s = steps(&sys);
@@ -386,7 +390,7 @@ mod tests {
                 "dnsmasq: failed to create listening socket for 10.0.3.1: Address already in use",
             ),
         );
-        let svc = Service::new(Settings::default(), &d.path().join("b"));
+        let svc = Service::new(v4(), &d.path().join("b"));
         let e = svc.start(&sys).await.unwrap_err().to_string();
         assert!(
             e.contains("port 53 or 67 is already taken") && e.starts_with("lxcbr0: "),

@@ -30,7 +30,8 @@ pub struct Settings {
     pub dhcp_ping: bool,
     /// `LXC_DOMAIN`.
     pub domain: Option<String>,
-    /// `LXC_IPV6_ADDR`/`MASK`/`NETWORK` together, when all are set.
+    /// `LXC_IPV6_ADDR`/`MASK`/`NETWORK` together (LXC 6's ULA network unless
+    /// the settings empty `LXC_IPV6_ADDR`).
     pub ipv6: Option<(String, u8, String)>,
     /// `LXC_IPV6_NAT`.
     pub ipv6_nat: bool,
@@ -54,8 +55,13 @@ impl Default for Settings {
             dhcp_confile: None,
             dhcp_ping: true,
             domain: None,
-            ipv6: None,
-            ipv6_nat: false,
+            // LXC 6's defaults: a ULA network with NAT66, on by default.
+            ipv6: Some((
+                "fc42:5009:ba4b:5ab0::1".into(),
+                64,
+                "fc42:5009:ba4b:5ab0::/64".into(),
+            )),
+            ipv6_nat: true,
             use_nft: true,
             files: Vec::new(),
         }
@@ -117,7 +123,10 @@ impl Settings {
     /// The settings from `files` (missing ones are skipped), over LXC's defaults.
     pub fn read(files: &[&Path]) -> Result<Settings, SettingsError> {
         let mut s = Settings::default();
-        let mut v6 = (None, None, None);
+        let mut v6 = match &s.ipv6 {
+            Some((a, m, n)) => (Some(a.clone()), Some(*m), Some(n.clone())),
+            None => (None, None, None),
+        };
         for f in files {
             let Ok(text) = std::fs::read_to_string(f) else {
                 continue;
@@ -164,9 +173,10 @@ impl Settings {
                 }
             }
         }
-        if let (Some(a), Some(m), Some(n)) = v6 {
-            s.ipv6 = Some((a, m, n));
-        }
+        s.ipv6 = match v6 {
+            (Some(a), Some(m), Some(n)) => Some((a, m, n)),
+            _ => None,
+        };
         Ok(s)
     }
 }
@@ -204,5 +214,9 @@ mod tests {
             "{e}"
         );
         assert_eq!(Settings::read(&[]).unwrap(), Settings::default());
+        // LXC 6 turned IPv6 on by default; an empty LXC_IPV6_ADDR turns it off.
+        assert!(Settings::default().ipv6.is_some() && Settings::default().ipv6_nat);
+        std::fs::write(&b, "LXC_IPV6_ADDR=\"\"\n").unwrap();
+        assert_eq!(Settings::read(&[&b]).unwrap().ipv6, None);
     }
 }
