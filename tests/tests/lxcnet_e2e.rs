@@ -153,3 +153,40 @@ fn without_nftables_the_rules_are_iptables() {
     assert!(!nat6.contains("MASQUERADE"), "{nat6}");
     assert!(host.links("lxcbr7").is_empty());
 }
+
+#[test]
+fn a_taken_dns_port_is_named_and_nothing_is_left() {
+    let Some(lab) = Lab::new() else { return };
+    let host = HostNs::new("lxcnet53");
+    let settings = lab.path().join("lxc-net");
+    std::fs::write(
+        &settings,
+        "LXC_DHCP_CONFILE=/dev/null\nLXC_IPV6_ADDR=\"\"\n",
+    )
+    .unwrap();
+    // Something else already listens on port 53 there (TCP, every address).
+    for cmd in [
+        &["ip", "link", "add", "lxcbr0", "type", "bridge"][..],
+        &["ip", "addr", "add", "10.0.3.1/24", "dev", "lxcbr0"],
+        &["ip", "link", "set", "lxcbr0", "up"],
+    ] {
+        assert!(host.exec(cmd).status.success(), "{cmd:?}");
+    }
+    let mut squatter = std::process::Command::new("ip")
+        .args(["netns", "exec", &host.0, "busybox", "nc", "-l", "-p", "53"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let o = host.net(&lab, &settings, &["start"]);
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("dnsmasq cannot listen on 10.0.3.1: port 53 or 67 is already taken"),
+        "{e}"
+    );
+    // The failed start undid itself.
+    assert!(host.links("lxcbr0").is_empty(), "the bridge is left");
+    assert!(!stdout(&host.exec(&["nft", "list", "tables"])).contains("lxc"));
+}
