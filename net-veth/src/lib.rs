@@ -25,7 +25,10 @@
 //! `veth.vlan.id` / `veth.vlan.tagged.id`: the host end's VLANs on a
 //! VLAN-aware bridge.
 //!
-//! Not built yet: Open vSwitch bridges.
+//! An Open vSwitch bridge (a `link` of kind `openvswitch`) takes the host
+//! end through `ovs-vsctl add-port` (`tag=` for `veth.vlan.id`), removed with
+//! `del-port` at stop; this kernel has no Open vSwitch, so that path is
+//! tested against the fake only.
 //! `script.up`/`script.down` run with LXC's arguments and environment. Privileges: root
 //! (`CAP_NET_ADMIN` in both namespaces). Depends on `rlxc-core` only.
 
@@ -354,18 +357,77 @@ pub fn random_pair_name(random: &mut dyn FnMut() -> u8) -> String {
 }
 
 /// The bridge's index, or why there is none.
-fn bridge_index(sys: &dyn Sys, nic: &Nic, bridge: &str) -> Result<u32, NetworkError> {
-    link_index(sys, bridge).map_err(|e| match e.errno() {
-        Some(nix::Error::ENODEV) => {
-            let how = if bridge == "lxcbr0" {
-                "it is LXC's default bridge, which LXC's lxc-net service makes (rlxc's `net start` is not built yet)".to_string()
-            } else {
-                format!("make it with `ip link add {bridge} type bridge`")
-            };
-            backend(nic, format!("bridge `{bridge}` (lxc.net.{}.link) does not exist: {how}", nic.index))
-        }
-        _ => sys_err(nic, &format!("looking up bridge `{bridge}`"), e),
+/// The bridge: its index, and whether it is an Open vSwitch bridge (whose
+/// ports are ovsdb records, added with `ovs-vsctl`); or why there is none.
+fn find_bridge(sys: &dyn Sys, nic: &Nic, bridge: &str) -> Result<Bridge, NetworkError> {
+    let answers = sys
+        .netlink(&netlink::get_link(bridge))
+        .map_err(|e| match e.errno() {
+            Some(nix::Error::ENODEV) => {
+                let how = if bridge == "lxcbr0" {
+                    "it is LXC's default bridge: make it with `rlxc net start`".to_string()
+                } else {
+                    format!("make it with `ip link add {bridge} type bridge`")
+                };
+                backend(
+                    nic,
+                    format!(
+                        "bridge `{bridge}` (lxc.net.{}.link) does not exist: {how}",
+                        nic.index
+                    ),
+                )
+            }
+            _ => sys_err(nic, &format!("looking up bridge `{bridge}`"), e),
+        })?;
+    let body = answers.first().map(Vec::as_slice).unwrap_or_default();
+    Ok(Bridge {
+        index: netlink::link_index(body).unwrap_or(0),
+        ovs: netlink::link_kind(body).as_deref() == Some("openvswitch"),
     })
+}
+
+/// A bridge found by name.
+#[derive(Debug, Clone, Copy)]
+struct Bridge {
+    index: u32,
+    ovs: bool,
+}
+
+/// `ovs-vsctl` adding (with `veth.vlan.id` as the port's tag) or removing
+/// the host end on an Open vSwitch bridge.
+async fn ovs_port(
+    ctx: NetContext<'_>,
+    nic: &Nic,
+    v: &VethNic,
+    host: &str,
+    add: bool,
+) -> Result<(), NetworkError> {
+    let Some(bridge) = &v.bridge else {
+        return Ok(());
+    };
+    let mut args: Vec<String> = if add {
+        vec![
+            "--may-exist".into(),
+            "add-port".into(),
+            bridge.clone(),
+            host.into(),
+        ]
+    } else {
+        vec![
+            "--if-exists".into(),
+            "del-port".into(),
+            bridge.clone(),
+            host.into(),
+        ]
+    };
+    if let (true, Some(id)) = (add, v.vlan) {
+        args.push(format!("tag={id}"));
+    }
+    let tool = rlxc_core::sys::Tool::new("ovs-vsctl", args);
+    rlxc_core::sys::run_checked(ctx.sys, &tool)
+        .await
+        .map(|_| ())
+        .map_err(|e| sys_err(nic, &tool.command_line(), e))
 }
 
 #[async_trait]
@@ -380,10 +442,13 @@ impl Network for Driver {
 
     async fn setup_host(&self, ctx: NetContext<'_>, nic: &Nic) -> Result<NicState, NetworkError> {
         let v = VethNic::parse(nic)?;
-        let master = match &v.bridge {
-            Some(b) => Some(bridge_index(ctx.sys, nic, b)?),
+        let found = match &v.bridge {
+            Some(b) => Some(find_bridge(ctx.sys, nic, b)?),
             None => None,
         };
+        // An Open vSwitch bridge takes its ports through ovsdb, not IFLA_MASTER.
+        let ovs = found.is_some_and(|b| b.ovs);
+        let master = found.filter(|b| !b.ovs).map(|b| b.index);
         let host = v
             .pair
             .clone()
@@ -422,7 +487,11 @@ impl Network for Driver {
         if v.router {
             router_routes(ctx, nic, &v, &host)?;
         }
-        port_vlans(ctx, nic, &v, &host)?;
+        if ovs {
+            ovs_port(ctx, nic, &v, &host, true).await?;
+        } else {
+            port_vlans(ctx, nic, &v, &host)?;
+        }
         l2proxy(ctx, nic, &v, true)?;
         script(ctx, nic, "up", &host, v.bridge.as_deref()).await?;
         Ok(NicState {
@@ -454,6 +523,18 @@ impl Network for Driver {
         let mut errors = Vec::new();
         if let Err(e) = script(ctx, nic, "down", host, nic.link.as_deref()).await {
             errors.push(e);
+        }
+        // An Open vSwitch port is an ovsdb record: it outlives the pair.
+        if let Ok(v) = VethNic::parse(nic) {
+            let ovs = v
+                .bridge
+                .as_deref()
+                .is_some_and(|b| find_bridge(ctx.sys, nic, b).is_ok_and(|f| f.ovs));
+            if ovs {
+                if let Err(e) = ovs_port(ctx, nic, &v, host, false).await {
+                    errors.push(e);
+                }
+            }
         }
         // Proxy entries are on a host link: they outlive the namespace.
         if let Ok(v) = VethNic::parse(nic) {

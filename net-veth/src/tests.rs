@@ -68,6 +68,9 @@ async fn host_half_then_container_half_then_teardown() {
             "adding address 10.0.3.5/24",
             "changing link eth0",
             "adding the default route via 10.0.3.1",
+            // Each teardown asks whether br0 is an Open vSwitch bridge.
+            "looking up link br0",
+            "looking up link br0",
             "deleting link vethc1",
         ]
     );
@@ -211,6 +214,26 @@ async fn a_port_vlan_replaces_vlan_1_and_a_bridge_without_filtering_is_named() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("bridge `br0` does not filter VLANs"), "{e}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_open_vswitch_bridge_takes_the_port_through_ovsdb() {
+    let sys = FakeSys::new();
+    sys.link_kind("br0", "openvswitch");
+    let n = nic(&format!("{NIC}lxc.net.0.veth.vlan.id = 10\n"));
+    let st = Driver.setup_host(ctx(&sys, None), &n).await.unwrap();
+    let ns = std::fs::File::open("/dev/null").unwrap();
+    let held = Some(std::os::fd::AsFd::as_fd(&ns));
+    assert!(Driver.teardown(ctx(&sys, held), &n, &st).await.is_empty());
+    assert_eq!(
+        sys.command_lines(),
+        [
+            "ovs-vsctl --may-exist add-port br0 vethc1 tag=10",
+            "ovs-vsctl --if-exists del-port br0 vethc1"
+        ]
+    );
+    // No IFLA_MASTER and no bridge-VLAN requests for an OVS port.
+    assert!(!requests(&sys).iter().any(|w| w.contains("VLAN")));
 }
 
 #[test]

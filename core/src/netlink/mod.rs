@@ -112,6 +112,31 @@ pub fn parse_answers(buf: &[u8]) -> Vec<Answer> {
     out
 }
 
+/// The link kind (`IFLA_INFO_KIND`: `bridge`, `veth`, `openvswitch` …) in an
+/// `RTM_NEWLINK` answer; `None` for a link without one (a physical NIC).
+pub fn link_kind(body: &[u8]) -> Option<String> {
+    let info = find_attr(body.get(16..)?, libc::IFLA_LINKINFO)?;
+    let kind = find_attr(info, libc::IFLA_INFO_KIND)?;
+    let end = kind.iter().position(|b| *b == 0).unwrap_or(kind.len());
+    String::from_utf8(kind[..end].to_vec()).ok()
+}
+
+/// The payload of the first attribute of `kind` (nested flag ignored).
+fn find_attr(mut attrs: &[u8], kind: u16) -> Option<&[u8]> {
+    while attrs.len() >= 4 {
+        let len = u16::from_ne_bytes([attrs[0], attrs[1]]) as usize;
+        let k = u16::from_ne_bytes([attrs[2], attrs[3]]) & !(libc::NLA_F_NESTED as u16);
+        if len < 4 || len > attrs.len() {
+            return None;
+        }
+        if k == kind {
+            return Some(&attrs[4..len]);
+        }
+        attrs = &attrs[((len + 3) & !3).min(attrs.len())..];
+    }
+    None
+}
+
 /// The interface index in an `RTM_NEWLINK` answer's `ifinfomsg`.
 pub fn link_index(body: &[u8]) -> Option<u32> {
     body.get(4..8)
@@ -143,5 +168,9 @@ mod tests {
             panic!("{a:?}")
         };
         assert_eq!((*t, link_index(body)), (libc::RTM_NEWLINK, Some(9)));
+        // A link's kind, as an RTM_NEWLINK answer carries it.
+        let br = new_link("br0", "openvswitch");
+        assert_eq!(link_kind(&br.bytes[16..]).as_deref(), Some("openvswitch"));
+        assert_eq!(link_kind(&get_link("eth0").bytes[16..]), None);
     }
 }

@@ -22,6 +22,7 @@ pub struct FakeSys {
     calls: Mutex<Vec<SysCall>>,
     answers: Mutex<HashMap<String, VecDeque<ToolOutput>>>,
     faults: Mutex<Vec<(Fault, nix::Error)>>,
+    kinds: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for FakeSys {
@@ -69,6 +70,15 @@ impl FakeSys {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Makes link lookups of `name` answer that it is of `kind` (`openvswitch` …).
+    pub fn link_kind(&self, name: &str, kind: &str) -> &Self {
+        self.kinds
+            .lock()
+            .expect("fake sys lock")
+            .insert(name.to_string(), kind.to_string());
+        self
     }
 
     /// Makes every later call that matches `fault` fail with `EPERM`.
@@ -215,7 +225,17 @@ impl Sys for FakeSys {
         // A looked-up link exists, with index FAKE_IFINDEX.
         Ok(match req.kind {
             crate::netlink::Kind::GetLink => {
-                let mut body = vec![0u8; 16];
+                // The name is the request's only attribute, after its ifinfomsg.
+                let name = req.bytes.get(36..).map(|b| {
+                    let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+                    String::from_utf8_lossy(&b[..end]).into_owned()
+                });
+                let kind =
+                    name.and_then(|n| self.kinds.lock().expect("fake sys lock").get(&n).cloned());
+                let mut body = match kind {
+                    Some(k) => crate::netlink::new_link("x", &k).bytes[16..].to_vec(),
+                    None => vec![0u8; 16],
+                };
                 body[4..8].copy_from_slice(&FAKE_IFINDEX.to_ne_bytes());
                 vec![body]
             }
