@@ -4,9 +4,10 @@
 //! given back to the host under its original name at stop and on a failed
 //! start — while the monitor still holds the container's namespace open, so
 //! the interface is still there to be moved. Through rtnetlink. After a
-//! SIGKILLed monitor the kernel hands a real NIC back by itself (under its
-//! in-container name); renaming it back then is not built yet. Privileges:
-//! root. Depends on `rlxc-core` only.
+//! SIGKILLed monitor the kernel hands a real NIC back by itself, under its
+//! in-container name; the next start of the container renames it back
+//! (from the record the monitor kept). Privileges: root. Depends on
+//! `rlxc-core` only.
 
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -119,10 +120,20 @@ impl Network for Driver {
         nic: &Nic,
         state: &NicState,
     ) -> Vec<NetworkError> {
-        let (Some(host), Some(inside), Some(netns)) =
-            (&state.host_ifname, &state.transit_ifname, ctx.netns)
-        else {
+        let (Some(host), Some(inside)) = (&state.host_ifname, &state.transit_ifname) else {
             return Vec::new();
+        };
+        let Some(netns) = ctx.netns else {
+            // After a killed monitor the kernel handed a real NIC back under
+            // its in-container name: give it its own again.
+            return match rename_back(ctx, inside, host) {
+                Ok(()) => Vec::new(),
+                Err(e) => vec![sys_err(
+                    nic,
+                    &format!("renaming `{inside}` back to `{host}`"),
+                    e,
+                )],
+            };
         };
         match give_back(ctx, netns, inside, host) {
             Ok(()) => Vec::new(),
@@ -133,6 +144,19 @@ impl Network for Driver {
             )],
         }
     }
+}
+
+/// `inside`, back in this netns after its container's namespace ended, named `host` again.
+fn rename_back(ctx: NetContext<'_>, inside: &str, host: &str) -> Result<(), SysError> {
+    let index = match link_index(ctx.sys, inside) {
+        Ok(i) => i,
+        // Not here (a virtual NIC goes with the namespace): nothing to do.
+        Err(e) if e.errno() == Some(nix::Error::ENODEV) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    ctx.sys
+        .netlink(&netlink::rename_link(index, host))
+        .map(|_| ())
 }
 
 /// Moves `inside` (in the container's netns) back to this process's netns as `host`.
@@ -211,5 +235,23 @@ mod tests {
             ]
         );
         assert!(Driver.validate(&nic("lxc.net.0.type = phys\n")).is_err());
+        // Without the namespace (after a killed monitor): renamed back here.
+        let sys = FakeSys::new();
+        let none = NetContext {
+            sys: &sys,
+            container: "c1",
+            init_pid: 0,
+            netns: None,
+        };
+        assert!(Driver.teardown(none, &n, &st).await.is_empty());
+        let what: Vec<String> = sys
+            .calls()
+            .iter()
+            .filter_map(|c| match c {
+                SysCall::Netlink { what, .. } => Some(what.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(what, ["looking up link eth1", "renaming link 42 to dum0"]);
     }
 }

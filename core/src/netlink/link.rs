@@ -218,6 +218,19 @@ pub fn bridge_vlan(port: u32, vid: u16, flags: u16, add: bool) -> Request {
     )
 }
 
+/// `RTM_NEWLINK` renaming link `index` to `name` (it must be down).
+pub fn rename_link(index: u32, name: &str) -> Request {
+    let mut body = ifinfomsg(index as i32, 0, libc::IFF_UP as u32);
+    body.extend_from_slice(&Attrs::new().string(IFLA_IFNAME, name).0);
+    message(
+        Kind::SetLink,
+        libc::RTM_NEWLINK,
+        F_REQUEST | F_ACK,
+        &body,
+        format!("renaming link {index} to {name}"),
+    )
+}
+
 /// An `ifinfomsg` naming its link by `IFLA_IFNAME` only.
 fn named(name: &str) -> Vec<u8> {
     let mut body = ifinfomsg(0, 0, 0);

@@ -15,8 +15,8 @@ mod route;
 pub use addr::{get_addrs, new_addr, parse_addr, proxy_neigh};
 pub use attr::Attrs;
 pub use link::{
-    bridge_vlan, del_link, get_link, move_link, new_link, new_sublink, new_veth, set_link,
-    LinkChange, SubLinkRequest, VethRequest, VLAN_PVID, VLAN_UNTAGGED,
+    bridge_vlan, del_link, get_link, move_link, new_link, new_sublink, new_veth, rename_link,
+    set_link, LinkChange, SubLinkRequest, VethRequest, VLAN_PVID, VLAN_UNTAGGED,
 };
 pub use route::{new_default_route, new_device_route, new_link_route};
 

@@ -78,6 +78,12 @@ pub fn cgroup_record(run_dir: &std::path::Path) -> PathBuf {
     run_dir.join("cgroups")
 }
 
+/// The file a start records what each NIC's host half made in, so the next
+/// start can undo what a SIGKILLed monitor left (a phys NIC to rename back).
+pub fn nic_record(run_dir: &std::path::Path) -> PathBuf {
+    run_dir.join("nics")
+}
+
 impl Launch {
     /// A start of `plan`, nothing made yet.
     pub fn new(plan: StartPlan, sys: Arc<dyn Sys>, warm: Warmup) -> Launch {
@@ -168,7 +174,7 @@ impl Launch {
         let sys = self.sys.clone();
         match stage {
             Stage::RunDir => {
-                for f in ["command", "cgroups", "rootfs"] {
+                for f in ["command", "cgroups", "nics", "rootfs"] {
                     let p = self.run_dir.join(f);
                     let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir(&p));
                 }
@@ -227,7 +233,14 @@ impl Launch {
     }
 
     fn make_run_dir(&mut self) -> Result<(), StartError> {
+        // Read before clean_stale removes it, used only once that found the
+        // container not running.
+        let left: Vec<NicState> = std::fs::read_to_string(nic_record(&self.run_dir))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
         crate::run::monitor::clean_stale(&self.plan.paths, &self.plan.name, &*self.sys)?;
+        self.recover_nics(&left);
         std::fs::create_dir_all(&self.run_dir).map_err(self.io("making the run directory"))?;
         let _ = std::fs::set_permissions(&self.run_dir, std::fs::Permissions::from_mode(0o700));
         Ok(())
@@ -352,7 +365,34 @@ impl Launch {
                 StartError::network(&self.plan.name, &np, "setting up the host side", &e)
             })?;
         self.nic_states.push(state);
+        if let Ok(text) = serde_json::to_string(&self.nic_states) {
+            let _ = std::fs::write(nic_record(&self.run_dir), text);
+        }
         Ok(())
+    }
+
+    /// What a SIGKILLed monitor's NICs left: each backend's teardown, without
+    /// a namespace (the container's is gone), from the recorded state.
+    fn recover_nics(&self, left: &[NicState]) {
+        let ctx = NetContext {
+            sys: &*self.sys,
+            container: &self.plan.name,
+            init_pid: 0,
+            netns: None,
+        };
+        for st in left {
+            let Some(np) = self.plan.nics.iter().find(|n| n.nic.index == st.index) else {
+                continue;
+            };
+            if let Ok(errors) = block_on(np.backend.teardown(ctx, &np.nic, st)) {
+                for e in errors {
+                    tracing::warn!(
+                        "container `{}`: after a killed monitor: {e}",
+                        self.plan.name
+                    );
+                }
+            }
+        }
     }
 
     fn nic_teardown(&mut self, i: usize) -> Vec<String> {

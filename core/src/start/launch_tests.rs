@@ -255,6 +255,29 @@ fn a_failure_at_each_stage_undoes_what_was_done() {
 }
 
 #[test]
+fn the_next_start_undoes_the_nics_a_killed_monitor_left() {
+    let lab = lab();
+    let sys = Arc::new(FakeSys::new());
+    let mut first = Launch::new(lab.plan.clone(), sys.clone(), Warmup::none())
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let record = lab.plan.paths.run_root().join("c1").join("nics");
+    assert!(record.exists(), "the host halves are recorded");
+    // As a SIGKILLed monitor leaves it: no teardown, the socket dead.
+    let kept = std::fs::read(&record).unwrap();
+    first.listener = None;
+    drop(first);
+    std::fs::write(&record, kept).unwrap();
+    let _ = std::fs::remove_file(lab.plan.paths.run_root().join("c1").join("command"));
+    let sys2 = Arc::new(FakeSys::new());
+    let second = Launch::new(lab.plan.clone(), sys2.clone(), Warmup::none());
+    let mut second = second.run().unwrap_or_else(|e| panic!("{e}"));
+    let calls = labels(&sys2);
+    assert_eq!(calls[..2], ["teardown 0", "teardown 1"], "{calls:?}");
+    assert!(second.teardown().is_empty());
+}
+
+#[test]
 fn a_nic_failure_names_the_nic_and_its_type() {
     let lab = lab();
     let sys = Arc::new(FakeSys::new());
