@@ -41,8 +41,10 @@ pub fn clean_stale(paths: &Paths, name: &str, sys: &dyn Sys) -> Result<(), Start
         stale.remove_unused(sys)?;
         let _ = std::fs::remove_file(&record);
     }
-    // The mount lived in the dead monitor's namespace; only the directory is left.
+    // The mount lived in the dead monitor's namespace; only the directory is
+    // left. (The NIC record was read by the start that called this, if any.)
     let _ = std::fs::remove_dir(run_dir.join("rootfs"));
+    let _ = std::fs::remove_file(crate::start::launch::nic_record(&run_dir));
     let _ = std::fs::remove_dir(&run_dir);
     Ok(())
 }
