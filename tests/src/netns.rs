@@ -111,7 +111,17 @@ impl HostNs {
 }
 
 impl Drop for HostNs {
+    /// Whatever still runs in the namespace (a dnsmasq a failed test did
+    /// not stop) goes first: a process would keep the namespace alive.
     fn drop(&mut self) {
+        if let Ok(o) = Command::new("ip").args(["netns", "pids", &self.0]).output() {
+            for pid in stdout(&o)
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+            {
+                crate::kill(pid, 9);
+            }
+        }
         let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
     }
 }
