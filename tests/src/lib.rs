@@ -159,7 +159,16 @@ impl Lab {
 
     /// [`Lab::cmd`] with another build of the command line (a downstream one).
     pub fn cmd_of(&self, bin: &std::path::Path, args: &[&str]) -> Command {
-        let mut c = Command::new("unshare");
+        self.cmd_under(&[], bin, args)
+    }
+
+    /// [`Lab::cmd_of`] run by `wrapper` (a command and its arguments, such as
+    /// `setpriv …`), which execs the rest.
+    pub fn cmd_under(&self, wrapper: &[&str], bin: &std::path::Path, args: &[&str]) -> Command {
+        let mut c = Command::new(wrapper.first().copied().unwrap_or("unshare"));
+        if !wrapper.is_empty() {
+            c.args(&wrapper[1..]).arg("unshare");
+        }
         c.args(["--mount", "--propagation", "private", "--"])
             .arg(bin)
             .args(&args[..1])

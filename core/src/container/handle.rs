@@ -66,6 +66,9 @@ pub enum ContainerError {
     /// Attach failed.
     #[error(transparent)]
     Attach(#[from] AttachError),
+    /// A config value cannot be used (attach reads the limits it runs under).
+    #[error(transparent)]
+    Spec(#[from] crate::run::spec::SpecError),
     /// A request that makes no sense (a bad namespace name, no tty …).
     #[error("container `{name}`: {why}")]
     Invalid {
@@ -341,12 +344,15 @@ impl Container {
                 why: "its monitor reported no init".into(),
             });
         };
-        // Capabilities and ids come from the config the container runs with.
+        // Capabilities and ids come from the config the container runs with;
+        // one that no longer reads refuses rather than attach without limits.
         let dir = self.paths.container_dir(&self.name)?;
-        let spec = self
-            .config
-            .as_ref()
-            .and_then(|cfg| crate::run::spec::RunSpec::from_config(&self.name, &dir, cfg).ok());
+        let spec = match &self.config {
+            Some(cfg) => Some(crate::run::spec::RunSpec::from_config(
+                &self.name, &dir, cfg,
+            )?),
+            None => None,
+        };
         let req = AttachRequest {
             name: self.name.clone(),
             pid,
@@ -358,14 +364,7 @@ impl Container {
             elevated: o.elevated,
             uid: o.uid.or(spec.as_ref().map(|s| s.uid)).unwrap_or(0),
             gid: o.gid.or(spec.as_ref().map(|s| s.gid)).unwrap_or(0),
-            cap_drop: spec
-                .as_ref()
-                .map(|s| s.cap_drop.clone())
-                .unwrap_or_default(),
-            cap_keep: spec
-                .as_ref()
-                .map(|s| s.cap_keep.clone())
-                .unwrap_or_default(),
+            privs: spec.map(|s| s.privs).unwrap_or_default(),
         };
         Ok(attach(&RealSys, &req)?)
     }

@@ -14,8 +14,9 @@ use nix::sched::CloneFlags;
 
 use crate::sys::Sys;
 
-use super::child::{drop_caps, execvp, not_dumpable, replace_env, set_ids, DEFAULT_PATH};
+use super::child::{execvp, not_dumpable, replace_env, set_ids, DEFAULT_PATH};
 use super::init::exit_code;
+use super::privs::Privileges;
 use crate::cgroups::ContainerCgroups;
 
 /// The namespaces attach can enter, in the order it enters them.
@@ -52,10 +53,8 @@ pub struct AttachRequest {
     pub uid: u32,
     /// See `uid`.
     pub gid: u32,
-    /// Capabilities the config drops / keeps.
-    pub cap_drop: Vec<u32>,
-    /// See `cap_drop`.
-    pub cap_keep: Vec<u32>,
+    /// The config's capability limits and `no_new_privs`.
+    pub privs: Privileges,
 }
 
 /// Why attach failed.
@@ -171,10 +170,9 @@ fn run_child(
     }
     let _ = nix::unistd::chdir("/");
     replace_env(env);
-    if !req.elevated {
-        if let Err(m) = drop_caps(&req.cap_drop, &req.cap_keep) {
-            return m;
-        }
+    // `-e` keeps capabilities, never no_new_privs (as LXC's attach).
+    if let Err(m) = req.privs.apply(!req.elevated) {
+        return m;
     }
     if let Err(m) = set_ids(req.uid, req.gid) {
         return m;

@@ -2,8 +2,8 @@
 //! mounts and `/dev` and pivots (while the monitor joins it to its cgroups and
 //! sets up each NIC's host half), waits for the monitor's typed go message,
 //! sets up each NIC's container half inside its network namespace, enters its
-//! cgroup namespace, sets the hostname, the console, the environment, drops
-//! capabilities and ids, and execs init (or becomes rlxc's own init for
+//! cgroup namespace, sets the hostname, the console, the environment, applies
+//! the privilege limits, drops ids, and execs init (or becomes rlxc's own init for
 //! `execute`). Any failure is reported to the monitor as one typed message
 //! and the process exits.
 
@@ -376,7 +376,7 @@ fn set_pdeath(sig: i32) {
 /// Drops capabilities and ids, changes directory and execs `argv`. Returns
 /// the reason only when it failed.
 fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
-    if let Err(m) = drop_caps(&spec.cap_drop, &spec.cap_keep) {
+    if let Err(m) = spec.privs.apply(true) {
         return m;
     }
     if let Err(m) = set_ids(spec.uid, spec.gid) {
@@ -396,30 +396,6 @@ fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
     };
     let why = execvp(argv);
     format!("cannot run `{prog}` ({what}) in the container: {why}")
-}
-
-/// Drops capabilities from the bounding set (`lxc.cap.drop`), or every one
-/// not in `lxc.cap.keep`.
-pub fn drop_caps(drop: &[u32], keep: &[u32]) -> Result<(), String> {
-    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40);
-    let list: Vec<u32> = if keep.is_empty() {
-        drop.to_vec()
-    } else {
-        (0..=last).filter(|c| !keep.contains(c)).collect()
-    };
-    for cap in list.into_iter().filter(|c| *c <= last) {
-        // SAFETY: prctl with a capability number.
-        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
-            return Err(format!(
-                "dropping capability {cap} (lxc.cap.drop): {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Sets gid (with no supplementary groups) then uid.

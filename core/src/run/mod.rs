@@ -17,6 +17,7 @@ pub mod init;
 pub mod monitor;
 pub mod mounts;
 pub mod netinfo;
+pub mod privs;
 pub mod protocol;
 pub mod pty;
 pub mod server;

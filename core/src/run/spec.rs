@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::privs::Privileges;
 use crate::config::value;
 use crate::config::Config;
 use crate::storage::RootfsSpec;
@@ -202,10 +203,8 @@ pub struct RunSpec {
     pub auto_mounts: AutoMounts,
     /// `lxc.mount.entry` lines, then `lxc.mount.fstab` lines.
     pub mounts: Vec<MountEntry>,
-    /// `lxc.cap.drop`, as capability numbers.
-    pub cap_drop: Vec<u32>,
-    /// `lxc.cap.keep` (drop every other), as numbers; empty = not set.
-    pub cap_keep: Vec<u32>,
+    /// `lxc.cap.drop`, `lxc.cap.keep` and `lxc.no_new_privs`.
+    pub privs: Privileges,
     /// Signals: halt (stop), reboot, and the final stop signal.
     pub halt_signal: i32,
     /// `lxc.signal.reboot`.
@@ -227,12 +226,7 @@ impl RunSpec {
     /// Reads the spec of container `name` in `dir` from its loaded config.
     pub fn from_config(name: &str, dir: &Path, cfg: &Config) -> Result<RunSpec, SpecError> {
         let r = Reader { name, cfg };
-        let (num, sig, words, caps) = (
-            |k, d| r.num(k, d),
-            |k, d| r.signal(k, d),
-            |k| r.words(k),
-            |k| r.caps(k),
-        );
+        let (num, sig, words) = (|k, d| r.num(k, d), |k, d| r.signal(k, d), |k| r.words(k));
         let mounts = r.mounts(dir)?;
         Ok(RunSpec {
             name: name.to_string(),
@@ -267,8 +261,7 @@ impl RunSpec {
                 AutoMounts::parse,
             ),
             mounts,
-            cap_drop: caps("lxc.cap.drop"),
-            cap_keep: caps("lxc.cap.keep"),
+            privs: r.privileges()?,
             halt_signal: sig("lxc.signal.halt", libc::SIGPWR)?,
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
@@ -313,13 +306,29 @@ impl Reader<'_> {
         self.cfg.get(key).map(split_command)
     }
 
-    fn caps(&self, key: &str) -> Vec<u32> {
-        self.cfg
-            .get_all(key)
-            .iter()
-            .flat_map(|v| v.split_whitespace())
-            .filter_map(cap_number)
+    /// Capability numbers of every value of `key`; `none` adds nothing.
+    fn caps(&self, key: &str) -> Result<Vec<u32>, SpecError> {
+        let words = self.cfg.get_all(key);
+        let words = words.iter().flat_map(|v| v.split_whitespace());
+        words
+            .filter(|w| *w != "none")
+            .map(|w| {
+                cap_number(w).ok_or_else(|| self.bad(key, format!("`{w}` is not a capability")))
+            })
             .collect()
+    }
+
+    fn privileges(&self) -> Result<Privileges, SpecError> {
+        let keep = !self.cfg.get_all("lxc.cap.keep").is_empty();
+        Ok(Privileges {
+            cap_drop: self.caps("lxc.cap.drop")?,
+            cap_keep: if keep {
+                Some(self.caps("lxc.cap.keep")?)
+            } else {
+                None
+            },
+            no_new_privs: self.cfg.get_bool("lxc.no_new_privs").unwrap_or(false),
+        })
     }
 
     /// `lxc.mount.entry` lines, then the lines of `lxc.mount.fstab`.
@@ -438,6 +447,16 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_privilege_keys() {
+        let s = spec("lxc.cap.keep = none\nlxc.no_new_privs = 1\n");
+        assert_eq!(s.privs.cap_keep, Some(vec![]));
+        assert!(s.privs.no_new_privs);
+        let s = spec("lxc.cap.keep = sys_chroot kill\n");
+        assert_eq!(s.privs.cap_keep, Some(vec![18, 5]));
+        assert_eq!(spec("").privs, Privileges::default());
+    }
+
+    #[test]
     fn reads_the_guide_keys_in_both_dialects() {
         let s = spec(
             "lxc.utsname = web\nlxc.tty = 3\nlxc.pts = 16\nlxc.devttydir = lxc\n\
@@ -448,7 +467,7 @@ mod tests {
         assert_eq!(s.hostname, "web");
         assert_eq!((s.ttys, s.pty_max), (3, 16));
         assert_eq!(s.tty_dir.as_deref(), Some("lxc"));
-        assert_eq!(s.cap_drop, vec![16, 33]);
+        assert_eq!(s.privs.cap_drop, vec![16, 33]);
         assert_eq!(s.init_cmd, vec!["/bin/sh", "-c", "echo hi"]);
         assert_eq!(s.env, vec!["A=1"]);
         assert!(!s.ns.net, "type none shares the host network");
