@@ -219,7 +219,7 @@ pub fn prepare_rootfs(
     let root: OwnedFd = std::fs::File::open(target)
         .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
         .into();
-    mounts::mount_proc_sys(sys, &root, spec.auto_mounts.proc, spec.auto_mounts.sys)?;
+    super::automount::mount_proc_sys(sys, &root, spec.auto_mounts.proc, spec.auto_mounts.sys)?;
     if spec.autodev {
         dev::mount_tmpfs(sys, &root)?;
     }
@@ -236,6 +236,7 @@ pub fn prepare_rootfs(
             spec.tty_dir.as_deref(),
         )?;
     }
+    mounts::remount_rootfs(sys, target, &spec.rootfs_options)?;
     mounts::pivot_into(sys, target)
 }
 

@@ -9,6 +9,7 @@
 //! cgroups).
 
 pub mod attach;
+pub mod automount;
 pub mod child;
 pub mod client;
 pub mod clone;

@@ -1,6 +1,6 @@
 //! The container's mounts, done by the child inside its new mount namespace:
-//! the rootfs bind, `/proc` and `/sys`, `lxc.mount.entry`/fstab lines, then
-//! `pivot_root` with the old root detached.
+//! the rootfs bind, `lxc.mount.entry`/fstab lines, then `pivot_root` with
+//! the old root detached (`/proc` and `/sys` are [`super::automount`]).
 //!
 //! Every target inside the rootfs is opened with `openat2(RESOLVE_IN_ROOT)`
 //! and mounted through `/proc/self/fd/N`, so a symlink in the rootfs can never
@@ -293,47 +293,36 @@ pub fn mount_entry(
     }
 }
 
-/// Mounts `/proc` (and `/sys` when `sys` is `Some(rw)`) below `root`.
-pub fn mount_proc_sys(
-    kernel: &dyn Sys,
-    root: &OwnedFd,
-    proc_: bool,
-    sys: Option<bool>,
-) -> Result<(), Fail> {
-    let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    if proc_ {
-        let t = open_dir(root, "proc")?;
-        do_mount(
-            kernel,
-            Some("proc"),
-            &fd_path(&t),
-            Some("proc"),
-            base,
-            None,
-            "/proc",
-        )?;
-    }
-    if let Some(rw) = sys {
-        let t = open_dir(root, "sys")?;
-        let flags = if rw { base } else { base | MsFlags::MS_RDONLY };
-        do_mount(
-            kernel,
-            Some("sysfs"),
-            &fd_path(&t),
-            Some("sysfs"),
-            flags,
-            None,
-            "/sys",
-        )?;
-    }
-    Ok(())
-}
-
 /// Opens (making it first if needed) directory `rel` below `root`.
 pub fn open_dir(root: &OwnedFd, rel: &str) -> Result<OwnedFd, Fail> {
     mkdir_in_root(root, Path::new(rel)).map_err(|e| format!("making /{rel} in the rootfs: {e}"))?;
     open_in_root(root, Path::new(rel), libc::O_PATH | libc::O_DIRECTORY)
         .map_err(|e| format!("opening /{rel} in the rootfs: {e}"))
+}
+
+/// `lxc.rootfs.options`'s mount flags (`ro`, `nosuid`, `nodev`, `noexec`,
+/// atime) put on the rootfs's own mount once everything below it is mounted
+/// (mount points and `/dev` need it writable until then). Submounts keep
+/// their flags; filesystem data options are the storage driver's.
+pub fn remount_rootfs(sys: &dyn Sys, target: &Path, options: &[String]) -> Result<(), Fail> {
+    let flags = entry_options(options).flags
+        & (MsFlags::MS_RDONLY
+            | MsFlags::MS_NOSUID
+            | MsFlags::MS_NODEV
+            | MsFlags::MS_NOEXEC
+            | MsFlags::MS_NOATIME
+            | MsFlags::MS_NODIRATIME
+            | MsFlags::MS_RELATIME
+            | MsFlags::MS_STRICTATIME);
+    if flags.is_empty() {
+        return Ok(());
+    }
+    let root: OwnedFd = std::fs::File::open(target)
+        .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
+        .into();
+    let remount = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags;
+    let what = format!("the rootfs with {} (lxc.rootfs.options)", options.join(","));
+    do_mount(sys, None, &fd_path(&root), None, remount, None, &what)
 }
 
 /// Makes the rootfs the root: `pivot_root(".", ".")` stacks the old root on

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::automount::ProcMode;
 use super::privs::Privileges;
 use crate::config::value;
 use crate::config::Config;
@@ -136,21 +137,25 @@ fn unescape(s: &str) -> String {
 }
 
 /// What `lxc.mount.auto` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AutoMounts {
-    /// Mount `/proc` (`proc:mixed` or `proc:rw`).
-    pub proc: bool,
+    /// How `/proc` is mounted.
+    pub proc: ProcMode,
     /// Mount `/sys`; `Some(true)` read-write.
     pub sys: Option<bool>,
 }
 
 impl AutoMounts {
     fn parse(v: &str) -> AutoMounts {
-        let mut a = AutoMounts::default();
+        let mut a = AutoMounts {
+            proc: ProcMode::Off,
+            sys: None,
+        };
         for tok in v.split_whitespace() {
             let (head, opt) = tok.split_once(':').unwrap_or((tok, ""));
             match head {
-                "proc" => a.proc = true,
+                // Values are checked at load; an unchecked one gets the tight mode.
+                "proc" => a.proc = ProcMode::parse(opt).unwrap_or(ProcMode::Mixed),
                 "sys" => a.sys = Some(opt == "rw"),
                 _ => {}
             }
@@ -170,6 +175,8 @@ pub struct RunSpec {
     /// the guide's `/var/lib/lxc/CN/rootfs/proc`, are taken relative to it);
     /// `None` runs on the host's tree.
     pub rootfs: Option<PathBuf>,
+    /// `lxc.rootfs.options`, split at commas.
+    pub rootfs_options: Vec<String>,
     /// Namespaces.
     pub ns: Namespaces,
     /// Hostname (`lxc.uts.name`, default the container name).
@@ -198,7 +205,7 @@ pub struct RunSpec {
     pub console_log: Option<PathBuf>,
     /// `lxc.autodev` (default on).
     pub autodev: bool,
-    /// `lxc.mount.auto`; without the key rlxc mounts `/proc` and a
+    /// `lxc.mount.auto`; without the key rlxc mounts a mixed `/proc` and a
     /// read-only `/sys` so a rootfs is usable.
     pub auto_mounts: AutoMounts,
     /// `lxc.mount.entry` lines, then `lxc.mount.fstab` lines.
@@ -235,6 +242,10 @@ impl RunSpec {
                 .rootfs_path()
                 .filter(|r| !r.is_empty())
                 .map(|r| PathBuf::from(RootfsSpec::parse(&r).location)),
+            rootfs_options: cfg
+                .get("lxc.rootfs.options")
+                .map(|o| o.split(',').map(|w| w.trim().to_string()).collect())
+                .unwrap_or_default(),
             ns: namespaces(cfg),
             hostname: cfg.get("lxc.uts.name").unwrap_or(name).to_string(),
             init_cmd: words("lxc.init.cmd").unwrap_or_else(|| vec!["/sbin/init".into()]),
@@ -255,7 +266,7 @@ impl RunSpec {
             autodev: cfg.get_bool("lxc.autodev").unwrap_or(true),
             auto_mounts: cfg.get("lxc.mount.auto").map_or(
                 AutoMounts {
-                    proc: true,
+                    proc: ProcMode::Mixed,
                     sys: Some(false),
                 },
                 AutoMounts::parse,
@@ -475,7 +486,7 @@ mod tests {
         assert_eq!(s.mounts[0].fstype, "proc");
         assert!(s.mounts[0].has("noexec"));
         assert_eq!(s.auto_mounts.sys, Some(true));
-        assert!(!s.auto_mounts.proc);
+        assert_eq!(s.auto_mounts.proc, ProcMode::Off);
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! `lxc.mount.auto`'s `/proc` and `/sys`, mounted into the rootfs by the
+//! child before the pivot.
+//!
+//! `proc:mixed` (rlxc's default, and what a bare `proc` means, as in LXC):
+//! `/proc/sys` and `/proc/sysrq-trigger` are bind-mounted onto themselves
+//! read-only, so a root container cannot retune the host's kernel or crash
+//! it, while `/proc/sys/net` (the container's own network namespace) stays
+//! writable. Each bind is made, then reopened, then remounted through the new
+//! fd: the read-only flag lands on the bind itself and never on a path the
+//! container could have swapped.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nix::mount::MsFlags;
+
+use super::mounts::{do_mount, fd_path, open_dir, open_in_root, Fail};
+use crate::sys::Sys;
+
+/// How `/proc` is mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcMode {
+    /// Not at all (`lxc.mount.auto` without `proc`).
+    Off,
+    /// `proc` or `proc:mixed`: `/proc/sys` and `/proc/sysrq-trigger` read-only.
+    #[default]
+    Mixed,
+    /// `proc:rw`: all of it writable.
+    Rw,
+}
+
+impl ProcMode {
+    /// The mode a `proc[:OPT]` token names; `None` for an unknown option.
+    pub fn parse(opt: &str) -> Option<ProcMode> {
+        match opt {
+            "" | "mixed" => Some(ProcMode::Mixed),
+            "rw" => Some(ProcMode::Rw),
+            _ => None,
+        }
+    }
+}
+
+/// Paths of a mixed `/proc` made read-only, and the one kept writable below.
+const PROC_READ_ONLY: &[&str] = &["sys", "sysrq-trigger"];
+const PROC_WRITABLE: &str = "sys/net";
+
+const BASE: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC);
+
+/// Mounts `/proc` and `/sys` (read-only unless `sys` is `Some(true)`)
+/// inside `root`, making their mount points if the rootfs lacks them.
+pub fn mount_proc_sys(
+    kernel: &dyn Sys,
+    root: &OwnedFd,
+    proc_: ProcMode,
+    sys: Option<bool>,
+) -> Result<(), Fail> {
+    if proc_ != ProcMode::Off {
+        let t = open_dir(root, "proc")?;
+        do_mount(
+            kernel,
+            Some("proc"),
+            &fd_path(&t),
+            Some("proc"),
+            BASE,
+            None,
+            "/proc",
+        )?;
+        if proc_ == ProcMode::Mixed {
+            mix_proc(kernel, root)?;
+        }
+    }
+    if let Some(rw) = sys {
+        let t = open_dir(root, "sys")?;
+        let flags = if rw { BASE } else { BASE | MsFlags::MS_RDONLY };
+        do_mount(
+            kernel,
+            Some("sysfs"),
+            &fd_path(&t),
+            Some("sysfs"),
+            flags,
+            None,
+            "/sys",
+        )?;
+    }
+    Ok(())
+}
+
+/// The read-only binds of a mixed `/proc`, then `/proc/sys/net` writable
+/// again (a bind made inside a read-only bind starts read-only).
+fn mix_proc(kernel: &dyn Sys, root: &OwnedFd) -> Result<(), Fail> {
+    for rel in PROC_READ_ONLY {
+        rebind(kernel, root, rel, BASE | MsFlags::MS_RDONLY)?;
+    }
+    rebind(kernel, root, PROC_WRITABLE, BASE)
+}
+
+/// Binds `/proc/REL` onto itself, then sets the new bind's flags.
+fn rebind(kernel: &dyn Sys, root: &OwnedFd, rel: &str, flags: MsFlags) -> Result<(), Fail> {
+    let what = format!("/proc/{rel} (proc:mixed)");
+    let path = Path::new("proc").join(rel);
+    let open = || {
+        open_in_root(root, &path, libc::O_PATH)
+            .map_err(|e| format!("opening /proc/{rel} in the container: {e}"))
+    };
+    // A kernel without the file (no CONFIG_MAGIC_SYSRQ) has nothing to guard.
+    let before = match open_in_root(root, &path, libc::O_PATH) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        other => other.map_err(|e| format!("opening /proc/{rel} in the container: {e}"))?,
+    };
+    let p = fd_path(&before);
+    do_mount(kernel, Some(&p), &p, None, MsFlags::MS_BIND, None, &what)?;
+    let bound = open()?;
+    let remount = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags;
+    do_mount(kernel, None, &fd_path(&bound), None, remount, None, &what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_proc_is_mixed_as_in_lxc() {
+        assert_eq!(ProcMode::parse(""), Some(ProcMode::Mixed));
+        assert_eq!(ProcMode::parse("mixed"), Some(ProcMode::Mixed));
+        assert_eq!(ProcMode::parse("rw"), Some(ProcMode::Rw));
+        assert_eq!(ProcMode::parse("ro"), None);
+        assert_eq!(ProcMode::default(), ProcMode::Mixed);
+    }
+}

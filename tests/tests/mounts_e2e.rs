@@ -1,0 +1,77 @@
+//! The container's own mounts: `/proc` and `/sys` as `lxc.mount.auto` asks
+//! (a mixed `/proc` by default: `/proc/sys` read-only, the container's own
+//! `/proc/sys/net` writable; `proc:rw` on request; mount points made when the
+//! rootfs lacks them) and `lxc.rootfs.options`.
+
+use rlxc_tests::Lab;
+
+/// Tries to set the container's hostname through `/proc/sys` (UTS-namespaced,
+/// so the host's is never touched) and a net sysctl of its own namespace.
+const PROBE: &str = "echo probe > /proc/sys/kernel/hostname 2>/dev/null && echo uts-written; \
+                     echo 0 > /proc/sys/net/ipv4/ip_forward && echo net-written; \
+                     grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1";
+
+fn host_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap()
+}
+
+#[test]
+fn proc_sys_is_read_only_by_default_but_its_net_part_is_not() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("procmixed");
+    // A rootfs without /proc and /sys still starts: rlxc makes them.
+    for d in ["proc", "sys"] {
+        std::fs::remove_dir_all(lab.rootfs(&c).join(d)).unwrap();
+    }
+    let before = host_hostname();
+    lab.ok(&["start", "-n", &c]);
+    let out = lab.ok(&["attach", "-n", &c, "--", "sh", "-c", PROBE]);
+    assert_eq!(out, "net-written\nro\n", "mixed /proc");
+    assert_eq!(host_hostname(), before);
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn proc_rw_leaves_proc_sys_writable() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("procrw");
+    lab.configure(&c, "lxc.mount.auto = proc:rw sys:ro\n");
+    let before = host_hostname();
+    lab.ok(&["start", "-n", &c]);
+    let out = lab.ok(&["attach", "-n", &c, "--", "sh", "-c", PROBE]);
+    assert_eq!(
+        out, "uts-written\nnet-written\n",
+        "no /proc/sys bind under proc:rw"
+    );
+    let name = lab.ok(&["attach", "-n", &c, "--", "hostname"]);
+    assert_eq!(name, "probe\n");
+    assert_eq!(
+        host_hostname(),
+        before,
+        "the write stayed in the container's UTS namespace"
+    );
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn rootfs_options_ro_makes_the_rootfs_read_only_inside_only() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("rootro");
+    lab.configure(&c, "lxc.rootfs.options = ro,nosuid\n");
+    lab.ok(&["start", "-n", &c]);
+    let probe = "touch /probe 2>/dev/null && echo root-written; \
+                 touch /dev/probe && echo dev-written; \
+                 grep ' / ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1-2";
+    let out = lab.ok(&["attach", "-n", &c, "--", "sh", "-c", probe]);
+    assert_eq!(
+        out, "dev-written\nro,nosuid\n",
+        "only the rootfs mount is read-only"
+    );
+    assert!(!lab.rootfs(&c).join("probe").exists());
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    // The host's directory stays writable: the flag was on the container's mount.
+    std::fs::write(lab.rootfs(&c).join("probe"), "host").unwrap();
+    lab.assert_clean(&c);
+}
