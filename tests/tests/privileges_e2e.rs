@@ -154,3 +154,46 @@ fn no_new_privs_stops_a_setuid_gain_in_attached_processes() {
     lab.ok(&["stop", "-n", &c, "-k"]);
     lab.assert_clean(&c);
 }
+
+#[test]
+fn no_host_descriptor_or_directory_reaches_the_container() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("fdleak");
+    let secret = lab.path().join("host-secret");
+    std::fs::write(&secret, "host only\n").unwrap();
+    // The caller holds fd 7 on a host file (no close-on-exec), as a careless
+    // script or a runtime's leaked fd would.
+    let holding_fd7 = [
+        "sh",
+        "-c",
+        "exec 7<\"$0\" && exec \"$@\"",
+        secret.to_str().unwrap(),
+    ];
+    let o = run(&mut lab.cmd_under(&holding_fd7, &rlxc_bin(), &["start", "-n", &c]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let init_fds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", lab.pid(&c)))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut init_fds = init_fds;
+    init_fds.sort();
+    assert_eq!(init_fds, ["0", "1", "2"], "init holds only its console");
+    let probe = [
+        "attach",
+        "-n",
+        &c,
+        "--",
+        "sh",
+        "-c",
+        "ls /proc/$$/fd | tr '\\n' ' '; readlink /proc/$$/cwd",
+    ];
+    let o = run(&mut lab.cmd_under(&holding_fd7, &rlxc_bin(), &probe));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "0 1 2 /\n",
+        "attach passes stdio only, cwd in the container"
+    );
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}

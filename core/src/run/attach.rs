@@ -14,7 +14,7 @@ use nix::sched::CloneFlags;
 
 use crate::sys::Sys;
 
-use super::child::{execvp, not_dumpable, replace_env, set_ids, DEFAULT_PATH};
+use super::child::{cloexec_above_stdio, execvp, not_dumpable, replace_env, set_ids, DEFAULT_PATH};
 use super::init::exit_code;
 use super::privs::Privileges;
 use crate::cgroups::ContainerCgroups;
@@ -177,6 +177,7 @@ fn run_child(
     if let Err(m) = set_ids(req.uid, req.gid) {
         return m;
     }
+    cloexec_above_stdio();
     format!("cannot run `{}`: {}", argv[0], execvp(argv))
 }
 

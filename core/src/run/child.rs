@@ -436,6 +436,37 @@ fn close_other_fds(keep: &[i32]) {
     close_range(from, u32::MAX);
 }
 
+/// Marks every fd from 3 up close-on-exec: an exec into the container takes
+/// none of the caller's descriptors (the CVE-2024-21626 class: a host fd, or
+/// one on a host directory, inside the container), while a failed exec can
+/// still report through its pipe.
+pub fn cloexec_above_stdio() {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    } == 0;
+    if done {
+        return;
+    }
+    // Kernels before 5.11: each open fd by name.
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in fds.into_iter().filter(|fd| *fd > 2) {
+        // SAFETY: setting FD_CLOEXEC on a descriptor number; a stale one fails harmlessly.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
 fn close_range(first: u32, last: u32) {
     // SAFETY: close_range only closes descriptors; none of them is used
     // afterwards.
