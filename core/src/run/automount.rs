@@ -100,18 +100,15 @@ fn mix_proc(kernel: &dyn Sys, root: &OwnedFd) -> Result<(), Fail> {
 fn rebind(kernel: &dyn Sys, root: &OwnedFd, rel: &str, flags: MsFlags) -> Result<(), Fail> {
     let what = format!("/proc/{rel} (proc:mixed)");
     let path = Path::new("proc").join(rel);
-    let open = || {
-        open_in_root(root, &path, libc::O_PATH)
-            .map_err(|e| format!("opening /proc/{rel} in the container: {e}"))
-    };
+    let err = |e: std::io::Error| format!("opening /proc/{rel} in the container: {e}");
     // A kernel without the file (no CONFIG_MAGIC_SYSRQ) has nothing to guard.
     let before = match open_in_root(root, &path, libc::O_PATH) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
-        other => other.map_err(|e| format!("opening /proc/{rel} in the container: {e}"))?,
+        other => other.map_err(err)?,
     };
     let p = fd_path(&before);
     do_mount(kernel, Some(&p), &p, None, MsFlags::MS_BIND, None, &what)?;
-    let bound = open()?;
+    let bound = open_in_root(root, &path, libc::O_PATH).map_err(err)?;
     let remount = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags;
     do_mount(kernel, None, &fd_path(&bound), None, remount, None, &what)
 }
