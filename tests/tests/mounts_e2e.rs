@@ -75,3 +75,28 @@ fn rootfs_options_ro_makes_the_rootfs_read_only_inside_only() {
     std::fs::write(lab.rootfs(&c).join("probe"), "host").unwrap();
     lab.assert_clean(&c);
 }
+
+#[test]
+fn a_symlinked_proc_or_sys_in_the_rootfs_is_refused_and_nothing_is_left() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("symproc");
+    let rootfs = lab.rootfs(&c);
+    for d in ["proc", "sys"] {
+        // Inside the rootfs even: the mount would still land where no one looks.
+        std::fs::remove_dir_all(rootfs.join(d)).unwrap();
+        std::os::unix::fs::symlink("/tmp", rootfs.join(d)).unwrap();
+        let err = lab.fails(&["start", "-n", &c], 1);
+        assert!(
+            err.contains(&format!("/{d} in the rootfs is a symlink")),
+            "{err}"
+        );
+        assert!(err.contains(&c), "the message names the container: {err}");
+        lab.assert_clean(&c);
+        std::fs::remove_file(rootfs.join(d)).unwrap();
+        std::fs::create_dir(rootfs.join(d)).unwrap();
+    }
+    assert_eq!(std::fs::read_dir(rootfs.join("tmp")).unwrap().count(), 0);
+    lab.ok(&["start", "-n", &c]);
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}

@@ -57,10 +57,15 @@ pub fn fd_path(fd: &OwnedFd) -> String {
 /// Opens `rel` below `root` without ever leaving it (symlinks resolve as if
 /// `root` were `/`).
 pub fn open_in_root(root: &OwnedFd, rel: &Path, flags: i32) -> std::io::Result<OwnedFd> {
+    openat2_in(root, rel, flags, 0)
+}
+
+/// [`open_in_root`] with more `RESOLVE_*` flags.
+fn openat2_in(root: &OwnedFd, rel: &Path, flags: i32, resolve: u64) -> std::io::Result<OwnedFd> {
     let c = CString::new(rel.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS | resolve;
     // SAFETY: openat2 with a valid dirfd, NUL-terminated path and open_how.
     let fd = unsafe {
         libc::syscall(
@@ -293,11 +298,22 @@ pub fn mount_entry(
     }
 }
 
-/// Opens (making it first if needed) directory `rel` below `root`.
+/// Opens (making it first if needed) directory `rel` below `root`, for the
+/// mounts rlxc itself puts there (`/proc`, `/sys`, `/dev`). A symlink on the
+/// way is refused, even one that stays inside the rootfs: those mounts must
+/// land where the container's users expect them (the CVE-2015-1335 class).
 pub fn open_dir(root: &OwnedFd, rel: &str) -> Result<OwnedFd, Fail> {
     mkdir_in_root(root, Path::new(rel)).map_err(|e| format!("making /{rel} in the rootfs: {e}"))?;
-    open_in_root(root, Path::new(rel), libc::O_PATH | libc::O_DIRECTORY)
-        .map_err(|e| format!("opening /{rel} in the rootfs: {e}"))
+    let flags = libc::O_PATH | libc::O_DIRECTORY;
+    openat2_in(root, Path::new(rel), flags, libc::RESOLVE_NO_SYMLINKS).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            format!(
+                "/{rel} in the rootfs is a symlink: rlxc mounts only onto a real directory there"
+            )
+        } else {
+            format!("opening /{rel} in the rootfs: {e}")
+        }
+    })
 }
 
 /// `lxc.rootfs.options`'s mount flags (`ro`, `nosuid`, `nodev`, `noexec`,
