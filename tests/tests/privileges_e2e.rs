@@ -185,15 +185,49 @@ fn no_host_descriptor_or_directory_reaches_the_container() {
         "--",
         "sh",
         "-c",
-        "ls /proc/$$/fd | tr '\\n' ' '; readlink /proc/$$/cwd",
+        "ls /proc/$$/fd; readlink /proc/$$/cwd",
     ];
     let o = run(&mut lab.cmd_under(&holding_fd7, &rlxc_bin(), &probe));
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "0 1 2 /\n",
+        "0\n1\n2\n/\n",
         "attach passes stdio only, cwd in the container"
     );
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn prlimits_reach_init_in_both_dialects() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("prlimit");
+    // Below the caller's hard limit: raising one needs CAP_SYS_RESOURCE,
+    // which root lacks on some hosts (this CI's among them).
+    let own = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let hard: u64 = own
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4)?.parse().ok())
+        .unwrap();
+    let ceiling = (hard / 2).to_string();
+    let ceiling = ceiling.as_str();
+    lab.configure(
+        &c,
+        &format!("lxc.prlimit.nofile = 512:{ceiling}\nlxc.limit.core = 0\n"),
+    );
+    lab.ok(&["start", "-n", &c]);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", lab.pid(&c))).unwrap();
+    let row = |name: &str| -> Vec<String> {
+        let line = limits.lines().find(|l| l.starts_with(name)).unwrap();
+        line[name.len()..]
+            .split_whitespace()
+            .take(2)
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(row("Max open files"), ["512", ceiling], "{limits}");
+    assert_eq!(row("Max core file size"), ["0", "0"], "{limits}");
     lab.ok(&["stop", "-n", &c, "-k"]);
     lab.assert_clean(&c);
 }

@@ -377,6 +377,10 @@ fn set_pdeath(sig: i32) {
 /// Drops capabilities and ids, changes directory and execs `argv`. Returns
 /// the reason only when it failed.
 fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
+    // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
+    if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
+        return m;
+    }
     if let Err(m) = spec.privs.apply(true) {
         return m;
     }

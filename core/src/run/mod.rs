@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod mounts;
 pub mod netinfo;
 pub mod privs;
+pub mod prlimit;
 pub mod protocol;
 pub mod pty;
 pub mod server;

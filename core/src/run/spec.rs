@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::automount::ProcMode;
 use super::privs::Privileges;
+use super::prlimit::Prlimit;
 use crate::config::value;
 use crate::config::Config;
 use crate::storage::RootfsSpec;
@@ -212,6 +213,8 @@ pub struct RunSpec {
     pub mounts: Vec<MountEntry>,
     /// `lxc.cap.drop`, `lxc.cap.keep` and `lxc.no_new_privs`.
     pub privs: Privileges,
+    /// `lxc.prlimit.*`, for init.
+    pub prlimits: Vec<Prlimit>,
     /// Signals: halt (stop), reboot, and the final stop signal.
     pub halt_signal: i32,
     /// `lxc.signal.reboot`.
@@ -273,6 +276,7 @@ impl RunSpec {
             ),
             mounts,
             privs: r.privileges()?,
+            prlimits: r.prlimits()?,
             halt_signal: sig("lxc.signal.halt", libc::SIGPWR)?,
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
@@ -325,6 +329,16 @@ impl Reader<'_> {
             .filter(|w| *w != "none")
             .map(|w| {
                 cap_number(w).ok_or_else(|| self.bad(key, format!("`{w}` is not a capability")))
+            })
+            .collect()
+    }
+
+    fn prlimits(&self) -> Result<Vec<Prlimit>, SpecError> {
+        Prlimit::keys(self.cfg)
+            .into_iter()
+            .map(|(key, value)| {
+                let name = &key["lxc.prlimit.".len()..];
+                Prlimit::parse(name, &value).map_err(|why| self.bad(&key, why))
             })
             .collect()
     }
@@ -465,6 +479,9 @@ mod tests {
         let s = spec("lxc.cap.keep = sys_chroot kill\n");
         assert_eq!(s.privs.cap_keep, Some(vec![18, 5]));
         assert_eq!(spec("").privs, Privileges::default());
+        let s = spec("lxc.prlimit.nofile = 512:1024\nlxc.limit.core = unlimited\n");
+        assert_eq!(s.prlimits.len(), 2, "the legacy lxc.limit.* too");
+        assert_eq!((s.prlimits[0].soft, s.prlimits[0].hard), (512, 1024));
     }
 
     #[test]
