@@ -79,6 +79,22 @@ fn cap_keep_leaves_only_what_it_names() {
     let [(_, inh), (_, prm), (_, eff), (_, bnd), (_, amb)] = caps(&status);
     assert_eq!((prm, eff, bnd), (KILL, KILL, KILL), "{status}");
     assert_eq!((inh, amb), (0, 0), "{status}");
+    // setuid/setgid are not kept, yet the id change still happens: it comes
+    // after the bounding drop and before the other sets lose them.
+    let ids = lab.ok(&[
+        "attach",
+        "-n",
+        &c,
+        "-u",
+        "1000",
+        "-g",
+        "1000",
+        "--",
+        "sh",
+        "-c",
+        "id -u; id -g",
+    ]);
+    assert_eq!(ids, "1000\n1000\n");
     lab.ok(&["stop", "-n", &c, "-k"]);
     lab.assert_clean(&c);
 }

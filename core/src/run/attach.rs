@@ -14,7 +14,7 @@ use nix::sched::CloneFlags;
 
 use crate::sys::Sys;
 
-use super::child::{cloexec_above_stdio, execvp, not_dumpable, replace_env, set_ids, DEFAULT_PATH};
+use super::child::{cloexec_above_stdio, execvp, not_dumpable, replace_env, DEFAULT_PATH};
 use super::init::exit_code;
 use super::privs::Privileges;
 use crate::cgroups::ContainerCgroups;
@@ -171,10 +171,7 @@ fn run_child(
     let _ = nix::unistd::chdir("/");
     replace_env(env);
     // `-e` keeps capabilities, never no_new_privs (as LXC's attach).
-    if let Err(m) = req.privs.apply(!req.elevated) {
-        return m;
-    }
-    if let Err(m) = set_ids(req.uid, req.gid) {
+    if let Err(m) = req.privs.apply(!req.elevated, req.uid, req.gid) {
         return m;
     }
     cloexec_above_stdio();

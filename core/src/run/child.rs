@@ -374,17 +374,14 @@ fn set_pdeath(sig: i32) {
     }
 }
 
-/// Drops capabilities and ids, changes directory and execs `argv`. Returns
+/// Sets limits, privileges and ids, changes directory and execs `argv`. Returns
 /// the reason only when it failed.
 fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
     // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
     if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
         return m;
     }
-    if let Err(m) = spec.privs.apply(true) {
-        return m;
-    }
-    if let Err(m) = set_ids(spec.uid, spec.gid) {
+    if let Err(m) = spec.privs.apply(true, spec.uid, spec.gid) {
         return m;
     }
     if let Err(e) = nix::unistd::chdir(&spec.cwd) {
@@ -401,18 +398,6 @@ fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
     };
     let why = execvp(argv);
     format!("cannot run `{prog}` ({what}) in the container: {why}")
-}
-
-/// Sets gid (with no supplementary groups) then uid.
-pub fn set_ids(uid: u32, gid: u32) -> Result<(), String> {
-    if uid == 0 && gid == 0 {
-        return Ok(());
-    }
-    nix::unistd::setgroups(&[]).map_err(|e| format!("clearing groups: {}", e.desc()))?;
-    nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))
-        .map_err(|e| format!("setting gid {gid} (lxc.init.gid): {}", e.desc()))?;
-    nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
-        .map_err(|e| format!("setting uid {uid} (lxc.init.uid): {}", e.desc()))
 }
 
 fn close_fds_but(plan: &ChildPlan<'_>, report: i32) {

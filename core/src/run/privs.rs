@@ -1,7 +1,7 @@
 //! What a container process may do once it runs the container's code:
 //! `lxc.cap.drop` / `lxc.cap.keep` on every capability set and
-//! `lxc.no_new_privs`. Init and every attached process go through
-//! [`Privileges::apply`] just before their ids change and they exec.
+//! `lxc.no_new_privs`, and the id change they wrap. Init and every attached
+//! process go through [`Privileges::apply`] just before they exec.
 //!
 //! Why every set and not only the bounding one (which is all LXC drops): a
 //! root process's exec keeps whatever is in its inheritable set, bounding set
@@ -22,21 +22,25 @@ pub struct Privileges {
 }
 
 impl Privileges {
-    /// Applies the limits to the calling thread: `no_new_privs`, then the
-    /// dropped capabilities out of the bounding set, then out of the
-    /// inheritable, permitted and effective sets, then the ambient set
-    /// cleared. With `caps = false` (attach `-e`) the capabilities stay.
-    pub fn apply(&self, caps: bool) -> Result<(), String> {
+    /// Applies the limits to the calling thread and takes on `uid`/`gid`:
+    /// `no_new_privs`, the dropped capabilities out of the bounding set (which
+    /// needs CAP_SETPCAP), the id change (which needs CAP_SETUID/SETGID, so a
+    /// `lxc.cap.keep` without them still runs as its `lxc.init.uid`), then the
+    /// dropped capabilities out of the inheritable, permitted and effective
+    /// sets (lowering needs nothing) and the ambient set cleared. With
+    /// `caps = false` (attach `-e`) the capabilities stay.
+    pub fn apply(&self, caps: bool, uid: u32, gid: u32) -> Result<(), String> {
         if self.no_new_privs {
             // SAFETY: prctl with constant arguments.
             if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
                 return Err(os_err("setting no_new_privs (lxc.no_new_privs)"));
             }
         }
-        if !caps {
-            return Ok(());
-        }
-        let dropped = self.dropped(last_cap());
+        let dropped = if caps {
+            self.dropped(last_cap())
+        } else {
+            Vec::new()
+        };
         for &cap in &dropped {
             // SAFETY: prctl with a capability number.
             if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
@@ -46,6 +50,10 @@ impl Privileges {
                     self.key()
                 )));
             }
+        }
+        set_ids(uid, gid)?;
+        if !caps {
+            return Ok(());
         }
         clear_from_sets(&dropped).map_err(|e| {
             format!(
@@ -89,6 +97,18 @@ impl Privileges {
             "lxc.cap.keep"
         }
     }
+}
+
+/// Sets gid (with no supplementary groups) then uid.
+fn set_ids(uid: u32, gid: u32) -> Result<(), String> {
+    if uid == 0 && gid == 0 {
+        return Ok(());
+    }
+    nix::unistd::setgroups(&[]).map_err(|e| format!("clearing groups: {}", e.desc()))?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))
+        .map_err(|e| format!("setting gid {gid} (lxc.init.gid): {}", e.desc()))?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
+        .map_err(|e| format!("setting uid {uid} (lxc.init.uid): {}", e.desc()))
 }
 
 /// The kernel's highest capability number.
