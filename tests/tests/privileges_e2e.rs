@@ -187,11 +187,10 @@ fn no_host_descriptor_or_directory_reaches_the_container() {
     ];
     let o = run(&mut lab.cmd_under(&holding_fd7, &rlxc_bin(), &["start", "-n", &c]));
     assert!(o.status.success(), "{}", stderr(&o));
-    let init_fds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", lab.pid(&c)))
+    let mut init_fds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", lab.pid(&c)))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let mut init_fds = init_fds;
     init_fds.sort();
     assert_eq!(init_fds, ["0", "1", "2"], "init holds only its console");
     let probe = [

@@ -347,12 +347,11 @@ impl Container {
         // Capabilities and ids come from the config the container runs with;
         // one that no longer reads refuses rather than attach without limits.
         let dir = self.paths.container_dir(&self.name)?;
-        let spec = match &self.config {
-            Some(cfg) => Some(crate::run::spec::RunSpec::from_config(
-                &self.name, &dir, cfg,
-            )?),
-            None => None,
-        };
+        let spec = self
+            .config
+            .as_ref()
+            .map(|cfg| crate::run::spec::RunSpec::from_config(&self.name, &dir, cfg))
+            .transpose()?;
         let req = AttachRequest {
             name: self.name.clone(),
             pid,

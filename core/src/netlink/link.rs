@@ -25,6 +25,24 @@ fn ifinfomsg(index: i32, flags: u32, change: u32) -> Vec<u8> {
     b
 }
 
+/// An empty `ifinfomsg` followed by `attrs`.
+fn link_msg(attrs: &Attrs) -> Vec<u8> {
+    let mut body = ifinfomsg(0, 0, 0);
+    body.extend_from_slice(&attrs.0);
+    body
+}
+
+/// `RTM_NEWLINK` making a new link (never touching an existing one).
+fn create(attrs: &Attrs, what: String) -> Request {
+    message(
+        Kind::NewLink,
+        libc::RTM_NEWLINK,
+        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
+        &link_msg(attrs),
+        what,
+    )
+}
+
 /// A veth pair to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VethRequest<'a> {
@@ -49,25 +67,16 @@ pub fn new_veth(v: &VethRequest<'_>) -> Request {
         .maybe(v.peer_netns, |a, fd| a.u32(IFLA_NET_NS_FD, fd as u32))
         .maybe(v.peer_hwaddr, |a, mac| a.add(IFLA_ADDRESS, &mac))
         .maybe(v.mtu, |a, m| a.u32(IFLA_MTU, m));
-    let mut peer_msg = ifinfomsg(0, 0, 0);
-    peer_msg.extend_from_slice(&peer.0);
-    let info = Attrs::new()
-        .string(IFLA_INFO_KIND, "veth")
-        .nest(IFLA_INFO_DATA, &Attrs::new().add(VETH_INFO_PEER, &peer_msg));
+    let info = Attrs::new().string(IFLA_INFO_KIND, "veth").nest(
+        IFLA_INFO_DATA,
+        &Attrs::new().add(VETH_INFO_PEER, &link_msg(&peer)),
+    );
     let attrs = Attrs::new()
         .string(IFLA_IFNAME, v.host)
         .maybe(v.mtu, |a, m| a.u32(IFLA_MTU, m))
         .maybe(v.master, |a, m| a.u32(IFLA_MASTER, m))
         .nest(IFLA_LINKINFO, &info);
-    let mut body = ifinfomsg(0, 0, 0);
-    body.extend_from_slice(&attrs.0);
-    message(
-        Kind::NewLink,
-        libc::RTM_NEWLINK,
-        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
-        &body,
-        format!("adding veth pair {} / {}", v.host, v.peer),
-    )
+    create(&attrs, format!("adding veth pair {} / {}", v.host, v.peer))
 }
 
 /// `RTM_NEWLINK` making a link of `kind` (`bridge`, `dummy`) named `name`.
@@ -76,15 +85,7 @@ pub fn new_link(name: &str, kind: &str) -> Request {
     let attrs = Attrs::new()
         .string(IFLA_IFNAME, name)
         .nest(IFLA_LINKINFO, &info);
-    let mut body = ifinfomsg(0, 0, 0);
-    body.extend_from_slice(&attrs.0);
-    message(
-        Kind::NewLink,
-        libc::RTM_NEWLINK,
-        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
-        &body,
-        format!("adding {kind} {name}"),
-    )
+    create(&attrs, format!("adding {kind} {name}"))
 }
 
 /// A link on a parent (macvlan, ipvlan, vlan) to make.
@@ -121,15 +122,7 @@ pub fn new_sublink(r: &SubLinkRequest<'_>) -> Request {
         .maybe(r.hwaddr, |a, mac| a.add(IFLA_ADDRESS, &mac))
         .maybe(r.mtu, |a, m| a.u32(IFLA_MTU, m))
         .nest(IFLA_LINKINFO, &info);
-    let mut body = ifinfomsg(0, 0, 0);
-    body.extend_from_slice(&attrs.0);
-    message(
-        Kind::NewLink,
-        libc::RTM_NEWLINK,
-        F_REQUEST | F_ACK | F_CREATE | F_EXCL,
-        &body,
-        format!("adding {} {}", r.kind, r.name),
-    )
+    create(&attrs, format!("adding {} {}", r.kind, r.name))
 }
 
 /// Changes to an existing link.
@@ -233,9 +226,7 @@ pub fn rename_link(index: u32, name: &str) -> Request {
 
 /// An `ifinfomsg` naming its link by `IFLA_IFNAME` only.
 fn named(name: &str) -> Vec<u8> {
-    let mut body = ifinfomsg(0, 0, 0);
-    body.extend_from_slice(&Attrs::new().string(IFLA_IFNAME, name).0);
-    body
+    link_msg(&Attrs::new().string(IFLA_IFNAME, name))
 }
 
 /// `RTM_DELLINK` of the link named `name` (a veth takes its peer along).

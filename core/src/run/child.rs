@@ -236,7 +236,7 @@ pub fn prepare_rootfs(
             spec.tty_dir.as_deref(),
         )?;
     }
-    mounts::remount_rootfs(sys, target, &spec.rootfs_options)?;
+    mounts::remount_rootfs(sys, &root, &spec.rootfs_options)?;
     mounts::pivot_into(sys, target)
 }
 
@@ -418,11 +418,11 @@ fn close_other_fds(keep: &[i32]) {
     for &k in keep.iter().filter(|k| **k >= 0) {
         let k = k as u32;
         if k > from {
-            close_range(from, k - 1);
+            close_range(from, k - 1, 0);
         }
         from = k + 1;
     }
-    close_range(from, u32::MAX);
+    close_range(from, u32::MAX, 0);
 }
 
 /// Marks every fd from 3 up close-on-exec: an exec into the container takes
@@ -430,16 +430,7 @@ fn close_other_fds(keep: &[i32]) {
 /// one on a host directory, inside the container), while a failed exec can
 /// still report through its pipe.
 pub fn cloexec_above_stdio() {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag.
-    let done = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    } == 0;
-    if done {
+    if close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) {
         return;
     }
     // Kernels before 5.11: each open fd by name.
@@ -456,10 +447,11 @@ pub fn cloexec_above_stdio() {
     }
 }
 
-fn close_range(first: u32, last: u32) {
-    // SAFETY: close_range only closes descriptors; none of them is used
-    // afterwards.
-    unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+/// close_range(2); true when the kernel did it.
+fn close_range(first: u32, last: u32, flags: libc::c_uint) -> bool {
+    // SAFETY: close_range only closes descriptors (or marks them
+    // close-on-exec); none that it closes is used afterwards.
+    unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) == 0 }
 }
 
 #[cfg(test)]

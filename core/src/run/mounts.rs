@@ -317,10 +317,10 @@ pub fn open_dir(root: &OwnedFd, rel: &str) -> Result<OwnedFd, Fail> {
 }
 
 /// `lxc.rootfs.options`'s mount flags (`ro`, `nosuid`, `nodev`, `noexec`,
-/// atime) put on the rootfs's own mount once everything below it is mounted
+/// atime) put on the rootfs's own mount (`root`, an fd on its top) once everything below it is mounted
 /// (mount points and `/dev` need it writable until then). Submounts keep
 /// their flags; filesystem data options are the storage driver's.
-pub fn remount_rootfs(sys: &dyn Sys, target: &Path, options: &[String]) -> Result<(), Fail> {
+pub fn remount_rootfs(sys: &dyn Sys, root: &OwnedFd, options: &[String]) -> Result<(), Fail> {
     let flags = entry_options(options).flags
         & (MsFlags::MS_RDONLY
             | MsFlags::MS_NOSUID
@@ -333,12 +333,9 @@ pub fn remount_rootfs(sys: &dyn Sys, target: &Path, options: &[String]) -> Resul
     if flags.is_empty() {
         return Ok(());
     }
-    let root: OwnedFd = std::fs::File::open(target)
-        .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
-        .into();
     let remount = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags;
     let what = format!("the rootfs with {} (lxc.rootfs.options)", options.join(","));
-    do_mount(sys, None, &fd_path(&root), None, remount, None, &what)
+    do_mount(sys, None, &fd_path(root), None, remount, None, &what)
 }
 
 /// Makes the rootfs the root: `pivot_root(".", ".")` stacks the old root on

@@ -36,7 +36,9 @@ impl Privileges {
                 return Err(os_err("setting no_new_privs (lxc.no_new_privs)"));
             }
         }
-        let dropped = if caps {
+        // Nothing to drop (no keys, or `-e`): no file read, no capget/capset.
+        let none = self.cap_keep.is_none() && self.cap_drop.is_empty();
+        let dropped = if caps && !none {
             self.dropped(last_cap())
         } else {
             Vec::new()
@@ -55,12 +57,14 @@ impl Privileges {
         if !caps {
             return Ok(());
         }
-        clear_from_sets(&dropped).map_err(|e| {
-            format!(
-                "dropping capabilities from the process's sets ({}): {e}",
-                self.key()
-            )
-        })?;
+        if !dropped.is_empty() {
+            clear_from_sets(&dropped).map_err(|e| {
+                format!(
+                    "dropping capabilities from the process's sets ({}): {e}",
+                    self.key()
+                )
+            })?;
+        }
         // SAFETY: prctl with constant arguments; clearing never needs privilege.
         if unsafe {
             libc::prctl(

@@ -8,6 +8,8 @@ use crate::config::Config;
 /// One resource limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Prlimit {
+    /// Its name in `lxc.prlimit.NAME`.
+    pub name: &'static str,
     /// `RLIMIT_*` number.
     pub resource: i32,
     /// Soft limit (`RLIM_INFINITY` for `unlimited`).
@@ -39,10 +41,10 @@ const RESOURCES: &[(&str, libc::__rlimit_resource_t)] = &[
 impl Prlimit {
     /// The limit `lxc.prlimit.NAME = VALUE` asks for, or why it cannot be used.
     pub fn parse(name: &str, value: &str) -> Result<Prlimit, String> {
-        let resource = RESOURCES
+        let (name, resource) = RESOURCES
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, r)| *r as i32)
+            .map(|(n, r)| (*n, *r as i32))
             .ok_or_else(|| format!("`{name}` is not a resource limit"))?;
         let one = |s: &str| match s {
             "unlimited" => Ok(libc::RLIM_INFINITY),
@@ -60,6 +62,7 @@ impl Prlimit {
             ));
         }
         Ok(Prlimit {
+            name,
             resource,
             soft,
             hard,
@@ -83,12 +86,9 @@ impl Prlimit {
         };
         // SAFETY: setrlimit reads one rlimit struct.
         if unsafe { libc::setrlimit(self.resource as libc::__rlimit_resource_t, &lim) } != 0 {
-            let name = RESOURCES
-                .iter()
-                .find(|(_, r)| *r as i32 == self.resource)
-                .map_or("?", |(n, _)| n);
             return Err(format!(
-                "setting lxc.prlimit.{name}: {}",
+                "setting lxc.prlimit.{}: {}",
+                self.name,
                 std::io::Error::last_os_error()
             ));
         }
