@@ -4,7 +4,10 @@
 //! When a config sets the same file in both dialects — LXC's own
 //! `common.conf` has both `lxc.cgroup.devices.*` and `lxc.cgroup2.devices.*` —
 //! the one for this host's version wins and the other is dropped silently.
+//! Device rules are not placed here: [`super::devices::DevicePolicy`]
+//! decides where they are enforced (v1 files or a cgroup2 program).
 
+use super::devices::is_device_file;
 use super::layout::CgroupLayout;
 use super::translate::{translate, Translation};
 use crate::config::cgroup::{CgroupSetting, Version};
@@ -52,7 +55,7 @@ pub fn place(input: &[CgroupSetting], layout: &CgroupLayout) -> Placement {
     let (to_v2, to_v1) = (report_for(Version::V2), report_for(Version::V1));
     let mut out = Placement::default();
     let mut used: Vec<*const Translation> = Vec::new();
-    for s in input {
+    for s in input.iter().filter(|s| !is_device_file(&s.file)) {
         if native(s) {
             out.writes.push(Placed {
                 setting: s.clone(),
@@ -147,16 +150,26 @@ mod tests {
 
     #[test]
     fn both_dialects_of_one_file_keep_the_hosts_silently() {
+        let input = vec![
+            s(Version::V1, "memory.limit_in_bytes", "1G"),
+            s(Version::V2, "memory.max", "1G"),
+        ];
+        let r = place(&input, &hybrid());
+        assert_eq!(r.settings(), input[..1].to_vec());
+        assert!(r.translated.is_empty() && r.untranslatable.is_empty());
+    }
+
+    #[test]
+    fn device_rules_are_left_to_the_device_policy() {
         // LXC's common.conf sets devices in both dialects.
         let input = vec![
             s(Version::V1, "devices.deny", "a"),
-            s(Version::V1, "devices.allow", "c 1:3 rwm"),
-            s(Version::V2, "devices.deny", "a"),
             s(Version::V2, "devices.allow", "c 1:3 rwm"),
         ];
-        let r = place(&input, &hybrid());
-        assert_eq!(r.settings(), input[..2].to_vec());
-        assert!(r.translated.is_empty() && r.untranslatable.is_empty());
+        assert_eq!(
+            place(&input, &CgroupLayout::fake_unified(&[])),
+            Placement::default()
+        );
     }
 
     #[test]

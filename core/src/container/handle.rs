@@ -298,8 +298,19 @@ impl Container {
     }
 
     /// Writes cgroup file `file`; returns a note when it was translated.
+    /// A device rule (`devices.allow`/`deny`, either version's name) changes
+    /// the v1 file and the cgroup2 program, wherever the start enforced it.
     pub fn cgroup_set(&self, file: &str, value: &str) -> Result<Option<String>, ContainerError> {
-        Ok(self.cgroups()?.set(&RealSys, file, value)?)
+        let cgroups = self.cgroups()?;
+        if !crate::cgroups::devices::is_device_file(file) {
+            return Ok(cgroups.set(&RealSys, file, value)?);
+        }
+        let run_dir = self.paths.run_dir(&self.name)?;
+        if cgroups.set_device(&RealSys, file, value, &run_dir)? {
+            Ok(None)
+        } else {
+            Ok(cgroups.set(&RealSys, file, value)?)
+        }
     }
 
     /// The pids of its processes (from its cgroups).

@@ -174,7 +174,7 @@ impl Launch {
         let sys = self.sys.clone();
         match stage {
             Stage::RunDir => {
-                for f in ["command", "cgroups", "nics", "rootfs"] {
+                for f in ["command", "cgroups", "devices", "nics", "rootfs"] {
                     let p = self.run_dir.join(f);
                     let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir(&p));
                 }
@@ -260,6 +260,7 @@ impl Launch {
                 source,
             })?;
         cg.apply(&*self.sys, &self.plan.cgroup.writes)?;
+        cg.apply_devices(&*self.sys, &self.plan.devices, &self.run_dir)?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cgroups::{place, CgroupLayout, Placement};
+use crate::cgroups::{place, CgroupLayout, DevicePolicy, Placement};
 use crate::config::{Config, Nic};
 use crate::container::Paths;
 use crate::network::Network;
@@ -116,6 +116,8 @@ pub struct StartPlan {
     pub cgroup_dir: String,
     /// The cgroup limits as this host applies them.
     pub cgroup: Placement,
+    /// The device rules and where this host enforces them.
+    pub devices: DevicePolicy,
     /// The host's cgroup layout the limits were placed for (read once).
     pub layout: CgroupLayout,
     /// What to exec.
@@ -162,6 +164,14 @@ impl StartPlan {
                 why: t.note.clone(),
             });
         }
+        let devices =
+            DevicePolicy::for_host(&config.cgroup_settings(), layout).map_err(|(key, why)| {
+                PlanError::Cgroup {
+                    name: name.into(),
+                    key,
+                    why,
+                }
+            })?;
         let warnings = cgroup
             .translated
             .iter()
@@ -180,6 +190,7 @@ impl StartPlan {
             rootfs,
             nics,
             cgroup,
+            devices,
             layout: layout.clone(),
             argv,
             options,
@@ -347,7 +358,8 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.argv, vec!["/bin/true"]);
-        assert_eq!(p.cgroup.writes.len(), 2);
+        assert_eq!(p.cgroup.writes.len(), 1);
+        assert_eq!(p.devices.v1.len(), 1, "v1's own rule, the v2 one dropped");
         assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
         assert!(p.warnings[0].contains(
             "lxc.cgroup2.memory.max = 1G applied as lxc.cgroup.memory.limit_in_bytes = 1G"

@@ -213,6 +213,13 @@ impl Sys for FakeSys {
         self.check(SysCall::PivotRoot(new_root.to_path_buf()))
     }
 
+    fn attach_device_program(&self, cgroup: &Path, insns: &[u8]) -> Result<(), SysError> {
+        self.check(SysCall::DeviceProgram {
+            cgroup: cgroup.to_path_buf(),
+            insns: insns.len() / 8,
+        })
+    }
+
     fn setns(&self, _: BorrowedFd<'_>, nstype: i32) -> Result<(), SysError> {
         self.check(SysCall::Setns(nstype))
     }

@@ -6,6 +6,7 @@
 //! Argument lists for tools are built by pure functions in the backends and
 //! unit-tested there; this module only runs them.
 
+mod bpf;
 mod fake;
 mod real;
 mod tool;
@@ -127,6 +128,13 @@ pub enum SysCall {
     PivotRoot(PathBuf),
     /// `setns(2)` with this `CLONE_NEW*` type.
     Setns(i32),
+    /// A cgroup2 device program attached to a directory.
+    DeviceProgram {
+        /// The cgroup2 directory.
+        cgroup: std::path::PathBuf,
+        /// Its length in instructions.
+        insns: usize,
+    },
     /// An rtnetlink request in the current network namespace.
     Netlink {
         /// What it does.
@@ -204,6 +212,9 @@ pub trait Sys: Send + Sync + std::fmt::Debug {
         netns: BorrowedFd<'_>,
         req: &crate::netlink::Request,
     ) -> Result<Vec<Vec<u8>>, SysError>;
+    /// Loads `insns` (a `bpf_insn` array) as a `BPF_CGROUP_DEVICE` program
+    /// and attaches it to cgroup2 directory `cgroup`, replacing the one there.
+    fn attach_device_program(&self, cgroup: &Path, insns: &[u8]) -> Result<(), SysError>;
 }
 
 impl SysError {

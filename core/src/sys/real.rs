@@ -249,6 +249,10 @@ impl Sys for RealSys {
         self.setns(here.as_fd(), libc::CLONE_NEWNET)?;
         netlink_request(&sock.map_err(|e| netlink_err(req, e))?, req)
     }
+
+    fn attach_device_program(&self, cgroup: &Path, insns: &[u8]) -> Result<(), SysError> {
+        super::bpf::attach_device_program(cgroup, insns)
+    }
 }
 
 fn netlink_err(req: &crate::netlink::Request, source: nix::Error) -> SysError {

@@ -1,0 +1,119 @@
+//! The `bpf(2)` calls behind [`super::Sys::attach_device_program`]: load a
+//! `BPF_PROG_TYPE_CGROUP_DEVICE` program and attach it to a cgroup2
+//! directory. The attachment lives as long as the cgroup; the program fd is
+//! closed right after. Attaching again (no flags) replaces the program, which
+//! is how `lxc-cgroup devices.allow` changes a running container's rules.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+
+use super::SysError;
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_ATTACH: libc::c_long = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+const BPF_CGROUP_DEVICE: u32 = 6;
+
+/// The head of `union bpf_attr` for `BPF_PROG_LOAD`, padded to the size the
+/// kernel accepts from any caller (it checks the unknown tail is zero).
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoad {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    pad: [u64; 12],
+}
+
+/// `union bpf_attr` for `BPF_PROG_ATTACH`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgAttach {
+    target_fd: u32,
+    attach_bpf_fd: u32,
+    attach_type: u32,
+    attach_flags: u32,
+    replace_bpf_fd: u32,
+    pad: [u32; 11],
+}
+
+fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> Result<i32, nix::Error> {
+    // SAFETY: attr is a live, zero-padded bpf_attr of the size passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            std::ptr::from_mut(attr),
+            std::mem::size_of::<T>(),
+        )
+    };
+    if r < 0 {
+        Err(nix::Error::last())
+    } else {
+        Ok(r as i32)
+    }
+}
+
+/// Loads `insns` (a `bpf_insn` array) as a device program; a refusal by the
+/// verifier carries its log.
+fn load(insns: &[u8]) -> Result<OwnedFd, (nix::Error, String)> {
+    let license = CString::new("GPL").expect("no NUL");
+    let mut log = vec![0u8; 16 * 1024];
+    let mut attr = ProgLoad {
+        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        insn_cnt: (insns.len() / 8) as u32,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        ..ProgLoad::default()
+    };
+    if let Ok(fd) = bpf(BPF_PROG_LOAD, &mut attr) {
+        // SAFETY: a new fd the kernel gave us.
+        return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
+    // Again with the verifier's log, only to explain the refusal.
+    attr.log_level = 1;
+    attr.log_size = log.len() as u32;
+    attr.log_buf = log.as_mut_ptr() as u64;
+    match bpf(BPF_PROG_LOAD, &mut attr) {
+        // SAFETY: as above.
+        Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+        Err(e) => {
+            let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
+            let text = String::from_utf8_lossy(&log[..end]);
+            Err((e, text.lines().last().unwrap_or("").to_string()))
+        }
+    }
+}
+
+/// Loads the program and attaches it to cgroup2 directory `cgroup`.
+pub fn attach_device_program(cgroup: &Path, insns: &[u8]) -> Result<(), SysError> {
+    let prog = load(insns).map_err(|(source, log)| SysError::Syscall {
+        op: "bpf(BPF_PROG_LOAD) of the device program",
+        path: if log.is_empty() {
+            cgroup.display().to_string()
+        } else {
+            format!("{} (verifier: {log})", cgroup.display())
+        },
+        source,
+    })?;
+    let dir = std::fs::File::open(cgroup).map_err(|e| SysError::io("open", cgroup, &e))?;
+    let mut attr = ProgAttach {
+        target_fd: dir.as_raw_fd() as u32,
+        attach_bpf_fd: prog.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        ..ProgAttach::default()
+    };
+    bpf(BPF_PROG_ATTACH, &mut attr).map_err(|source| SysError::Syscall {
+        op: "bpf(BPF_PROG_ATTACH) of the device program",
+        path: cgroup.display().to_string(),
+        source,
+    })?;
+    Ok(())
+}
