@@ -22,6 +22,7 @@ pub mod netlink;
 pub mod network;
 pub mod registry;
 pub mod run;
+pub mod seccomp;
 pub mod start;
 pub mod storage;
 pub mod sys;

@@ -363,6 +363,11 @@ impl Container {
             .as_ref()
             .map(|cfg| crate::run::spec::RunSpec::from_config(&self.name, &dir, cfg))
             .transpose()?;
+        let cache = self.paths.rundir.join("seccomp");
+        let seccomp = match &self.config {
+            Some(cfg) => crate::run::spec::seccomp_filter(&self.name, cfg, &cache)?,
+            None => crate::run::spec::seccomp_filter(&self.name, &Config::default(), &cache)?,
+        };
         let req = AttachRequest {
             name: self.name.clone(),
             pid,
@@ -375,6 +380,7 @@ impl Container {
             uid: o.uid.or(spec.as_ref().map(|s| s.uid)).unwrap_or(0),
             gid: o.gid.or(spec.as_ref().map(|s| s.gid)).unwrap_or(0),
             privs: spec.map(|s| s.privs).unwrap_or_default(),
+            seccomp,
         };
         Ok(attach(&RealSys, &req)?)
     }

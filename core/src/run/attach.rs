@@ -55,6 +55,8 @@ pub struct AttachRequest {
     pub gid: u32,
     /// The config's capability limits and `no_new_privs`.
     pub privs: Privileges,
+    /// The container's seccomp filter (not loaded with `-e`).
+    pub seccomp: Option<crate::seccomp::Seccomp>,
 }
 
 /// Why attach failed.
@@ -170,6 +172,14 @@ fn run_child(
     }
     let _ = nix::unistd::chdir("/");
     replace_env(env);
+    if let Some(m) = req
+        .seccomp
+        .as_ref()
+        .filter(|_| !req.elevated)
+        .and_then(|s| s.load().err())
+    {
+        return m;
+    }
     // `-e` keeps capabilities, never no_new_privs (as LXC's attach).
     if let Err(m) = req.privs.apply(!req.elevated, req.uid, req.gid) {
         return m;

@@ -374,11 +374,16 @@ fn set_pdeath(sig: i32) {
     }
 }
 
-/// Sets limits, privileges and ids, changes directory and execs `argv`. Returns
+/// Sets limits, the seccomp filter, privileges and ids, changes directory and execs `argv`. Returns
 /// the reason only when it failed.
 fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
     // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
     if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
+        return m;
+    }
+    // Before the capability drop: loading needs CAP_SYS_ADMIN unless
+    // no_new_privs is set, and the drop may take it.
+    if let Some(m) = spec.seccomp.as_ref().and_then(|s| s.load().err()) {
         return m;
     }
     if let Err(m) = spec.privs.apply(true, spec.uid, spec.gid) {

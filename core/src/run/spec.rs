@@ -215,6 +215,9 @@ pub struct RunSpec {
     pub privs: Privileges,
     /// `lxc.prlimit.*`, for init.
     pub prlimits: Vec<Prlimit>,
+    /// The seccomp filter init loads, set by the start plan
+    /// ([`seccomp_filter`]) so that a compiled filter is cached per run dir.
+    pub seccomp: Option<crate::seccomp::Seccomp>,
     /// Signals: halt (stop), reboot, and the final stop signal.
     pub halt_signal: i32,
     /// `lxc.signal.reboot`.
@@ -277,6 +280,7 @@ impl RunSpec {
             mounts,
             privs: r.privileges()?,
             prlimits: r.prlimits()?,
+            seccomp: None,
             halt_signal: sig("lxc.signal.halt", libc::SIGPWR)?,
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
@@ -286,6 +290,23 @@ impl RunSpec {
             log_level: cfg.get("lxc.log.level").map(str::to_string),
         })
     }
+}
+
+/// The seccomp filter for container `name`'s config (`lxc.seccomp.profile`,
+/// or rlxc's default deny list), compiled or taken from `cache_dir`; a bad
+/// policy names the key, the file and the line.
+pub fn seccomp_filter(
+    name: &str,
+    cfg: &Config,
+    cache_dir: &Path,
+) -> Result<Option<crate::seccomp::Seccomp>, SpecError> {
+    crate::seccomp::for_config(cfg.get("lxc.seccomp.profile"), Some(cache_dir)).map_err(|e| {
+        SpecError::Key {
+            name: name.to_string(),
+            key: "lxc.seccomp.profile".into(),
+            why: e.to_string(),
+        }
+    })
 }
 
 /// Typed reads of one config's values, with errors naming the key.

@@ -11,7 +11,7 @@ use crate::config::{Config, Nic};
 use crate::container::Paths;
 use crate::network::Network;
 use crate::registry::{Registry, RegistryError};
-use crate::run::spec::{RunSpec, SpecError};
+use crate::run::spec::{seccomp_filter, RunSpec, SpecError};
 use crate::storage::{RootfsSpec, Storage};
 
 /// The rootfs and the backend that mounts it.
@@ -143,6 +143,7 @@ impl StartPlan {
             .container_dir(name)
             .map_err(|e| command_error(name, e.to_string()))?;
         let mut spec = RunSpec::from_config(name, &dir, config)?;
+        spec.seccomp = seccomp_filter(name, config, &paths.rundir.join("seccomp"))?;
         let rootfs = rootfs_plan(name, paths, config, registry)?;
         // The backend's location, without the prefix that chose the backend.
         spec.rootfs = rootfs.as_ref().map(|r| PathBuf::from(&r.spec.location));
@@ -172,11 +173,19 @@ impl StartPlan {
                     why,
                 }
             })?;
-        let warnings = cgroup
+        let mut warnings: Vec<String> = cgroup
             .translated
             .iter()
             .map(|t| format!("container `{name}`: {}", t.describe()))
             .collect();
+        if let Some(f) = &spec.seccomp {
+            warnings.extend(
+                f.filter
+                    .warnings
+                    .iter()
+                    .map(|w| format!("container `{name}`: lxc.seccomp.profile: {}: {w}", f.source)),
+            );
+        }
         let argv = command(name, &spec, &options, rootfs.is_some())?;
         let mut options = options;
         options.inherited.extend(caller_env(&spec, options.execute));

@@ -1,0 +1,277 @@
+//! A [`Policy`] compiled to a classic-BPF seccomp filter for an x86_64
+//! kernel, which runs three ABIs: x86_64, x32 (x86_64's `arch` with
+//! `__X32_SYSCALL_BIT` in the number) and i386 (`int 0x80`). A rule in `[all]`
+//! is compiled for each ABI under that ABI's number, so a denied call cannot
+//! be reached through another ABI's entry point; an unknown `arch` is killed.
+//!
+//! Each rule is a short block (the number, then its argument tests on both
+//! 32-bit halves) that falls through to its action or jumps past itself; the
+//! first rule that matches decides, as the file reads.
+
+use super::policy::{Action, ArchSel, ArgCmp, CmpOp, Policy, Syscall};
+use super::syscalls_x86::{I386, X32, X86_64};
+
+/// One classic-BPF instruction (`struct sock_filter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Insn {
+    /// Opcode.
+    pub code: u16,
+    /// Jump offset when true.
+    pub jt: u8,
+    /// Jump offset when false.
+    pub jf: u8,
+    /// Operand.
+    pub k: u32,
+}
+
+/// `BPF_LD | BPF_W | BPF_ABS`.
+pub const LD_ABS: u16 = 0x20;
+/// `BPF_ALU | BPF_AND | BPF_K`.
+pub const AND_K: u16 = 0x54;
+/// `BPF_JMP | BPF_JA`.
+pub const JA: u16 = 0x05;
+/// `BPF_JMP | BPF_JEQ | BPF_K`.
+pub const JEQ: u16 = 0x15;
+/// `BPF_JMP | BPF_JGT | BPF_K`.
+pub const JGT: u16 = 0x25;
+/// `BPF_JMP | BPF_JGE | BPF_K`.
+pub const JGE: u16 = 0x35;
+/// `BPF_RET | BPF_K`.
+pub const RET: u16 = 0x06;
+
+/// `AUDIT_ARCH_X86_64`.
+pub const ARCH_X86_64: u32 = 0xc000_003e;
+/// `AUDIT_ARCH_I386`.
+pub const ARCH_I386: u32 = 0x4000_0003;
+/// `__X32_SYSCALL_BIT`.
+pub const X32_BIT: u32 = 0x4000_0000;
+
+/// `struct seccomp_data` offsets.
+const NR: u32 = 0;
+const ARCH: u32 = 4;
+fn arg_lo(i: u8) -> u32 {
+    16 + 8 * u32::from(i)
+}
+fn arg_hi(i: u8) -> u32 {
+    arg_lo(i) + 4
+}
+
+/// The filter's return value for an action.
+pub fn ret_value(a: Action) -> u32 {
+    match a {
+        Action::Allow => 0x7fff_0000,
+        // The whole process, not one thread: a half-killed process helps nobody.
+        Action::Kill => 0x8000_0000,
+        Action::Errno(n) => 0x0005_0000 | u32::from(n),
+        Action::Trap => 0x0003_0000,
+        Action::Log => 0x7ffc_0000,
+        Action::Notify => 0x7fc0_0000,
+    }
+}
+
+/// A compiled filter and what the compiler had to say.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Filter {
+    /// The program.
+    pub insns: Vec<Insn>,
+    /// Rules skipped (a syscall no ABI of this host has), by line.
+    pub warnings: Vec<String>,
+}
+
+/// The three ABIs, with the table, the number's bit, and the section that
+/// picks only this ABI.
+struct Abi {
+    table: &'static [(&'static str, u32)],
+    bit: u32,
+    only: ArchSel,
+}
+
+const ABIS: [Abi; 3] = [
+    Abi {
+        table: X86_64,
+        bit: 0,
+        only: ArchSel::X86_64,
+    },
+    Abi {
+        table: X32,
+        bit: X32_BIT,
+        only: ArchSel::X32,
+    },
+    Abi {
+        table: I386,
+        bit: 0,
+        only: ArchSel::I386,
+    },
+];
+
+fn number(abi: &Abi, s: &Syscall) -> Option<u32> {
+    match s {
+        // Version 1 numbers are the host's own (x86_64) numbers.
+        Syscall::Number(n) => (abi.only == ArchSel::X86_64).then_some(*n),
+        Syscall::Name(name) => abi
+            .table
+            .binary_search_by(|(n, _)| (*n).cmp(name.as_str()))
+            .ok()
+            .map(|i| abi.table[i].1 | abi.bit),
+    }
+}
+
+fn insn(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
+    Insn { code, jt, jf, k }
+}
+
+/// Compiles `policy`; one that lets every call through compiles to no
+/// instructions (nothing to load).
+pub fn compile(policy: &Policy) -> Filter {
+    if policy.rules.is_empty() && policy.default == Action::Allow {
+        return Filter {
+            insns: Vec::new(),
+            warnings: Vec::new(),
+        };
+    }
+    let mut warnings = Vec::new();
+    for r in &policy.rules {
+        if let Syscall::Name(n) = &r.syscall {
+            if ABIS.iter().all(|a| number(a, &r.syscall).is_none()) {
+                warnings.push(format!(
+                    "line {}: syscall `{n}` is unknown on this host's ABIs (x86_64, x32, i386): the rule is skipped",
+                    r.line
+                ));
+            }
+        }
+    }
+    let sections: Vec<Vec<Insn>> = ABIS.iter().map(|a| abi_section(policy, a)).collect();
+    let (s64, sx32, s32) = (&sections[0], &sections[1], &sections[2]);
+    let mut p = vec![
+        insn(LD_ABS, 0, 0, ARCH),
+        insn(JEQ, 0, 1, ARCH_X86_64),
+        insn(JA, 0, 0, 3), // to the x86_64 section
+        insn(JEQ, 1, 0, ARCH_I386),
+        insn(RET, 0, 0, ret_value(Action::Kill)),
+        insn(JA, 0, 0, (3 + s64.len() + sx32.len()) as u32), // to i386
+        // x86_64 and x32 share the arch value: the number's bit parts them.
+        insn(LD_ABS, 0, 0, NR),
+        insn(JGE, 0, 1, X32_BIT),
+        insn(JA, 0, 0, s64.len() as u32),
+    ];
+    p.extend_from_slice(s64);
+    p.extend_from_slice(sx32);
+    p.extend_from_slice(s32);
+    Filter { insns: p, warnings }
+}
+
+/// The rules for one ABI, then the default.
+fn abi_section(policy: &Policy, abi: &Abi) -> Vec<Insn> {
+    let mut out = Vec::new();
+    let mut a_holds_nr = false;
+    for r in &policy.rules {
+        if r.arch != ArchSel::All && r.arch != abi.only {
+            continue;
+        }
+        let Some(nr) = number(abi, &r.syscall) else {
+            continue;
+        };
+        if !a_holds_nr {
+            out.push(insn(LD_ABS, 0, 0, NR));
+        }
+        let mut block = vec![Pending::new(JEQ, Skip(0), Fail, nr)];
+        block.extend(r.args.iter().flat_map(arg_block));
+        block.push(Pending::new(RET, Skip(0), Skip(0), ret_value(r.action)));
+        out.extend(resolve(&block));
+        // An argument test leaves an argument in A, not the number.
+        a_holds_nr = r.args.is_empty();
+    }
+    out.push(insn(RET, 0, 0, ret_value(policy.default)));
+    out
+}
+
+/// Where a jump goes: a literal skip, or past the rule's action.
+#[derive(Debug, Clone, Copy)]
+enum Tgt {
+    Skip(u8),
+    Fail,
+}
+use Tgt::{Fail, Skip};
+
+/// An instruction whose jumps may still be [`Tgt::Fail`].
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    code: u16,
+    jt: Tgt,
+    jf: Tgt,
+    k: u32,
+}
+
+impl Pending {
+    fn new(code: u16, jt: Tgt, jf: Tgt, k: u32) -> Pending {
+        Pending { code, jt, jf, k }
+    }
+}
+
+/// A rule block with its `Fail` jumps pointing just past its end. A rule
+/// has at most 6 argument tests of 7 instructions: every offset fits a u8.
+fn resolve(block: &[Pending]) -> Vec<Insn> {
+    let len = block.len();
+    let off = |i: usize, t: Tgt| match t {
+        Skip(n) => n,
+        Fail => u8::try_from(len - i - 1).expect("a rule block is under 256 instructions"),
+    };
+    block
+        .iter()
+        .enumerate()
+        .map(|(i, p)| insn(p.code, off(i, p.jt), off(i, p.jf), p.k))
+        .collect()
+}
+
+/// The test of one 64-bit argument on its two 32-bit halves (high first);
+/// falls through when it holds.
+fn arg_block(c: &ArgCmp) -> Vec<Pending> {
+    let (hi, lo) = ((c.value >> 32) as u32, c.value as u32);
+    let (mhi, mlo) = ((c.mask >> 32) as u32, c.mask as u32);
+    let ld_hi = Pending::new(LD_ABS, Skip(0), Skip(0), arg_hi(c.index));
+    let ld_lo = Pending::new(LD_ABS, Skip(0), Skip(0), arg_lo(c.index));
+    let j = |code, jt, jf, k| Pending::new(code, jt, jf, k);
+    let and = |m| Pending::new(AND_K, Skip(0), Skip(0), m);
+    match c.op {
+        CmpOp::Eq => vec![
+            ld_hi,
+            j(JEQ, Skip(0), Fail, hi),
+            ld_lo,
+            j(JEQ, Skip(0), Fail, lo),
+        ],
+        // Fails only when both halves are equal.
+        CmpOp::Ne => vec![
+            ld_hi,
+            j(JEQ, Skip(0), Skip(2), hi),
+            ld_lo,
+            j(JEQ, Fail, Skip(0), lo),
+        ],
+        CmpOp::MaskedEq => vec![
+            ld_hi,
+            and(mhi),
+            j(JEQ, Skip(0), Fail, hi),
+            ld_lo,
+            and(mlo),
+            j(JEQ, Skip(0), Fail, lo),
+        ],
+        // A greater high half decides; an equal one leaves it to the low half.
+        CmpOp::Gt | CmpOp::Ge => vec![
+            ld_hi,
+            j(JGT, Skip(3), Skip(0), hi),
+            j(JEQ, Skip(0), Fail, hi),
+            ld_lo,
+            j(if c.op == CmpOp::Gt { JGT } else { JGE }, Skip(0), Fail, lo),
+        ],
+        CmpOp::Lt | CmpOp::Le => vec![
+            ld_hi,
+            j(JGT, Fail, Skip(0), hi),
+            j(JEQ, Skip(0), Skip(2), hi),
+            ld_lo,
+            j(if c.op == CmpOp::Lt { JGE } else { JGT }, Fail, Skip(0), lo),
+        ],
+    }
+}
+
+#[cfg(test)]
+#[path = "compile_tests.rs"]
+mod tests;

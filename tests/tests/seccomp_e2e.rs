@@ -1,0 +1,165 @@
+//! Seccomp from inside a container: rlxc's default deny list on init and on
+//! attached processes (through the x86_64, i386 and x32 entry points alike),
+//! none under `attach -e` or with a policy that denies nothing, a policy file in LXC's
+//! language, a bad one refused by file and line, and the compiled-filter
+//! cache following the policy's text.
+
+use rlxc_tests::{run, Lab};
+
+// x86 errno numbers.
+const EPERM: i32 = 1;
+const EACCES: i32 = 13;
+const ENOSYS: i32 = 38;
+
+/// Builds the probe (`seccomp_probe.c`) into the container as `/bin/scprobe`.
+fn install_probe(lab: &Lab, c: &str) -> bool {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/seccomp_probe.c");
+    let bin = lab.rootfs(c).join("bin/scprobe");
+    let o = run(std::process::Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&bin)
+        .arg(src));
+    rlxc_tests::require(o.status.success(), "gcc -static (gcc, libc6-dev)")
+}
+
+/// The probe's `name errno` lines as pairs.
+fn errnos(out: &str) -> Vec<(String, i32)> {
+    out.lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, e)| (n.to_string(), e.parse().unwrap()))
+        .collect()
+}
+
+fn errno_of(v: &[(String, i32)], name: &str) -> i32 {
+    v.iter().find(|(n, _)| n == name).unwrap().1
+}
+
+const DENIED: &[&str] = &[
+    "kexec_load",
+    "kexec_file_load",
+    "open_by_handle_at",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "keyctl-i386",
+    "keyctl-x32",
+];
+
+fn assert_default_filter(v: &[(String, i32)], who: &str) {
+    for name in DENIED {
+        assert_eq!(errno_of(v, name), EPERM, "{who}: {name} in {v:?}");
+    }
+    assert_eq!(errno_of(v, "umount2-force"), EACCES, "{who}");
+    assert_ne!(
+        errno_of(v, "umount2"),
+        EACCES,
+        "{who}: a plain umount2 passes"
+    );
+    assert_eq!(errno_of(v, "getpid"), 0, "{who}");
+}
+
+#[test]
+fn the_default_list_holds_for_init_and_attach_on_every_abi() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("scdefault");
+    if !install_probe(&lab, &c) {
+        return;
+    }
+    // init runs the probe itself (execute), then a started container's attach.
+    let out = lab.ok(&["execute", "-n", &c, "--", "/bin/scprobe"]);
+    assert_default_filter(&errnos(&out), "execute");
+    lab.ok(&["start", "-n", &c]);
+    let pid = lab.pid(&c);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        status
+            .lines()
+            .any(|l| l.split_whitespace().eq(["Seccomp:", "2"])),
+        "{status}"
+    );
+    let out = lab.ok(&["attach", "-n", &c, "--", "/bin/scprobe"]);
+    assert_default_filter(&errnos(&out), "attach");
+    // -e (elevated) takes no filter: keyctl then runs, or fails for its own reasons.
+    let out = lab.ok(&["attach", "-n", &c, "-e", "--", "/bin/scprobe"]);
+    let v = errnos(&out);
+    assert_ne!(errno_of(&v, "keyctl"), EPERM, "{v:?}");
+    assert_eq!(
+        errno_of(&v, "keyctl-x32"),
+        ENOSYS,
+        "no x32 ABI in this kernel: {v:?}"
+    );
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn a_policy_that_denies_nothing_loads_no_filter() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("scnone");
+    let policy = lab.path().join("none.policy");
+    std::fs::write(&policy, "2\ndenylist\n").unwrap();
+    lab.configure(&c, &format!("lxc.seccomp.profile = {}\n", policy.display()));
+    let out = lab.ok(&[
+        "execute",
+        "-n",
+        &c,
+        "--",
+        "grep",
+        "^Seccomp:",
+        "/proc/self/status",
+    ]);
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["Seccomp:", "0"]
+    );
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn a_policy_file_replaces_the_default_and_its_changes_are_seen() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("scfile");
+    let policy = lab.path().join("sc.policy");
+    std::fs::write(&policy, "2\ndenylist\n[all]\nsethostname errno 42\n").unwrap();
+    lab.configure(&c, &format!("lxc.seccomp.profile = {}\n", policy.display()));
+    let try_hostname = "hostname probe 2>&1; dmesg >/dev/null 2>&1 && echo dmesg-ok";
+    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", try_hostname]);
+    assert!(
+        out.contains("No message of desired type"),
+        "errno 42 (ENOMSG): {out}"
+    );
+    assert!(
+        out.contains("dmesg-ok"),
+        "the default list is not loaded as well: {out}"
+    );
+    // The compiled filter was cached under the run directory, by text.
+    let cache = lab.rundir.join("seccomp");
+    assert!(std::fs::read_dir(&cache).unwrap().count() >= 1);
+    // An edited policy is compiled afresh, never the stale cached one.
+    std::fs::write(&policy, "2\ndenylist\n[all]\nsethostname errno 5\n").unwrap();
+    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", try_hostname]);
+    assert!(out.contains("Input/output error"), "errno 5 (EIO): {out}");
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn a_bad_policy_is_refused_by_file_and_line_and_nothing_is_left() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("scbad");
+    let policy = lab.path().join("bad.policy");
+    std::fs::write(&policy, "2\ndenylist\nmount explode\n").unwrap();
+    lab.configure(&c, &format!("lxc.seccomp.profile = {}\n", policy.display()));
+    let err = lab.fails(&["start", "-n", &c], 1);
+    let want = format!(
+        "key `lxc.seccomp.profile`: seccomp policy {} line 3: unknown action `explode`",
+        policy.display()
+    );
+    assert!(err.contains(&want), "{err}");
+    lab.assert_clean(&c);
+}
