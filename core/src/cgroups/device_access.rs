@@ -36,11 +36,16 @@ impl ContainerCgroups {
         policy: &DevicePolicy,
         run_dir: &Path,
     ) -> Result<(), CgroupError> {
-        if let Some(dir) = self.v1_devices().filter(|_| !policy.v1.is_empty()) {
-            for (rule, key) in &policy.v1 {
-                let key = key.as_deref().unwrap_or("rlxc's default device list");
-                self.write_rule(sys, dir, rule)
-                    .map_err(|why| self.device_error(key, why))?;
+        if let Some(dir) = self.v1_devices() {
+            // One open per run of rules to the same file, in order.
+            for run in policy.v1.chunk_by(|a, b| a.0.allow == b.0.allow) {
+                let values: Vec<String> = run.iter().map(|(r, _)| r.value()).collect();
+                let items: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+                let file = dir.path.join(run[0].0.file());
+                sys.write_each(&file, &items).map_err(|(i, e)| {
+                    let key = run[i].1.as_deref().unwrap_or("rlxc's default device list");
+                    self.device_error(key, format!("writing `{}`: {e}", values[i]))
+                })?;
             }
         }
         if let Some(list) = &policy.bpf {

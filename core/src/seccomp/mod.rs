@@ -85,6 +85,8 @@ pub fn for_config(
             (path.to_string(), text)
         }
     };
+    // The built-in list compiles in microseconds: only files are cached.
+    let cache_dir = cache_dir.filter(|_| profile.is_some());
     let filter = match cache_dir.and_then(|d| cache::lookup(d, &text)) {
         Some(f) => f,
         None => {

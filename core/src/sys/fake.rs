@@ -174,6 +174,13 @@ impl Sys for FakeSys {
         })
     }
 
+    fn write_each(&self, path: &Path, items: &[&[u8]]) -> Result<(), (usize, SysError)> {
+        for (i, data) in items.iter().enumerate() {
+            self.write_file(path, data).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
     fn unshare(&self, flags: i32) -> Result<(), SysError> {
         self.check(SysCall::Unshare(flags))
     }

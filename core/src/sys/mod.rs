@@ -177,6 +177,9 @@ pub trait Sys: Send + Sync + std::fmt::Debug {
     /// Writes `data` to a file in one `write(2)`, as `std::fs::write` does
     /// (cgroup and proc files take one value per write).
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
+    /// Writes each of `items` to one open file, one `write(2)` each (a cgroup
+    /// file takes one rule per write); a failure gives the item's index.
+    fn write_each(&self, path: &Path, items: &[&[u8]]) -> Result<(), (usize, SysError)>;
     /// `unshare(2)`.
     fn unshare(&self, flags: i32) -> Result<(), SysError>;
     /// `clone(2)` fork-style into the namespaces in `flags`, with a pidfd.

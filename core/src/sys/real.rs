@@ -114,6 +114,19 @@ impl Sys for RealSys {
             .map_err(|e| SysError::io("write", path, &e))
     }
 
+    fn write_each(&self, path: &Path, items: &[&[u8]]) -> Result<(), (usize, SysError)> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| (0, SysError::io("open", path, &e)))?;
+        for (i, data) in items.iter().enumerate() {
+            f.write_all(data)
+                .map_err(|e| (i, SysError::io("write", path, &e)))?;
+        }
+        Ok(())
+    }
+
     fn unshare(&self, flags: i32) -> Result<(), SysError> {
         nix::sched::unshare(nix::sched::CloneFlags::from_bits_truncate(flags))
             .map_err(|source| syscall("unshare", Path::new("namespaces"), source))
