@@ -73,6 +73,14 @@ pub enum CreateError {
         /// Every error.
         source: ConfigErrors,
     },
+    /// A hook failed (`lxc.hook.destroy`).
+    #[error("container `{name}`: {why}")]
+    Hook {
+        /// Container.
+        name: String,
+        /// The hook, its status and output.
+        why: String,
+    },
     /// A file operation failed.
     #[error("container `{name}`: {path}: {source}")]
     Io {
@@ -386,6 +394,15 @@ pub async fn destroy(
             )
         }
     };
+    if let Ok(c) = &config {
+        // Before anything is removed: a failing hook leaves the container whole.
+        crate::run::hooks::Hooks::from_config(name, &dir.join("config"), c)
+            .run(sys, crate::run::hooks::HookKind::Destroy, &[], &[])
+            .map_err(|why| CreateError::Hook {
+                name: name.into(),
+                why,
+            })?;
+    }
     let staging_root = paths.lxcpath.join(STAGING);
     std::fs::create_dir_all(&staging_root).map_err(io_err(name, &staging_root))?;
     let gone = staging_root.join(format!("{name}.destroy.{}", std::process::id()));

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use nix::mount::MsFlags;
 
+use super::hooks::HookKind;
 use super::spec::RunSpec;
 use super::{dev, init, mounts};
 use crate::network::{NetContext, NicState};
@@ -150,6 +151,9 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         (Some(r), Some(location)) => setup_rootfs(&plan, location, &r.target)?,
         _ => setup_host_tree(&plan)?,
     }
+    if spec.hooks.has(HookKind::StartHost) {
+        tell(&plan.err, &ToMonitor::Prepared);
+    }
     let nic_states = wait_for_go(&plan.go)?;
     if spec.ns.net {
         loopback_up()?;
@@ -180,6 +184,8 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         console_as_stdio()?;
     }
     set_env(&plan);
+    // The last step before init, in the container's tree and environment.
+    spec.hooks.run(plan.sys, HookKind::Start, &[], &[])?;
     if plan.plan.options.execute {
         set_pdeath(spec.pdeath_signal);
         not_dumpable();
@@ -226,7 +232,9 @@ pub fn prepare_rootfs(
     for e in &spec.mounts {
         mounts::mount_entry(sys, &root, location, e)?;
     }
+    spec.hooks.run(sys, HookKind::Mount, &[], &[])?;
     if spec.autodev {
+        spec.hooks.run(sys, HookKind::Autodev, &[], &[])?;
         dev::fill(
             sys,
             &root,
@@ -259,6 +267,7 @@ fn setup_host_tree(plan: &ChildPlan<'_>) -> Result<(), String> {
     for e in &spec.mounts {
         mounts::mount_entry(plan.sys, &root, Path::new("/"), e)?;
     }
+    spec.hooks.run(plan.sys, HookKind::Mount, &[], &[])?;
     nix::unistd::chdir("/").map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod child;
 pub mod client;
 pub mod clone;
 pub mod dev;
+pub mod hooks;
 pub mod init;
 pub mod monitor;
 pub mod mounts;

@@ -218,6 +218,8 @@ pub struct RunSpec {
     /// The seccomp filter init loads, set by the start plan
     /// ([`seccomp_filter`]) so that a compiled filter is cached per run dir.
     pub seccomp: Option<crate::seccomp::Seccomp>,
+    /// `lxc.hook.*`, with the environment they get.
+    pub hooks: super::hooks::Hooks,
     /// Signals: halt (stop), reboot, and the final stop signal.
     pub halt_signal: i32,
     /// `lxc.signal.reboot`.
@@ -281,6 +283,7 @@ impl RunSpec {
             privs: r.privileges()?,
             prlimits: r.prlimits()?,
             seccomp: None,
+            hooks: super::hooks::Hooks::from_config(name, &dir.join("config"), cfg),
             halt_signal: sig("lxc.signal.halt", libc::SIGPWR)?,
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,

@@ -83,6 +83,7 @@ impl Launch {
             report: Some(File::from(report_r)),
             killed: false,
         });
+        self.open_stop_namespaces(pid);
         let cg = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid));
         if let Some(Err(e)) = cg {
             return Err(e.into());
@@ -140,6 +141,35 @@ impl Launch {
             .map_err(self.io(&format!("opening {path} (lxc.namespace.share.net)")))
     }
 
+    /// Waits until the child has its tree ready (the `start-host` hook runs
+    /// after the container's mounts, as in LXC). Nothing else can be in the
+    /// pipe meanwhile: the child waits for the go after this message.
+    pub(super) fn wait_prepared(&mut self) -> Result<(), StartError> {
+        let name = self.plan.name.clone();
+        let read_err = self.io("reading the container's report");
+        let Some(file) = self.child.as_mut().and_then(|c| c.report.as_mut()) else {
+            return Ok(());
+        };
+        let mut one = [0u8; 1];
+        let mut line = Vec::new();
+        // Byte by byte, so nothing past this message is taken from the pipe.
+        loop {
+            match std::io::Read::read(file, &mut one) {
+                Ok(1) if one[0] != b'\n' => line.push(one[0]),
+                Ok(_) => break,
+                Err(e) => return Err(read_err(e)),
+            }
+        }
+        match serde_json::from_slice::<ToMonitor>(&line) {
+            Ok(ToMonitor::Prepared) => Ok(()),
+            Ok(ToMonitor::Failed { message, .. }) => Err(StartError::Child { name, message }),
+            _ => Err(StartError::Child {
+                name,
+                message: "it ended before its rootfs was ready".into(),
+            }),
+        }
+    }
+
     pub(super) fn release(&mut self) -> Result<(), StartError> {
         let name = self.plan.name.clone();
         let Some(child) = self.child.as_mut() else {
@@ -156,7 +186,7 @@ impl Launch {
         })?);
         loop {
             match receive::<ToMonitor>(&mut report) {
-                Ok(Some(ToMonitor::NetworkReady)) => {
+                Ok(Some(ToMonitor::NetworkReady | ToMonitor::Prepared)) => {
                     tracing::debug!("container `{name}`: network ready")
                 }
                 Ok(Some(ToMonitor::Failed { stage, message })) => {

@@ -18,6 +18,7 @@ use super::plan::StartPlan;
 use super::{block_on, StartError};
 use crate::cgroups::ContainerCgroups;
 use crate::network::{NetContext, NicState};
+use crate::run::hooks::HookKind;
 use crate::run::pty::Ptys;
 use crate::run::warmup::Warmup;
 use crate::sys::{MountRequest, Sys, SysError};
@@ -28,6 +29,9 @@ pub enum Stage {
     /// The runtime directory (`/run/rlxc/<lxcpath>/<name>`), after removing
     /// what a SIGKILLed monitor left there.
     RunDir,
+    /// `lxc.hook.pre-start`; its undo is `lxc.hook.post-stop`, which so runs
+    /// last, after a stop and after a failed start alike.
+    PreStart,
     /// The cgroups, recorded for a later clean-up, with their limits.
     Cgroups,
     /// The monitor's own mount namespace and `Storage::mount` of the rootfs.
@@ -40,6 +44,8 @@ pub enum Stage {
     Clone,
     /// `Network::setup_host` of NIC N (plan order), with the netns handle.
     Nic(usize),
+    /// `lxc.hook.start-host`: namespaces and NICs made, init not yet run.
+    StartHost,
     /// The go message to the child, then its report (network ready, exec or error).
     Release,
     /// The `-p` pid file.
@@ -70,6 +76,8 @@ pub struct Launch {
     pub(super) shared_netns: Option<OwnedFd>,
     /// What each NIC's host half made (plan order).
     pub nic_states: Vec<NicState>,
+    /// The child's namespaces, held for `lxc.hook.stop` (only when one is set).
+    pub(super) stop_ns: Vec<(&'static str, OwnedFd)>,
     pub(super) done: Vec<Stage>,
 }
 
@@ -101,18 +109,29 @@ impl Launch {
             netns: None,
             shared_netns: None,
             nic_states: Vec::new(),
+            stop_ns: Vec::new(),
             done: Vec::new(),
         }
     }
 
     /// The stages of this plan, in order.
     pub fn stages(&self) -> Vec<Stage> {
-        let mut s = vec![Stage::RunDir, Stage::Cgroups];
-        if self.plan.rootfs.is_some() {
+        let hooks = &self.plan.spec.hooks;
+        let mut s = vec![Stage::RunDir];
+        if hooks.has(HookKind::PreStart) || hooks.has(HookKind::PostStop) {
+            s.push(Stage::PreStart);
+        }
+        s.push(Stage::Cgroups);
+        // pre-mount hooks run in the monitor's own mount namespace, which
+        // this stage makes even for a start without a rootfs.
+        if self.plan.rootfs.is_some() || hooks.has(HookKind::PreMount) {
             s.push(Stage::Rootfs);
         }
         s.extend([Stage::Ptys, Stage::Socket, Stage::Clone]);
         s.extend((0..self.plan.nics.len()).map(Stage::Nic));
+        if hooks.has(HookKind::StartHost) {
+            s.push(Stage::StartHost);
+        }
         s.push(Stage::Release);
         if self.plan.options.pidfile.is_some() {
             s.push(Stage::Pidfile);
@@ -159,12 +178,14 @@ impl Launch {
     fn enter(&mut self, stage: Stage) -> Result<(), StartError> {
         match stage {
             Stage::RunDir => self.make_run_dir(),
+            Stage::PreStart => self.hook_pre_start(),
             Stage::Cgroups => self.make_cgroups(),
             Stage::Rootfs => self.mount_rootfs(),
             Stage::Ptys => self.open_ptys(),
             Stage::Socket => self.bind_socket(),
             Stage::Clone => self.clone_child(),
             Stage::Nic(i) => self.nic_host_half(i),
+            Stage::StartHost => self.hook_start_host(),
             Stage::Release => self.release(),
             Stage::Pidfile => self.write_pidfile(),
         }
@@ -181,6 +202,7 @@ impl Launch {
                 let _ = std::fs::remove_dir(&self.run_dir);
                 Vec::new()
             }
+            Stage::PreStart => self.hook_post_stop(),
             Stage::Cgroups => {
                 let Some(cg) = self.cgroups.take() else {
                     return Vec::new();
@@ -209,10 +231,10 @@ impl Launch {
                     let _ = sys.reap(c.pid);
                 }
                 self.netns = None;
-                Vec::new()
+                self.hook_stop()
             }
             Stage::Nic(i) => self.nic_teardown(i),
-            Stage::Release => Vec::new(),
+            Stage::StartHost | Stage::Release => Vec::new(),
             Stage::Pidfile => {
                 if let Some(p) = &self.plan.options.pidfile {
                     let _ = std::fs::remove_file(p);
@@ -268,9 +290,6 @@ impl Launch {
     /// of the host's), so it never shows on the host and goes away with the
     /// monitor even after SIGKILL; the child inherits it through `clone`.
     fn mount_rootfs(&mut self) -> Result<(), StartError> {
-        let Some(r) = self.plan.rootfs.clone() else {
-            return Ok(());
-        };
         // unshare(CLONE_NEWNS) refuses a process that shares its fs with threads.
         if let Some(w) = self.warm.take() {
             w.finish();
@@ -287,6 +306,10 @@ impl Launch {
                 data: None,
             })
             .map_err(self.sys_err("making / a slave in the monitor's mount namespace"))?;
+        self.run_hook(HookKind::PreMount, &[], &[])?;
+        let Some(r) = self.plan.rootfs.clone() else {
+            return Ok(());
+        };
         std::fs::create_dir_all(&r.target).map_err(self.io("making the rootfs mount point"))?;
         block_on(r.storage.mount(&*self.sys, &r.spec, &r.target))
             .map_err(self.io("starting the I/O runtime"))?

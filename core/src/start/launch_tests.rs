@@ -15,7 +15,7 @@ use crate::network::{NetContext, Network, NetworkError, NicState};
 use crate::registry::Registry;
 use crate::run::warmup::Warmup;
 use crate::storage::{CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError};
-use crate::sys::{FakeSys, Sys, SysCall, Tool};
+use crate::sys::{FakeSys, Sys, SysCall, Tool, ToolOutput};
 
 /// Backends that report each call to the fake, so one timeline holds them all.
 #[derive(Debug)]
@@ -103,6 +103,10 @@ struct Lab {
 }
 
 fn lab() -> Lab {
+    lab_with("")
+}
+
+fn lab_with(extra: &str) -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths {
         lxcpath: dir.path().join("lxc"),
@@ -114,12 +118,11 @@ fn lab() -> Lab {
     let mut r = Registry::core();
     r.add_storage(Arc::new(Rec));
     r.add_network(Arc::new(Rec));
-    let cfg = load_text(
-        b"lxc.rootfs.path = /srv/c1\nlxc.net.0.type = rec\nlxc.net.1.type = rec\n\
-          lxc.cgroup.memory.limit_in_bytes = 1048576\n",
-        Path::new("config"),
-    )
-    .unwrap();
+    let text = format!(
+        "lxc.rootfs.path = /srv/c1\nlxc.net.0.type = rec\nlxc.net.1.type = rec\n\
+         lxc.cgroup.memory.limit_in_bytes = 1048576\n{extra}"
+    );
+    let cfg = load_text(text.as_bytes(), Path::new("config")).unwrap();
     let plan = StartPlan::build("c1", &paths, &cfg, &r, &layout, StartOptions::default()).unwrap();
     Lab { _dir: dir, plan }
 }
@@ -287,5 +290,55 @@ fn a_nic_failure_names_the_nic_and_its_type() {
     assert!(
         e.starts_with("container `c1`: lxc.net.1 (type `rec`): setting up the host side:"),
         "{e}"
+    );
+}
+
+// start-host waits for the child's report that its tree is ready, which
+// the fake's child never sends: the e2e tests cover it.
+const HOOKS: &str = "lxc.hook.post-stop = /h\nlxc.hook.stop = /h\n\
+                     lxc.hook.pre-mount = /h\nlxc.hook.pre-start = /h\n";
+
+#[test]
+fn the_monitors_hooks_run_at_their_moments() {
+    let lab = lab_with(HOOKS);
+    let sys = Arc::new(FakeSys::new());
+    let launch = Launch::new(lab.plan.clone(), sys.clone(), Warmup::none());
+    let mut started = launch.run().unwrap_or_else(|e| panic!("{e}"));
+    let hook = |k: &str| format!("-c /h c1 lxc {k}");
+    let mut want: Vec<String> = vec![hook("pre-start")];
+    want.extend(STARTED[..4].iter().map(|s| s.to_string()));
+    want.push(hook("pre-mount"));
+    want.extend(STARTED[4..].iter().map(|s| s.to_string()));
+    assert_eq!(labels(&sys), want);
+    assert!(started.teardown().is_empty());
+    let mut end: Vec<String> = TORN_DOWN[..4].iter().map(|s| s.to_string()).collect();
+    end.push(hook("stop"));
+    end.extend(TORN_DOWN[4..].iter().map(|s| s.to_string()));
+    end.push(hook("post-stop"));
+    assert_eq!(labels(&sys)[want.len()..], end);
+}
+
+#[test]
+fn a_failing_hook_fails_the_start_and_post_stop_still_runs() {
+    let lab = lab_with(HOOKS);
+    let sys = Arc::new(FakeSys::new());
+    sys.answer("/bin/sh", ToolOutput::default());
+    sys.answer("/bin/sh", ToolOutput::failed(2, "cannot unlock the disk\n"));
+    let launch = Launch::new(lab.plan.clone(), sys.clone(), Warmup::none());
+    let e = launch.run().unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "container `c1`: lxc.hook.pre-mount `/h` failed with exit status 2: cannot unlock the disk"
+    );
+    let calls = labels(&sys);
+    let after: Vec<&str> = calls
+        .iter()
+        .skip_while(|c| !c.ends_with("pre-mount"))
+        .skip(1)
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        after,
+        ["umount", "rmdir rlxc.payload.c1", "-c /h c1 lxc post-stop"]
     );
 }

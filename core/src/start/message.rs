@@ -24,6 +24,9 @@ pub enum ToChild {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "msg", rename_all = "kebab-case")]
 pub enum ToMonitor {
+    /// The rootfs, mounts and pivot are done, the go is awaited (sent only
+    /// when a `start-host` hook waits for it).
+    Prepared,
     /// Every NIC's container half is done.
     NetworkReady,
     /// A stage failed; the process exits after this.

@@ -20,6 +20,7 @@
 //! error ([`launch::Launch::run`]); stop runs the same undos.
 
 mod child_link;
+mod hook_stages;
 pub mod launch;
 pub mod message;
 pub mod plan;
@@ -98,6 +99,14 @@ pub enum StartError {
         what: String,
         /// The error.
         source: std::io::Error,
+    },
+    /// A hook the monitor runs failed.
+    #[error("container `{name}`: {why}")]
+    Hook {
+        /// Container.
+        name: String,
+        /// The hook, its status and output.
+        why: String,
     },
     /// The container's own setup or init failed.
     #[error("container `{name}` failed to start: {message}")]

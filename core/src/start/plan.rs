@@ -147,6 +147,9 @@ impl StartPlan {
         let rootfs = rootfs_plan(name, paths, config, registry)?;
         // The backend's location, without the prefix that chose the backend.
         spec.rootfs = rootfs.as_ref().map(|r| PathBuf::from(&r.spec.location));
+        if let Some(r) = &rootfs {
+            spec.hooks.set_rootfs_mount(&r.target);
+        }
         let nics = nic_plans(name, config, registry)?;
         if let (Some(other), Some(n)) = (&spec.share_net, nics.first()) {
             return Err(PlanError::Nic {

@@ -144,6 +144,17 @@ impl Sys for FakeSys {
         Ok(answer.unwrap_or_default())
     }
 
+    fn run_blocking(&self, tool: &Tool) -> Result<ToolOutput, SysError> {
+        self.check(SysCall::Run(tool.clone()))?;
+        let answer = self
+            .answers
+            .lock()
+            .expect("fake sys lock")
+            .get_mut(&tool.program)
+            .and_then(VecDeque::pop_front);
+        Ok(answer.unwrap_or_default())
+    }
+
     fn mount(&self, req: &MountRequest) -> Result<(), SysError> {
         self.check(SysCall::Mount(req.clone()))
     }

@@ -164,6 +164,9 @@ pub trait Sys: Send + Sync + std::fmt::Debug {
     /// Runs an external program to completion and returns its output, whatever
     /// its exit status. Use [`run_checked`] when non-zero means failure.
     async fn run(&self, tool: &Tool) -> Result<ToolOutput, SysError>;
+    /// [`Sys::run`] without a runtime, for a process that has none (the
+    /// container's first process, the monitor between its stages): hooks.
+    fn run_blocking(&self, tool: &Tool) -> Result<ToolOutput, SysError>;
     /// `mount(2)`.
     fn mount(&self, req: &MountRequest) -> Result<(), SysError>;
     /// `umount2(2)`, with `MNT_DETACH` when `detach`.

@@ -52,6 +52,29 @@ impl Sys for RealSys {
         })
     }
 
+    fn run_blocking(&self, tool: &Tool) -> Result<ToolOutput, SysError> {
+        tracing::debug!(command = %tool, "running");
+        let spawn_err = |source| SysError::Spawn {
+            program: tool.program.clone(),
+            source,
+        };
+        let out = std::process::Command::new(&tool.program)
+            .args(&tool.args)
+            .envs(tool.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(spawn_err)?;
+        let status = out
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+        Ok(ToolOutput {
+            status,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
     fn mount(&self, req: &MountRequest) -> Result<(), SysError> {
         nix::mount::mount(
             req.source.as_deref(),
