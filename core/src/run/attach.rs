@@ -17,6 +17,7 @@ use crate::sys::Sys;
 use super::child::{cloexec_above_stdio, execvp, not_dumpable, replace_env, DEFAULT_PATH};
 use super::init::exit_code;
 use super::privs::Privileges;
+use super::trampoline;
 use crate::cgroups::ContainerCgroups;
 
 /// The namespaces attach can enter, in the order it enters them.
@@ -117,10 +118,18 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
         req.argv.clone()
     };
     let env = environment(req);
+    // The exec's errno, from the sealed exec program (see `trampoline`).
+    let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| fail(format!("pipe: {}", e.desc())))?;
     // SAFETY: the CLI is single-threaded; the child only execs.
     match unsafe { nix::unistd::fork() }.map_err(|e| fail(format!("fork: {}", e.desc())))? {
         nix::unistd::ForkResult::Child => {
-            let msg = run_child(sys, req, &procs, cgroup_ns.as_ref(), &argv, &env);
+            let child = Child {
+                procs: &procs,
+                cgroup_ns: cgroup_ns.as_ref(),
+                report: &report_w,
+            };
+            let msg = run_child(sys, req, &child, &argv, &env);
             let _ = writeln!(
                 std::io::stderr(),
                 "rlxc: container `{}`: attach: {msg}",
@@ -136,6 +145,18 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
             }
         }
         nix::unistd::ForkResult::Parent { child } => {
+            drop(report_w);
+            if let Some(errno) = exec_errno(&report_r) {
+                let why = nix::Error::from_raw(errno).desc();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "rlxc: container `{}`: attach: cannot run `{}`: {why}",
+                    req.name,
+                    argv[0]
+                );
+                let _ = wait_for(child);
+                return Ok(if errno == libc::ENOENT { 127 } else { 126 });
+            }
             for s in [
                 nix::sys::signal::Signal::SIGINT,
                 nix::sys::signal::Signal::SIGQUIT,
@@ -150,22 +171,43 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
     }
 }
 
+/// What the forked child holds for its setup.
+struct Child<'a> {
+    /// The container's `cgroup.procs` files, open for writing.
+    procs: &'a [std::fs::File],
+    /// The container's cgroup namespace, entered last.
+    cgroup_ns: Option<&'a OwnedFd>,
+    /// The pipe the exec program reports a failed exec on.
+    report: &'a OwnedFd,
+}
+
+/// The errno a failed exec reported, or `None` once the program runs.
+fn exec_errno(report: &OwnedFd) -> Option<i32> {
+    let mut buf = [0u8; 4];
+    let mut f = std::fs::File::from(report.try_clone().ok()?);
+    std::io::Read::read_exact(&mut f, &mut buf).ok()?;
+    Some(i32::from_ne_bytes(buf))
+}
+
 fn run_child(
     sys: &dyn Sys,
     req: &AttachRequest,
-    procs: &[std::fs::File],
-    cgroup_ns: Option<&OwnedFd>,
+    child: &Child<'_>,
     argv: &[String],
     env: &[(String, String)],
 ) -> String {
     // Until the exec, this is the host's rlxc inside the container.
     not_dumpable();
-    for mut f in procs {
+    let program = match trampoline::sealed() {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    for mut f in child.procs {
         if let Err(e) = f.write_all(b"0") {
             return format!("joining the container's cgroup: {e}");
         }
     }
-    if let Some(fd) = cgroup_ns {
+    if let Some(fd) = child.cgroup_ns {
         if let Err(e) = sys.setns(fd.as_fd(), CloneFlags::CLONE_NEWCGROUP.bits()) {
             return format!("entering the cgroup namespace: {e}");
         }
@@ -184,8 +226,21 @@ fn run_child(
     if let Err(m) = req.privs.apply(!req.elevated, req.uid, req.gid) {
         return m;
     }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str());
+    let Some(resolved) = trampoline::resolve(&argv[0], path) else {
+        return format!("cannot run `{}`: {}", argv[0], nix::Error::ENOENT.desc());
+    };
+    let env: Vec<std::ffi::CString> = env
+        .iter()
+        .filter_map(|(k, v)| std::ffi::CString::new(format!("{k}={v}")).ok())
+        .collect();
     cloexec_above_stdio();
-    format!("cannot run `{}`: {}", argv[0], execvp(argv))
+    // Not execvp: the program exec'd must not see this binary as /proc/self/exe.
+    let why = trampoline::exec(&program, child.report, &resolved, argv, &env);
+    format!("cannot run `{}`: {why}", argv[0])
 }
 
 /// The environment: clean by default (`container=lxc`, a standard PATH,

@@ -191,13 +191,14 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         not_dumpable();
         let argv = plan.plan.argv.clone();
         let err_for_cmd = plan.err.try_clone().map_err(|e| e.to_string())?;
+        let to_monitor = plan.err.try_clone().map_err(|e| e.to_string())?;
         init::run(
-            || exec(spec, &argv, "the command"),
+            || exec(spec, &argv, "the command", &to_monitor),
             |m| report(&err_for_cmd, m),
             plan.err,
         );
     }
-    Err(exec(spec, &plan.plan.argv, "lxc.init.cmd"))
+    Err(exec(spec, &plan.plan.argv, "lxc.init.cmd", &plan.err))
 }
 
 /// The rootfs the monitor mounted at `target`; `location` is where the config
@@ -383,9 +384,12 @@ fn set_pdeath(sig: i32) {
     }
 }
 
-/// Sets limits, the seccomp filter, privileges and ids, changes directory and execs `argv`. Returns
-/// the reason only when it failed.
-fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
+/// Sets limits, the seccomp filter, privileges and ids, changes directory and
+/// execs `argv` through the sealed exec program (so the container's program
+/// never gets the host's rlxc as `/proc/self/exe`); a failed exec there
+/// reaches the monitor as a bare errno on `report`. Returns the reason only
+/// when it failed here.
+fn exec(spec: &RunSpec, argv: &[String], what: &str, report: &OwnedFd) -> String {
     // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
     if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
         return m;
@@ -410,8 +414,26 @@ fn exec(spec: &RunSpec, argv: &[String], what: &str) -> String {
     let Some(prog) = argv.first() else {
         return format!("no command to run ({what} is empty)");
     };
-    let why = execvp(argv);
-    format!("cannot run `{prog}` ({what}) in the container: {why}")
+    let cannot = |why: &str| format!("cannot run `{prog}` ({what}) in the container: {why}");
+    let path = std::env::var("PATH").ok();
+    let Some(resolved) = super::trampoline::resolve(prog, path.as_deref()) else {
+        return cannot(nix::Error::ENOENT.desc());
+    };
+    let program = match super::trampoline::sealed() {
+        Ok(p) => p,
+        Err(e) => return cannot(&e),
+    };
+    let env: Vec<std::ffi::CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.into_encoded_bytes();
+            kv.push(b'=');
+            kv.extend(v.into_encoded_bytes());
+            std::ffi::CString::new(kv).ok()
+        })
+        .collect();
+    cannot(&super::trampoline::exec(
+        &program, report, &resolved, argv, &env,
+    ))
 }
 
 fn close_fds_but(plan: &ChildPlan<'_>, report: i32) {

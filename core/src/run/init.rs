@@ -1,7 +1,10 @@
 //! rlxc's own init for `execute`: pid 1 forks the command, forwards every
 //! signal it gets to it, reaps every zombie, and exits with the command's
-//! status (128+N when the command died of signal N). It never execs, so the
-//! start path costs one fork and no extra program.
+//! status (128+N when the command died of signal N). Once the command is
+//! forked, pid 1 execs the sealed 200-byte supervisor that does exactly this
+//! ([`super::trampoline::SUPERVISOR`]), so no rlxc image stays in the
+//! container as its init (the CVE-2019-5736 class: `/proc/1/exe` would be
+//! the host's binary); the loop here is the fallback if that exec fails.
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -40,6 +43,13 @@ pub fn run(
             // end when the command execs.
             drop(err);
             drop(on_error);
+            if let Ok(program) = super::trampoline::supervisor() {
+                let pid = std::ffi::CString::new(child.to_string()).expect("digits");
+                let argv = [c"rlxc-init".to_owned(), pid];
+                let env: [std::ffi::CString; 0] = [];
+                let _ =
+                    nix::unistd::fexecve(std::os::fd::AsRawFd::as_raw_fd(&program), &argv, &env);
+            }
             supervise(child, &all)
         }
         Err(e) => {

@@ -25,6 +25,7 @@ pub mod protocol;
 pub mod pty;
 pub mod server;
 pub mod spec;
+pub mod trampoline;
 pub mod unshare;
 pub mod warmup;
 

@@ -7,7 +7,7 @@ use std::io::BufReader;
 use std::os::fd::{AsFd, OwnedFd};
 
 use super::launch::Launch;
-use super::message::{receive, send, ToChild, ToMonitor};
+use super::message::{receive, receive_report, send, Report, ToChild, ToMonitor};
 use super::StartError;
 use crate::run::child::{self, ChildPlan};
 use crate::sys::Cloned;
@@ -170,6 +170,20 @@ impl Launch {
         }
     }
 
+    /// The message for an exec the sealed exec program saw fail.
+    fn exec_failure(&self, errno: i32) -> String {
+        let what = if self.plan.options.execute {
+            "the command"
+        } else {
+            "lxc.init.cmd"
+        };
+        let prog = self.plan.argv.first().map_or("", String::as_str);
+        format!(
+            "cannot run `{prog}` ({what}) in the container: {}",
+            nix::Error::from_raw(errno).desc()
+        )
+    }
+
     pub(super) fn release(&mut self) -> Result<(), StartError> {
         let name = self.plan.name.clone();
         let Some(child) = self.child.as_mut() else {
@@ -185,15 +199,21 @@ impl Launch {
             message: "released twice".into(),
         })?);
         loop {
-            match receive::<ToMonitor>(&mut report) {
-                Ok(Some(ToMonitor::NetworkReady | ToMonitor::Prepared)) => {
+            match receive_report(&mut report) {
+                Ok(Report::Msg(ToMonitor::NetworkReady | ToMonitor::Prepared)) => {
                     tracing::debug!("container `{name}`: network ready")
                 }
-                Ok(Some(ToMonitor::Failed { stage, message })) => {
+                Ok(Report::Msg(ToMonitor::Failed { stage, message })) => {
                     tracing::debug!("container `{name}`: the child failed at {stage}");
                     return Err(StartError::Child { name, message });
                 }
-                Ok(None) => break,
+                Ok(Report::ExecErrno(errno)) => {
+                    return Err(StartError::Child {
+                        message: self.exec_failure(errno),
+                        name,
+                    })
+                }
+                Ok(Report::End) => break,
                 Err(e) => return Err(self.io("reading the container's report")(e)),
             }
         }

@@ -45,6 +45,36 @@ pub fn send<T: serde::Serialize>(to: &mut impl Write, msg: &T) -> std::io::Resul
     to.write_all(&line)
 }
 
+/// What the child's pipe carried next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Report {
+    /// A message.
+    Msg(ToMonitor),
+    /// The errno of a failed exec, written bare by the sealed exec program.
+    ExecErrno(i32),
+    /// End of file: the child exec'd (or died).
+    End,
+}
+
+/// Reads the child's next report: a message line, or at the very end the
+/// four bytes of an errno from the exec program.
+pub fn receive_report(from: &mut BufReader<impl Read>) -> std::io::Result<Report> {
+    let mut line = Vec::new();
+    if from.read_until(b'\n', &mut line)? == 0 {
+        return Ok(Report::End);
+    }
+    if line.last() != Some(&b'\n') && line.len() == 4 {
+        let errno = i32::from_ne_bytes(line[..4].try_into().expect("four bytes"));
+        return Ok(Report::ExecErrno(errno));
+    }
+    serde_json::from_slice(&line).map(Report::Msg).map_err(|e| {
+        std::io::Error::other(format!(
+            "bad message `{}`: {e}",
+            String::from_utf8_lossy(&line).trim()
+        ))
+    })
+}
+
 /// Reads the next message; `None` at end of file.
 pub fn receive<T: serde::de::DeserializeOwned>(
     from: &mut BufReader<impl Read>,
@@ -83,5 +113,19 @@ mod tests {
         );
         assert_eq!(receive::<ToMonitor>(&mut r).unwrap(), None);
         assert!(String::from_utf8(buf).unwrap().contains("\"msg\":\"go\""));
+    }
+
+    #[test]
+    fn a_bare_errno_after_the_messages_is_the_execs() {
+        let mut buf = Vec::new();
+        send(&mut buf, &ToMonitor::NetworkReady).unwrap();
+        buf.extend_from_slice(&8i32.to_ne_bytes());
+        let mut r = BufReader::new(&buf[..]);
+        assert_eq!(
+            receive_report(&mut r).unwrap(),
+            Report::Msg(ToMonitor::NetworkReady)
+        );
+        assert_eq!(receive_report(&mut r).unwrap(), Report::ExecErrno(8));
+        assert_eq!(receive_report(&mut r).unwrap(), Report::End);
     }
 }
