@@ -379,6 +379,7 @@ impl Container {
             elevated: o.elevated,
             uid: o.uid.or(spec.as_ref().map(|s| s.uid)).unwrap_or(0),
             gid: o.gid.or(spec.as_ref().map(|s| s.gid)).unwrap_or(0),
+            lsm_label: spec.as_ref().and_then(|s| s.lsm.exec_label.clone()),
             privs: spec.map(|s| s.privs).unwrap_or_default(),
             seccomp,
         };

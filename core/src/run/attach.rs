@@ -58,6 +58,8 @@ pub struct AttachRequest {
     pub privs: Privileges,
     /// The container's seccomp filter (not loaded with `-e`).
     pub seccomp: Option<crate::seccomp::Seccomp>,
+    /// The container's AppArmor / SELinux label (not applied with `-e`).
+    pub lsm_label: Option<(super::lsm::Module, String)>,
 }
 
 /// Why attach failed.
@@ -103,6 +105,15 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
             enter.push((fd, *flag, *ns));
         }
     }
+    // The host's /proc, before its mount namespace is left behind.
+    let host_proc: Option<OwnedFd> = match (&req.lsm_label, req.elevated) {
+        (Some(_), false) => Some(
+            std::fs::File::open("/proc")
+                .map_err(|e| fail(format!("/proc: {e}")))?
+                .into(),
+        ),
+        _ => None,
+    };
     let procs = if req.elevated {
         Vec::new()
     } else {
@@ -128,6 +139,7 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
                 procs: &procs,
                 cgroup_ns: cgroup_ns.as_ref(),
                 report: &report_w,
+                host_proc: host_proc.as_ref(),
             };
             let msg = run_child(sys, req, &child, &argv, &env);
             let _ = writeln!(
@@ -179,6 +191,8 @@ struct Child<'a> {
     cgroup_ns: Option<&'a OwnedFd>,
     /// The pipe the exec program reports a failed exec on.
     report: &'a OwnedFd,
+    /// The host's /proc, for the security label (when there is one).
+    host_proc: Option<&'a OwnedFd>,
 }
 
 /// The errno a failed exec reported, or `None` once the program runs.
@@ -214,6 +228,13 @@ fn run_child(
     }
     let _ = nix::unistd::chdir("/");
     replace_env(env);
+    if let (Some(proc_root), Some((module, label))) = (child.host_proc, &req.lsm_label) {
+        let set = super::lsm::open_exec_attr_at(proc_root, *module)
+            .and_then(|fd| super::lsm::set_exec_label(&fd, *module, label));
+        if let Err(m) = set {
+            return m;
+        }
+    }
     if let Some(m) = req
         .seccomp
         .as_ref()

@@ -147,6 +147,13 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         None,
         "/ as a slave",
     )?;
+    // Opened on the host's /proc, before the container's can stand in for it.
+    let label_fd = spec
+        .lsm
+        .exec_label
+        .as_ref()
+        .map(|(m, _)| super::lsm::open_exec_attr(Path::new("/proc"), *m))
+        .transpose()?;
     match (&plan.plan.rootfs, &spec.rootfs) {
         (Some(r), Some(location)) => setup_rootfs(&plan, location, &r.target)?,
         _ => setup_host_tree(&plan)?,
@@ -193,12 +200,18 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         let err_for_cmd = plan.err.try_clone().map_err(|e| e.to_string())?;
         let to_monitor = plan.err.try_clone().map_err(|e| e.to_string())?;
         init::run(
-            || exec(spec, &argv, "the command", &to_monitor),
+            || exec(spec, &argv, "the command", &to_monitor, label_fd.as_ref()),
             |m| report(&err_for_cmd, m),
             plan.err,
         );
     }
-    Err(exec(spec, &plan.plan.argv, "lxc.init.cmd", &plan.err))
+    Err(exec(
+        spec,
+        &plan.plan.argv,
+        "lxc.init.cmd",
+        &plan.err,
+        label_fd.as_ref(),
+    ))
 }
 
 /// The rootfs the monitor mounted at `target`; `location` is where the config
@@ -389,10 +402,23 @@ fn set_pdeath(sig: i32) {
 /// never gets the host's rlxc as `/proc/self/exe`); a failed exec there
 /// reaches the monitor as a bare errno on `report`. Returns the reason only
 /// when it failed here.
-fn exec(spec: &RunSpec, argv: &[String], what: &str, report: &OwnedFd) -> String {
+fn exec(
+    spec: &RunSpec,
+    argv: &[String],
+    what: &str,
+    report: &OwnedFd,
+    label_fd: Option<&OwnedFd>,
+) -> String {
     // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
     if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
         return m;
+    }
+    // The label before no_new_privs, under which AppArmor refuses most
+    // profile changes.
+    if let (Some(fd), Some((module, label))) = (label_fd, &spec.lsm.exec_label) {
+        if let Err(m) = super::lsm::set_exec_label(fd, *module, label) {
+            return m;
+        }
     }
     // Before the capability drop: loading needs CAP_SYS_ADMIN unless
     // no_new_privs is set, and the drop may take it.

@@ -8,6 +8,7 @@
 //! init exits, then undoes every stage. Privileges: root (namespaces, mounts,
 //! cgroups).
 
+pub mod apparmor_profile;
 pub mod attach;
 pub mod automount;
 pub mod child;
@@ -16,6 +17,7 @@ pub mod clone;
 pub mod dev;
 pub mod hooks;
 pub mod init;
+pub mod lsm;
 pub mod monitor;
 pub mod mounts;
 pub mod netinfo;

@@ -220,6 +220,8 @@ pub struct RunSpec {
     pub seccomp: Option<crate::seccomp::Seccomp>,
     /// `lxc.hook.*`, with the environment they get.
     pub hooks: super::hooks::Hooks,
+    /// AppArmor / SELinux for init, as this host can apply them.
+    pub lsm: super::lsm::LsmPlan,
     /// Signals: halt (stop), reboot, and the final stop signal.
     pub halt_signal: i32,
     /// `lxc.signal.reboot`.
@@ -284,6 +286,13 @@ impl RunSpec {
             prlimits: r.prlimits()?,
             seccomp: None,
             hooks: super::hooks::Hooks::from_config(name, &dir.join("config"), cfg),
+            lsm: super::lsm::plan(
+                name,
+                dir.parent().unwrap_or(dir),
+                cfg,
+                super::lsm::HostLsm::detect(),
+            )
+            .map_err(|why| r.bad("lxc.apparmor.profile", why))?,
             halt_signal: sig("lxc.signal.halt", libc::SIGPWR)?,
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,

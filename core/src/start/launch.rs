@@ -32,6 +32,8 @@ pub enum Stage {
     /// `lxc.hook.pre-start`; its undo is `lxc.hook.post-stop`, which so runs
     /// last, after a stop and after a failed start alike.
     PreStart,
+    /// A generated AppArmor profile loaded (hosts with AppArmor only).
+    Lsm,
     /// The cgroups, recorded for a later clean-up, with their limits.
     Cgroups,
     /// The monitor's own mount namespace and `Storage::mount` of the rootfs.
@@ -121,6 +123,9 @@ impl Launch {
         if hooks.has(HookKind::PreStart) || hooks.has(HookKind::PostStop) {
             s.push(Stage::PreStart);
         }
+        if self.plan.spec.lsm.load.is_some() {
+            s.push(Stage::Lsm);
+        }
         s.push(Stage::Cgroups);
         // pre-mount hooks run in the monitor's own mount namespace, which
         // this stage makes even for a start without a rootfs.
@@ -179,6 +184,7 @@ impl Launch {
         match stage {
             Stage::RunDir => self.make_run_dir(),
             Stage::PreStart => self.hook_pre_start(),
+            Stage::Lsm => self.load_profile(),
             Stage::Cgroups => self.make_cgroups(),
             Stage::Rootfs => self.mount_rootfs(),
             Stage::Ptys => self.open_ptys(),
@@ -195,7 +201,14 @@ impl Launch {
         let sys = self.sys.clone();
         match stage {
             Stage::RunDir => {
-                for f in ["command", "cgroups", "devices", "nics", "rootfs"] {
+                for f in [
+                    "command",
+                    "cgroups",
+                    "devices",
+                    "nics",
+                    "rootfs",
+                    "apparmor.profile",
+                ] {
                     let p = self.run_dir.join(f);
                     let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir(&p));
                 }
@@ -203,6 +216,7 @@ impl Launch {
                 Vec::new()
             }
             Stage::PreStart => self.hook_post_stop(),
+            Stage::Lsm => self.unload_profile(),
             Stage::Cgroups => {
                 let Some(cg) = self.cgroups.take() else {
                     return Vec::new();

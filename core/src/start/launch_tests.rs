@@ -342,3 +342,31 @@ fn a_failing_hook_fails_the_start_and_post_stop_still_runs() {
         ["umount", "rmdir rlxc.payload.c1", "-c /h c1 lxc post-stop"]
     );
 }
+
+#[test]
+fn a_generated_apparmor_profile_is_loaded_first_and_removed_last() {
+    let mut lab = lab();
+    let g = crate::run::apparmor_profile::generate(
+        "c1",
+        &lab.plan.paths.lxcpath,
+        &load_text(b"", Path::new("config")).unwrap(),
+    );
+    lab.plan.spec.lsm.exec_label = Some((crate::run::lsm::Module::AppArmor, g.name.clone()));
+    lab.plan.spec.lsm.load = Some(g);
+    let sys = Arc::new(FakeSys::new());
+    let launch = Launch::new(lab.plan.clone(), sys.clone(), Warmup::none());
+    assert_eq!(
+        launch.stages()[..3],
+        [Stage::RunDir, Stage::Lsm, Stage::Cgroups]
+    );
+    let mut started = launch.run().unwrap_or_else(|e| panic!("{e}"));
+    let calls = labels(&sys);
+    assert!(
+        calls[0].starts_with("--replace --write-cache --cache-loc="),
+        "{calls:?}"
+    );
+    assert!(calls[0].ends_with("/c1/apparmor.profile"), "{calls:?}");
+    assert!(started.teardown().is_empty());
+    let calls = labels(&sys);
+    assert!(calls.last().unwrap().starts_with("--remove "), "{calls:?}");
+}

@@ -22,6 +22,7 @@
 mod child_link;
 mod hook_stages;
 pub mod launch;
+mod lsm_stage;
 pub mod message;
 pub mod plan;
 pub mod runtime;

@@ -181,6 +181,12 @@ impl StartPlan {
             .iter()
             .map(|t| format!("container `{name}`: {}", t.describe()))
             .collect();
+        warnings.extend(
+            spec.lsm
+                .notices
+                .iter()
+                .map(|n| format!("container `{name}`: {n}")),
+        );
         if let Some(f) = &spec.seccomp {
             warnings.extend(
                 f.filter
