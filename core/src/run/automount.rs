@@ -9,11 +9,13 @@
 //! fd: the read-only flag lands on the bind itself and never on a path the
 //! container could have swapped.
 
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use nix::mount::MsFlags;
 
+use super::kernel_keys::Sysctl;
 use super::mounts::{do_mount, fd_path, open_dir, open_in_root, Fail};
 use crate::sys::Sys;
 
@@ -49,12 +51,15 @@ const BASE: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_NOEXEC);
 
 /// Mounts `/proc` and `/sys` (read-only unless `sys` is `Some(true)`)
-/// inside `root`, making their mount points if the rootfs lacks them.
+/// inside `root`, making their mount points if the rootfs lacks them; the
+/// `lxc.sysctl.*` values are written into the new `/proc/sys` before a
+/// mixed `/proc` makes it read-only.
 pub fn mount_proc_sys(
     kernel: &dyn Sys,
     root: &OwnedFd,
     proc_: ProcMode,
     sys: Option<bool>,
+    sysctls: &[Sysctl],
 ) -> Result<(), Fail> {
     if proc_ != ProcMode::Off {
         let t = open_dir(root, "proc")?;
@@ -67,6 +72,7 @@ pub fn mount_proc_sys(
             None,
             "/proc",
         )?;
+        write_sysctls(root, sysctls)?;
         if proc_ == ProcMode::Mixed {
             mix_proc(kernel, root)?;
         }
@@ -83,6 +89,27 @@ pub fn mount_proc_sys(
             None,
             "/sys",
         )?;
+    }
+    Ok(())
+}
+
+/// Each `lxc.sysctl.*` into the container's `/proc/sys` (its namespaces'
+/// values: the key was checked to be one of theirs).
+fn write_sysctls(root: &OwnedFd, sysctls: &[Sysctl]) -> Result<(), Fail> {
+    for s in sysctls {
+        let rel = Path::new("proc/sys").join(s.path());
+        let err = |e: std::io::Error| {
+            format!(
+                "lxc.sysctl.{} = {}: writing /{}: {e}",
+                s.key,
+                s.value,
+                rel.display()
+            )
+        };
+        let fd = open_in_root(root, &rel, libc::O_WRONLY | libc::O_TRUNC).map_err(err)?;
+        std::fs::File::from(fd)
+            .write_all(s.value.as_bytes())
+            .map_err(err)?;
     }
     Ok(())
 }

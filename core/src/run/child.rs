@@ -239,7 +239,13 @@ pub fn prepare_rootfs(
     let root: OwnedFd = std::fs::File::open(target)
         .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
         .into();
-    super::automount::mount_proc_sys(sys, &root, spec.auto_mounts.proc, spec.auto_mounts.sys)?;
+    super::automount::mount_proc_sys(
+        sys,
+        &root,
+        spec.auto_mounts.proc,
+        spec.auto_mounts.sys,
+        &spec.kernel.sysctls,
+    )?;
     if spec.autodev {
         dev::mount_tmpfs(sys, &root)?;
     }
@@ -413,6 +419,9 @@ fn exec(
     if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
         return m;
     }
+    if let Some(m) = kernel_state(spec) {
+        return m;
+    }
     // The label before no_new_privs, under which AppArmor refuses most
     // profile changes.
     if let (Some(fd), Some((module, label))) = (label_fd, &spec.lsm.exec_label) {
@@ -460,6 +469,34 @@ fn exec(
     cannot(&super::trampoline::exec(
         &program, report, &resolved, argv, &env,
     ))
+}
+
+/// `lxc.arch`'s personality and `lxc.keyring.session`'s new session keyring
+/// (a kernel without keyrings, or one that refuses it, is no reason to fail,
+/// as in LXC); the reason when one failed.
+fn kernel_state(spec: &RunSpec) -> Option<String> {
+    if let Some(p) = spec.kernel.personality {
+        // SAFETY: personality(2) with a constant.
+        if unsafe { libc::personality(p) } < 0 {
+            return Some(format!(
+                "setting the personality of lxc.arch: {}",
+                nix::Error::last().desc()
+            ));
+        }
+    }
+    if spec.kernel.session_keyring {
+        const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+        // SAFETY: keyctl with a NULL name: a new anonymous session keyring.
+        let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0usize) };
+        let e = nix::Error::last();
+        if r < 0 && ![nix::Error::ENOSYS, nix::Error::EACCES, nix::Error::EPERM].contains(&e) {
+            return Some(format!(
+                "a session keyring for init (lxc.keyring.session): {}",
+                e.desc()
+            ));
+        }
+    }
+    None
 }
 
 fn close_fds_but(plan: &ChildPlan<'_>, report: i32) {

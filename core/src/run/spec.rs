@@ -15,6 +15,9 @@ use crate::config::value;
 use crate::config::Config;
 use crate::storage::RootfsSpec;
 
+use super::kernel_keys::KernelKeys;
+use super::spec_reader::Reader;
+
 /// The namespaces a container gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Namespaces {
@@ -222,6 +225,8 @@ pub struct RunSpec {
     pub hooks: super::hooks::Hooks,
     /// AppArmor / SELinux for init, as this host can apply them.
     pub lsm: super::lsm::LsmPlan,
+    /// `lxc.sysctl.*`, `lxc.proc.*`, `lxc.arch`, `lxc.keyring.session`.
+    pub kernel: KernelKeys,
     /// Signals: halt (stop), reboot, and the final stop signal.
     pub halt_signal: i32,
     /// `lxc.signal.reboot`.
@@ -245,6 +250,16 @@ impl RunSpec {
         let r = Reader { name, cfg };
         let (num, sig, words) = (|k, d| r.num(k, d), |k, d| r.signal(k, d), |k| r.words(k));
         let mounts = r.mounts(dir)?;
+        let ns = namespaces(cfg);
+        let auto_mounts = cfg.get("lxc.mount.auto").map_or(
+            AutoMounts {
+                proc: ProcMode::Mixed,
+                sys: Some(false),
+            },
+            AutoMounts::parse,
+        );
+        let kernel = KernelKeys::from_config(cfg, &ns, auto_mounts.proc)
+            .map_err(|(k, why)| r.bad(&k, why))?;
         Ok(RunSpec {
             name: name.to_string(),
             dir: dir.to_path_buf(),
@@ -256,7 +271,7 @@ impl RunSpec {
                 .get("lxc.rootfs.options")
                 .map(|o| o.split(',').map(|w| w.trim().to_string()).collect())
                 .unwrap_or_default(),
-            ns: namespaces(cfg),
+            ns,
             hostname: cfg.get("lxc.uts.name").unwrap_or(name).to_string(),
             init_cmd: words("lxc.init.cmd").unwrap_or_else(|| vec!["/sbin/init".into()]),
             execute_cmd: words("lxc.execute.cmd"),
@@ -274,13 +289,7 @@ impl RunSpec {
             console: cfg.get("lxc.console.path") != Some("none"),
             console_log: cfg.get("lxc.console.logfile").map(PathBuf::from),
             autodev: cfg.get_bool("lxc.autodev").unwrap_or(true),
-            auto_mounts: cfg.get("lxc.mount.auto").map_or(
-                AutoMounts {
-                    proc: ProcMode::Mixed,
-                    sys: Some(false),
-                },
-                AutoMounts::parse,
-            ),
+            auto_mounts,
             mounts,
             privs: r.privileges()?,
             prlimits: r.prlimits()?,
@@ -293,6 +302,7 @@ impl RunSpec {
                 super::lsm::HostLsm::detect(),
             )
             .map_err(|why| r.bad("lxc.apparmor.profile", why))?,
+            kernel,
             halt_signal: sig("lxc.signal.halt", libc::SIGPWR)?,
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
@@ -319,92 +329,6 @@ pub fn seccomp_filter(
             why: e.to_string(),
         }
     })
-}
-
-/// Typed reads of one config's values, with errors naming the key.
-struct Reader<'a> {
-    name: &'a str,
-    cfg: &'a Config,
-}
-
-impl Reader<'_> {
-    fn bad(&self, key: &str, why: String) -> SpecError {
-        SpecError::Key {
-            name: self.name.to_string(),
-            key: key.to_string(),
-            why,
-        }
-    }
-
-    fn num(&self, key: &str, default: u32) -> Result<u32, SpecError> {
-        self.cfg.get(key).map_or(Ok(default), |v| {
-            v.parse().map_err(|e| self.bad(key, format!("{e}")))
-        })
-    }
-
-    fn signal(&self, key: &str, default: i32) -> Result<i32, SpecError> {
-        match self.cfg.get(key) {
-            None => Ok(default),
-            Some("0") => Ok(0),
-            Some(v) => value::signal(v).map_err(|e| self.bad(key, e)),
-        }
-    }
-
-    fn words(&self, key: &str) -> Option<Vec<String>> {
-        self.cfg.get(key).map(split_command)
-    }
-
-    /// Capability numbers of every value of `key`; `none` adds nothing.
-    fn caps(&self, key: &str) -> Result<Vec<u32>, SpecError> {
-        let words = self.cfg.get_all(key);
-        let words = words.iter().flat_map(|v| v.split_whitespace());
-        words
-            .filter(|w| *w != "none")
-            .map(|w| {
-                cap_number(w).ok_or_else(|| self.bad(key, format!("`{w}` is not a capability")))
-            })
-            .collect()
-    }
-
-    fn prlimits(&self) -> Result<Vec<Prlimit>, SpecError> {
-        Prlimit::keys(self.cfg)
-            .into_iter()
-            .map(|(key, value)| {
-                let name = &key["lxc.prlimit.".len()..];
-                Prlimit::parse(name, &value).map_err(|why| self.bad(&key, why))
-            })
-            .collect()
-    }
-
-    fn privileges(&self) -> Result<Privileges, SpecError> {
-        let keep = !self.cfg.get_all("lxc.cap.keep").is_empty();
-        Ok(Privileges {
-            cap_drop: self.caps("lxc.cap.drop")?,
-            cap_keep: if keep {
-                Some(self.caps("lxc.cap.keep")?)
-            } else {
-                None
-            },
-            no_new_privs: self.cfg.get_bool("lxc.no_new_privs").unwrap_or(false),
-        })
-    }
-
-    /// `lxc.mount.entry` lines, then the lines of `lxc.mount.fstab`.
-    fn mounts(&self, dir: &Path) -> Result<Vec<MountEntry>, SpecError> {
-        let mut mounts: Vec<MountEntry> = self
-            .cfg
-            .get_all("lxc.mount.entry")
-            .iter()
-            .filter_map(|l| MountEntry::parse(l))
-            .collect();
-        if let Some(fstab) = self.cfg.get("lxc.mount.fstab") {
-            let path = dir.join(fstab);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| self.bad("lxc.mount.fstab", format!("{}: {e}", path.display())))?;
-            mounts.extend(text.lines().filter_map(MountEntry::parse));
-        }
-        Ok(mounts)
-    }
 }
 
 /// Namespaces from `lxc.namespace.clone`/`keep` and the NIC types: a NIC of

@@ -84,6 +84,12 @@ impl Launch {
             killed: false,
         });
         self.open_stop_namespaces(pid);
+        for (file, value) in &self.plan.spec.kernel.proc {
+            let path = std::path::PathBuf::from(format!("/proc/{pid}/{file}"));
+            self.sys
+                .write_file(&path, value.as_bytes())
+                .map_err(self.sys_err(&format!("lxc.proc.{file} = {value}")))?;
+        }
         let cg = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid));
         if let Some(Err(e)) = cg {
             return Err(e.into());

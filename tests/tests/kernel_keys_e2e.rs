@@ -1,0 +1,56 @@
+//! `lxc.sysctl.*`, `lxc.proc.*` and `lxc.arch` from inside a container: the
+//! container's own sysctls are set (and stay read-only under a mixed
+//! `/proc`), the host's are untouched, a sysctl of the host alone is
+//! refused before anything starts, init's `/proc/PID` file is written, and a
+//! 32-bit personality is what `uname -m` reports.
+
+use rlxc_tests::Lab;
+
+#[test]
+fn sysctls_proc_files_and_the_personality_take_effect_inside_only() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("kkeys");
+    lab.configure(
+        &c,
+        "lxc.sysctl.net.ipv4.ip_forward = 1\nlxc.sysctl.kernel.shmmax = 12345678\n\
+         lxc.proc.oom_score_adj = 321\nlxc.arch = i686\n",
+    );
+    let host_shmmax = std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap();
+    let host_fwd = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let probe = "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/1/oom_score_adj; uname -m; \
+                 (echo 1 > /proc/sys/kernel/shmmax) 2>/dev/null && echo shm-written; true";
+    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", probe]);
+    assert_eq!(
+        out, "1\n12345678\n321\ni686\n",
+        "mixed /proc keeps /proc/sys read-only afterwards"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap(),
+        host_shmmax
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+        host_fwd
+    );
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn a_sysctl_of_the_host_alone_is_refused_by_key() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("kkeysbad");
+    lab.configure(&c, "lxc.sysctl.vm.swappiness = 5\n");
+    let before = std::fs::read_to_string("/proc/sys/vm/swappiness").unwrap();
+    let err = lab.fails(&["start", "-n", &c], 1);
+    assert!(
+        err.contains(
+            "key `lxc.sysctl.vm.swappiness`: not a sysctl of the container's own namespaces"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/vm/swappiness").unwrap(),
+        before
+    );
+    lab.assert_clean(&c);
+}
