@@ -100,3 +100,58 @@ fn a_symlinked_proc_or_sys_in_the_rootfs_is_refused_and_nothing_is_left() {
     lab.ok(&["stop", "-n", &c, "-k"]);
     lab.assert_clean(&c);
 }
+
+/// Lists /sys/fs/cgroup, init's memory cgroup as the container sees it, and
+/// whether the own limit and the tmpfs take writes.
+const CGROUP_PROBE: &str = "ls /sys/fs/cgroup | tr '\\n' ' '; echo; \
+     grep ':memory:' /proc/self/cgroup; \
+     cat /sys/fs/cgroup/memory/cgroup.procs | head -1; \
+     (echo 200000000 > /sys/fs/cgroup/memory/memory.limit_in_bytes) 2>/dev/null && echo limit-written; \
+     mkdir /sys/fs/cgroup/x 2>/dev/null && echo tmpfs-written; true";
+
+#[test]
+fn cgroup_automount_shows_the_containers_own_cgroups_only() {
+    let Some(lab) = Lab::new() else { return };
+    let has_memory = std::path::Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists();
+    if !rlxc_tests::require(has_memory, "a v1 memory hierarchy at /sys/fs/cgroup/memory") {
+        return;
+    }
+    for (mode, writes) in [("mixed", "limit-written\n"), ("ro", "")] {
+        let c = lab.busybox(&format!("cgmount-{mode}"));
+        lab.configure(
+            &c,
+            &format!("lxc.mount.auto = proc:mixed sys:ro cgroup:{mode}\n"),
+        );
+        let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", CGROUP_PROBE]);
+        let mut lines = out.lines();
+        let dirs = lines.next().unwrap();
+        assert!(
+            dirs.contains("memory") && dirs.contains("devices"),
+            "{mode}: {out}"
+        );
+        assert!(
+            lines.next().unwrap().ends_with(":memory:/"),
+            "{mode}: its cgroup is the namespace root: {out}"
+        );
+        assert_eq!(lines.next(), Some("1"), "{mode}: init is in it: {out}");
+        assert_eq!(
+            lines.collect::<Vec<_>>().join("\n") + if writes.is_empty() { "" } else { "\n" },
+            writes,
+            "{mode}: {out}"
+        );
+        lab.assert_clean(&c);
+    }
+}
+
+#[test]
+fn sys_mixed_leaves_only_the_containers_network_devices_writable() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("sysmixed");
+    lab.configure(&c, "lxc.mount.auto = proc:mixed sys:mixed\n");
+    let probe = "grep -E ' /sys(/devices/virtual/net)? ' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; \
+                 (touch /sys/kernel/probe) 2>/dev/null && echo sys-written; \
+                 (echo 1 > /sys/devices/virtual/net/lo/flags) 2>/dev/null && echo net-written; true";
+    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", probe]);
+    assert_eq!(out, "/sys ro\n/sys/devices/virtual/net rw\nnet-written\n");
+    lab.assert_clean(&c);
+}

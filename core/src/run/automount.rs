@@ -42,6 +42,29 @@ impl ProcMode {
     }
 }
 
+/// How `/sys` is mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysMode {
+    /// `sys:ro` (and a bare `sys`): all of it read-only.
+    Ro,
+    /// `sys:mixed`: read-only but `/sys/devices/virtual/net`, where the
+    /// container's own network devices are.
+    Mixed,
+    /// `sys:rw`.
+    Rw,
+}
+
+impl SysMode {
+    /// The mode a `sys[:OPT]` token names (an unknown option is the tight one).
+    pub fn parse(opt: &str) -> SysMode {
+        match opt {
+            "rw" => SysMode::Rw,
+            "mixed" => SysMode::Mixed,
+            _ => SysMode::Ro,
+        }
+    }
+}
+
 /// Paths of a mixed `/proc` made read-only, and the one kept writable below.
 const PROC_READ_ONLY: &[&str] = &["sys", "sysrq-trigger"];
 const PROC_WRITABLE: &str = "sys/net";
@@ -58,7 +81,7 @@ pub fn mount_proc_sys(
     kernel: &dyn Sys,
     root: &OwnedFd,
     proc_: ProcMode,
-    sys: Option<bool>,
+    sys: Option<SysMode>,
     sysctls: &[Sysctl],
 ) -> Result<(), Fail> {
     if proc_ != ProcMode::Off {
@@ -77,18 +100,35 @@ pub fn mount_proc_sys(
             mix_proc(kernel, root)?;
         }
     }
-    if let Some(rw) = sys {
+    if let Some(mode) = sys {
         let t = open_dir(root, "sys")?;
-        let flags = if rw { BASE } else { BASE | MsFlags::MS_RDONLY };
+        // Mounted writable, then made read-only as a mount: a read-only
+        // superblock would keep the mixed mode's writable bind read-only.
         do_mount(
             kernel,
             Some("sysfs"),
             &fd_path(&t),
             Some("sysfs"),
-            flags,
+            BASE,
             None,
             "/sys",
         )?;
+        if mode != SysMode::Rw {
+            let fresh = open_dir(root, "sys")?;
+            let ro = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | BASE | MsFlags::MS_RDONLY;
+            do_mount(
+                kernel,
+                None,
+                &fd_path(&fresh),
+                None,
+                ro,
+                None,
+                "/sys read-only",
+            )?;
+        }
+        if mode == SysMode::Mixed {
+            rebind(kernel, root, "sys", "devices/virtual/net", BASE)?;
+        }
     }
     Ok(())
 }
@@ -118,16 +158,22 @@ fn write_sysctls(root: &OwnedFd, sysctls: &[Sysctl]) -> Result<(), Fail> {
 /// again (a bind made inside a read-only bind starts read-only).
 fn mix_proc(kernel: &dyn Sys, root: &OwnedFd) -> Result<(), Fail> {
     for rel in PROC_READ_ONLY {
-        rebind(kernel, root, rel, BASE | MsFlags::MS_RDONLY)?;
+        rebind(kernel, root, "proc", rel, BASE | MsFlags::MS_RDONLY)?;
     }
-    rebind(kernel, root, PROC_WRITABLE, BASE)
+    rebind(kernel, root, "proc", PROC_WRITABLE, BASE)
 }
 
-/// Binds `/proc/REL` onto itself, then sets the new bind's flags.
-fn rebind(kernel: &dyn Sys, root: &OwnedFd, rel: &str, flags: MsFlags) -> Result<(), Fail> {
-    let what = format!("/proc/{rel} (proc:mixed)");
-    let path = Path::new("proc").join(rel);
-    let err = |e: std::io::Error| format!("opening /proc/{rel} in the container: {e}");
+/// Binds `/TOP/REL` onto itself, then sets the new bind's flags.
+fn rebind(
+    kernel: &dyn Sys,
+    root: &OwnedFd,
+    top: &str,
+    rel: &str,
+    flags: MsFlags,
+) -> Result<(), Fail> {
+    let what = format!("/{top}/{rel} ({top}:mixed)");
+    let path = Path::new(top).join(rel);
+    let err = |e: std::io::Error| format!("opening /{top}/{rel} in the container: {e}");
     // A kernel without the file (no CONFIG_MAGIC_SYSRQ) has nothing to guard.
     let before = match open_in_root(root, &path, libc::O_PATH) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),

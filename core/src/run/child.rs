@@ -13,6 +13,7 @@ use std::path::Path;
 
 use nix::mount::MsFlags;
 
+use super::cgroup_mount::CgroupMode;
 use super::hooks::HookKind;
 use super::spec::RunSpec;
 use super::{dev, init, mounts};
@@ -177,6 +178,12 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
     if spec.ns.cgroup {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .map_err(|e| format!("making the cgroup namespace: {}", e.desc()))?;
+    }
+    if spec.auto_mounts.cgroup != CgroupMode::Off && plan.plan.rootfs.is_some() {
+        if !spec.ns.cgroup {
+            return Err("lxc.mount.auto cgroup: rlxc mounts the container's cgroups from its own cgroup namespace, which lxc.namespace.keep/clone leave out".into());
+        }
+        super::cgroup_mount::mount_cgroups(spec.auto_mounts.cgroup, &plan.plan.layout)?;
     }
     if spec.ns.uts {
         nix::unistd::sethostname(&spec.hostname).map_err(|e| {

@@ -11,6 +11,7 @@
 pub mod apparmor_profile;
 pub mod attach;
 pub mod automount;
+pub mod cgroup_mount;
 pub mod child;
 pub mod client;
 pub mod clone;

@@ -69,7 +69,8 @@ fn mounts_nodes_and_pivot_in_order() {
     let data = format!("bind {}", t.path().join("data").display());
     let mut want = vec![
         "mount proc".to_string(),
-        "mount sysfs ro".into(),
+        "mount sysfs".into(),
+        "mount bind  ro".into(),
         "mount tmpfs".into(),
         "mount tmpfs".into(),
         format!("mount {data}"),

@@ -8,7 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::automount::ProcMode;
+use super::automount::{ProcMode, SysMode};
+use super::cgroup_mount::CgroupMode;
 use super::privs::Privileges;
 use super::prlimit::Prlimit;
 use crate::config::value;
@@ -145,8 +146,10 @@ fn unescape(s: &str) -> String {
 pub struct AutoMounts {
     /// How `/proc` is mounted.
     pub proc: ProcMode,
-    /// Mount `/sys`; `Some(true)` read-write.
-    pub sys: Option<bool>,
+    /// How `/sys` is mounted, if at all.
+    pub sys: Option<SysMode>,
+    /// How the container's cgroups appear at `/sys/fs/cgroup`.
+    pub cgroup: CgroupMode,
 }
 
 impl AutoMounts {
@@ -154,13 +157,15 @@ impl AutoMounts {
         let mut a = AutoMounts {
             proc: ProcMode::Off,
             sys: None,
+            cgroup: CgroupMode::Off,
         };
         for tok in v.split_whitespace() {
             let (head, opt) = tok.split_once(':').unwrap_or((tok, ""));
             match head {
                 // Values are checked at load; an unchecked one gets the tight mode.
                 "proc" => a.proc = ProcMode::parse(opt).unwrap_or(ProcMode::Mixed),
-                "sys" => a.sys = Some(opt == "rw"),
+                "sys" => a.sys = Some(SysMode::parse(opt)),
+                "cgroup" | "cgroup-full" => a.cgroup = CgroupMode::parse(opt),
                 _ => {}
             }
         }
@@ -254,7 +259,8 @@ impl RunSpec {
         let auto_mounts = cfg.get("lxc.mount.auto").map_or(
             AutoMounts {
                 proc: ProcMode::Mixed,
-                sys: Some(false),
+                sys: Some(SysMode::Ro),
+                cgroup: CgroupMode::Off,
             },
             AutoMounts::parse,
         );
@@ -459,7 +465,7 @@ mod tests {
         assert_eq!(s.halt_signal, libc::SIGUSR1);
         assert_eq!(s.mounts[0].fstype, "proc");
         assert!(s.mounts[0].has("noexec"));
-        assert_eq!(s.auto_mounts.sys, Some(true));
+        assert_eq!(s.auto_mounts.sys, Some(SysMode::Rw));
         assert_eq!(s.auto_mounts.proc, ProcMode::Off);
     }
 
