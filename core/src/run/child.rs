@@ -257,7 +257,7 @@ pub fn prepare_rootfs(
         dev::mount_tmpfs(sys, &root)?;
     }
     for e in &spec.mounts {
-        mounts::mount_entry(sys, &root, location, e)?;
+        super::mount_entry::mount_entry(sys, &root, location, e)?;
     }
     spec.hooks.run(sys, HookKind::Mount, &[], &[])?;
     if spec.autodev {
@@ -292,7 +292,7 @@ fn setup_host_tree(plan: &ChildPlan<'_>) -> Result<(), String> {
         )?;
     }
     for e in &spec.mounts {
-        mounts::mount_entry(plan.sys, &root, Path::new("/"), e)?;
+        super::mount_entry::mount_entry(plan.sys, &root, Path::new("/"), e)?;
     }
     spec.hooks.run(plan.sys, HookKind::Mount, &[], &[])?;
     nix::unistd::chdir("/").map_err(|e| e.to_string())?;

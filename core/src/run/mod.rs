@@ -21,6 +21,7 @@ pub mod init;
 pub mod kernel_keys;
 pub mod lsm;
 pub mod monitor;
+pub mod mount_entry;
 pub mod mounts;
 pub mod netinfo;
 pub mod privs;

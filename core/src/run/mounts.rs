@@ -9,11 +9,10 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 
-use super::spec::MountEntry;
 use crate::sys::{MountRequest, Sys};
 
 /// A mount failure message (the child sends it to the monitor).
@@ -61,7 +60,12 @@ pub fn open_in_root(root: &OwnedFd, rel: &Path, flags: i32) -> std::io::Result<O
 }
 
 /// [`open_in_root`] with more `RESOLVE_*` flags.
-fn openat2_in(root: &OwnedFd, rel: &Path, flags: i32, resolve: u64) -> std::io::Result<OwnedFd> {
+pub(super) fn openat2_in(
+    root: &OwnedFd,
+    rel: &Path,
+    flags: i32,
+    resolve: u64,
+) -> std::io::Result<OwnedFd> {
     let c = CString::new(rel.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
@@ -143,161 +147,6 @@ pub fn touch_in_root(root: &OwnedFd, rel: &Path, mode: u32) -> std::io::Result<(
     Ok(())
 }
 
-/// A mount target as a path relative to the rootfs: LXC accepts absolute
-/// targets under the rootfs (`/var/lib/lxc/c1/rootfs/proc`) and relative ones;
-/// any other absolute path is taken as inside the container.
-pub fn entry_target(rootfs: &Path, target: &str) -> PathBuf {
-    let t = Path::new(target);
-    let rel = t.strip_prefix(rootfs).unwrap_or(t);
-    rel.components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .collect()
-}
-
-/// What the options of an fstab line mean.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryOptions {
-    /// `MS_*` flags.
-    pub flags: MsFlags,
-    /// Options passed to the filesystem.
-    pub data: Vec<String>,
-    /// `bind` or `rbind`.
-    pub bind: bool,
-    /// `create=dir`.
-    pub create_dir: bool,
-    /// `create=file`.
-    pub create_file: bool,
-    /// `optional`: a failure is skipped.
-    pub optional: bool,
-}
-
-/// Splits fstab options into flags and filesystem data.
-pub fn entry_options(opts: &[String]) -> EntryOptions {
-    let mut o = EntryOptions {
-        flags: MsFlags::empty(),
-        data: Vec::new(),
-        bind: false,
-        create_dir: false,
-        create_file: false,
-        optional: false,
-    };
-    for opt in opts {
-        let set = |o: &mut EntryOptions, f: MsFlags| o.flags.insert(f);
-        let clear = |o: &mut EntryOptions, f: MsFlags| o.flags.remove(f);
-        match opt.as_str() {
-            "defaults" | "rw" | "auto" | "noauto" | "nofail" | "" => {
-                clear(&mut o, MsFlags::empty())
-            }
-            "ro" => set(&mut o, MsFlags::MS_RDONLY),
-            "nosuid" => set(&mut o, MsFlags::MS_NOSUID),
-            "suid" => clear(&mut o, MsFlags::MS_NOSUID),
-            "nodev" => set(&mut o, MsFlags::MS_NODEV),
-            "dev" => clear(&mut o, MsFlags::MS_NODEV),
-            "noexec" => set(&mut o, MsFlags::MS_NOEXEC),
-            "exec" => clear(&mut o, MsFlags::MS_NOEXEC),
-            "sync" => set(&mut o, MsFlags::MS_SYNCHRONOUS),
-            "noatime" => set(&mut o, MsFlags::MS_NOATIME),
-            "nodiratime" => set(&mut o, MsFlags::MS_NODIRATIME),
-            "relatime" => set(&mut o, MsFlags::MS_RELATIME),
-            "strictatime" => set(&mut o, MsFlags::MS_STRICTATIME),
-            "bind" => o.bind = true,
-            "rbind" => {
-                o.bind = true;
-                set(&mut o, MsFlags::MS_REC);
-            }
-            "create=dir" => o.create_dir = true,
-            "create=file" => o.create_file = true,
-            "optional" => o.optional = true,
-            other => o.data.push(other.to_string()),
-        }
-    }
-    o
-}
-
-/// Mounts one `lxc.mount.entry` below `root` (the rootfs, or `/`).
-pub fn mount_entry(
-    sys: &dyn Sys,
-    root: &OwnedFd,
-    rootfs: &Path,
-    e: &MountEntry,
-) -> Result<(), Fail> {
-    let o = entry_options(&e.options);
-    let rel = entry_target(rootfs, &e.target);
-    let what = format!("lxc.mount.entry `{} {} {}`", e.source, e.target, e.fstype);
-    let fail = |why: String| -> Result<(), Fail> {
-        if o.optional {
-            tracing::info!("{what}: skipped (optional): {why}");
-            Ok(())
-        } else {
-            Err(format!("{what}: {why}"))
-        }
-    };
-    let made = if o.create_dir {
-        mkdir_in_root(root, &rel)
-    } else if o.create_file {
-        touch_in_root(root, &rel, 0o644)
-    } else {
-        Ok(())
-    };
-    if let Err(err) = made {
-        return fail(format!("cannot create the target: {err}"));
-    }
-    let target = match open_in_root(root, &rel, libc::O_PATH) {
-        Ok(fd) => fd,
-        Err(err) => {
-            return fail(format!(
-                "target `{}` inside the rootfs: {err}",
-                rel.display()
-            ))
-        }
-    };
-    let tpath = fd_path(&target);
-    let data = (!o.data.is_empty()).then(|| o.data.join(","));
-    let result = if o.bind {
-        if !Path::new(&e.source).exists() {
-            return fail(format!("source `{}` does not exist", e.source));
-        }
-        let bind = MsFlags::MS_BIND | (o.flags & MsFlags::MS_REC);
-        do_mount(sys, Some(&e.source), &tpath, None, bind, None, &what).and_then(|()| {
-            let extra = o.flags - MsFlags::MS_REC;
-            if extra.is_empty() {
-                return Ok(());
-            }
-            // Bind mounts take flags only on a remount, of the new mount: open
-            // the target again (the old fd still points below it).
-            let fresh = open_in_root(root, &rel, libc::O_PATH)
-                .map_err(|e| format!("{what}: reopening the target: {e}"))?;
-            do_mount(
-                sys,
-                None,
-                &fd_path(&fresh),
-                None,
-                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
-                None,
-                &what,
-            )
-        })
-    } else {
-        do_mount(
-            sys,
-            Some(&e.source),
-            &tpath,
-            Some(&e.fstype),
-            o.flags,
-            data.as_deref(),
-            &what,
-        )
-    };
-    match result {
-        Ok(()) => Ok(()),
-        Err(msg) if o.optional => {
-            tracing::info!("skipped (optional): {msg}");
-            Ok(())
-        }
-        Err(msg) => Err(msg),
-    }
-}
-
 /// Opens (making it first if needed) directory `rel` below `root`, for the
 /// mounts rlxc itself puts there (`/proc`, `/sys`, `/dev`). A symlink on the
 /// way is refused, even one that stays inside the rootfs: those mounts must
@@ -321,7 +170,7 @@ pub fn open_dir(root: &OwnedFd, rel: &str) -> Result<OwnedFd, Fail> {
 /// (mount points and `/dev` need it writable until then). Submounts keep
 /// their flags; filesystem data options are the storage driver's.
 pub fn remount_rootfs(sys: &dyn Sys, root: &OwnedFd, options: &[String]) -> Result<(), Fail> {
-    let flags = entry_options(options).flags
+    let flags = super::mount_entry::entry_options(options).flags
         & (MsFlags::MS_RDONLY
             | MsFlags::MS_NOSUID
             | MsFlags::MS_NODEV
@@ -353,33 +202,6 @@ pub fn pivot_into(sys: &dyn Sys, rootfs: &Path) -> Result<(), Fail> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets_stay_relative_to_the_rootfs() {
-        let r = Path::new("/var/lib/lxc/c1/rootfs");
-        assert_eq!(
-            entry_target(r, "/var/lib/lxc/c1/rootfs/proc"),
-            Path::new("proc")
-        );
-        assert_eq!(entry_target(r, "dev/shm"), Path::new("dev/shm"));
-        assert_eq!(entry_target(r, "/mnt/data"), Path::new("mnt/data"));
-        assert_eq!(entry_target(r, "../../etc"), Path::new("etc"));
-    }
-
-    #[test]
-    fn splits_options() {
-        let opts: Vec<String> = "ro,rbind,create=dir,optional,size=10m,nosuid"
-            .split(',')
-            .map(str::to_string)
-            .collect();
-        let o = entry_options(&opts);
-        assert!(o.bind && o.create_dir && o.optional && !o.create_file);
-        assert_eq!(
-            o.flags,
-            MsFlags::MS_RDONLY | MsFlags::MS_REC | MsFlags::MS_NOSUID
-        );
-        assert_eq!(o.data, vec!["size=10m"]);
-    }
 
     #[test]
     fn opening_never_leaves_the_root() {

@@ -1,0 +1,379 @@
+//! One `lxc.mount.entry` (or `lxc.mount.fstab` line) mounted below the
+//! rootfs, with fstab semantics: binds and recursive binds (a read-only
+//! recursive bind is read-only all the way down, through `mount_setattr`),
+//! propagation (`shared`, `rslave`, …), `nosymfollow`, `optional`,
+//! `create=dir|file` (refused through a symlink), `relative` sources, and
+//! filesystem mounts with their data options. `idmap=` needs an idmapped
+//! container (`lxc.idmap`), which rlxc does not run yet: it is refused.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::MsFlags;
+
+use super::mounts::{
+    do_mount, fd_path, mkdir_in_root, open_in_root, openat2_in, touch_in_root, Fail,
+};
+use super::spec::MountEntry;
+use crate::sys::Sys;
+
+/// A mount target as a path relative to the rootfs: LXC accepts absolute
+/// targets under the rootfs (`/var/lib/lxc/c1/rootfs/proc`) and relative ones;
+/// any other absolute path is taken as inside the container.
+pub fn entry_target(rootfs: &Path, target: &str) -> PathBuf {
+    let t = Path::new(target);
+    let rel = t.strip_prefix(rootfs).unwrap_or(t);
+    rel.components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect()
+}
+
+/// What the options of an fstab line mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryOptions {
+    /// `MS_*` flags.
+    pub flags: MsFlags,
+    /// Options passed to the filesystem.
+    pub data: Vec<String>,
+    /// `bind` or `rbind`.
+    pub bind: bool,
+    /// `create=dir`.
+    pub create_dir: bool,
+    /// `create=file`.
+    pub create_file: bool,
+    /// `optional`: a failure is skipped.
+    pub optional: bool,
+    /// `relative`: the source is a path inside the rootfs.
+    pub relative: bool,
+    /// Propagation changes, in order (`MS_SHARED`, `MS_SLAVE | MS_REC` …).
+    pub propagation: Vec<MsFlags>,
+    /// `idmap=…`, which needs an idmapped container.
+    pub idmap: Option<String>,
+}
+
+/// Splits fstab options into flags and filesystem data.
+pub fn entry_options(opts: &[String]) -> EntryOptions {
+    let mut o = EntryOptions {
+        flags: MsFlags::empty(),
+        data: Vec::new(),
+        bind: false,
+        create_dir: false,
+        create_file: false,
+        optional: false,
+        relative: false,
+        propagation: Vec::new(),
+        idmap: None,
+    };
+    for opt in opts {
+        let set = |o: &mut EntryOptions, f: MsFlags| o.flags.insert(f);
+        let clear = |o: &mut EntryOptions, f: MsFlags| o.flags.remove(f);
+        match opt.as_str() {
+            "defaults" | "rw" | "auto" | "noauto" | "nofail" | "" => {
+                clear(&mut o, MsFlags::empty())
+            }
+            "ro" => set(&mut o, MsFlags::MS_RDONLY),
+            "nosuid" => set(&mut o, MsFlags::MS_NOSUID),
+            "suid" => clear(&mut o, MsFlags::MS_NOSUID),
+            "nodev" => set(&mut o, MsFlags::MS_NODEV),
+            "dev" => clear(&mut o, MsFlags::MS_NODEV),
+            "noexec" => set(&mut o, MsFlags::MS_NOEXEC),
+            "exec" => clear(&mut o, MsFlags::MS_NOEXEC),
+            "sync" => set(&mut o, MsFlags::MS_SYNCHRONOUS),
+            "noatime" => set(&mut o, MsFlags::MS_NOATIME),
+            "nodiratime" => set(&mut o, MsFlags::MS_NODIRATIME),
+            "relatime" => set(&mut o, MsFlags::MS_RELATIME),
+            "strictatime" => set(&mut o, MsFlags::MS_STRICTATIME),
+            "bind" => o.bind = true,
+            "rbind" => {
+                o.bind = true;
+                set(&mut o, MsFlags::MS_REC);
+            }
+            "nosymfollow" => set(&mut o, NOSYMFOLLOW),
+            "relative" => o.relative = true,
+            p if propagation(p).is_some() => o.propagation.extend(propagation(p)),
+            i if i.starts_with("idmap=") => o.idmap = Some(i["idmap=".len()..].to_string()),
+            "create=dir" => o.create_dir = true,
+            "create=file" => o.create_file = true,
+            "optional" => o.optional = true,
+            other => o.data.push(other.to_string()),
+        }
+    }
+    o
+}
+
+/// `MS_NOSYMFOLLOW` (Linux 5.10).
+const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
+
+/// The propagation flags of an fstab option.
+fn propagation(opt: &str) -> Option<MsFlags> {
+    let rec = MsFlags::MS_REC;
+    Some(match opt {
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | rec,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | rec,
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | rec,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | rec,
+        _ => return None,
+    })
+}
+
+/// Refuses a target whose existing part goes through a symlink (a created
+/// mount point must be where the entry says, never where a link points).
+fn no_symlink_on_the_way(root: &OwnedFd, rel: &Path) -> Result<(), String> {
+    let mut prefix = PathBuf::new();
+    for c in rel.components() {
+        prefix.push(c);
+        match openat2_in(root, &prefix, libc::O_PATH, libc::RESOLVE_NO_SYMLINKS) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(format!(
+                    "`/{}` is a symlink: refusing to create a mount point through it",
+                    prefix.display()
+                ))
+            }
+            Err(e) => return Err(format!("`/{}`: {e}", prefix.display())),
+        }
+    }
+    Ok(())
+}
+
+/// `struct mount_attr` for `mount_setattr(2)`.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// The `MOUNT_ATTR_*` of bind flags, for a recursive change.
+fn mount_attrs(flags: MsFlags) -> u64 {
+    [
+        (MsFlags::MS_RDONLY, 0x1u64),
+        (MsFlags::MS_NOSUID, 0x2),
+        (MsFlags::MS_NODEV, 0x4),
+        (MsFlags::MS_NOEXEC, 0x8),
+        (MsFlags::MS_NOATIME, 0x10),
+        (MsFlags::MS_NODIRATIME, 0x80),
+        (NOSYMFOLLOW, 0x0020_0000),
+    ]
+    .iter()
+    .filter(|(f, _)| flags.contains(*f))
+    .map(|(_, a)| a)
+    .sum()
+}
+
+/// Sets `flags` on the mount at `fd` and every mount below it.
+fn setattr_recursive(fd: &OwnedFd, flags: MsFlags) -> Result<(), String> {
+    let attr = MountAttr {
+        attr_set: mount_attrs(flags),
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    const AT_RECURSIVE: libc::c_int = 0x8000;
+    // SAFETY: mount_setattr on our fd with an empty path and a live struct.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | AT_RECURSIVE,
+            std::ptr::from_ref(&attr),
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "mount_setattr (recursive): {}",
+            nix::Error::last().desc()
+        ))
+    }
+}
+
+/// Mounts one `lxc.mount.entry` below `root` (the rootfs, or `/`).
+pub fn mount_entry(
+    sys: &dyn Sys,
+    root: &OwnedFd,
+    rootfs: &Path,
+    e: &MountEntry,
+) -> Result<(), Fail> {
+    let o = entry_options(&e.options);
+    let rel = entry_target(rootfs, &e.target);
+    let what = format!("lxc.mount.entry `{} {} {}`", e.source, e.target, e.fstype);
+    let fail = |why: String| -> Result<(), Fail> {
+        if o.optional {
+            tracing::info!("{what}: skipped (optional): {why}");
+            Ok(())
+        } else {
+            Err(format!("{what}: {why}"))
+        }
+    };
+    if let Some(map) = &o.idmap {
+        return Err(format!(
+            "{what}: idmap={map} needs a container with lxc.idmap, which rlxc does not run yet"
+        ));
+    }
+    if o.create_dir || o.create_file {
+        if let Err(why) = no_symlink_on_the_way(root, &rel) {
+            return Err(format!("{what}: {why}"));
+        }
+    }
+    let made = if o.create_dir {
+        mkdir_in_root(root, &rel)
+    } else if o.create_file {
+        touch_in_root(root, &rel, 0o644)
+    } else {
+        Ok(())
+    };
+    if let Err(err) = made {
+        return fail(format!("cannot create the target: {err}"));
+    }
+    let target = match open_in_root(root, &rel, libc::O_PATH) {
+        Ok(fd) => fd,
+        Err(err) => {
+            return fail(format!(
+                "target `{}` inside the rootfs: {err}",
+                rel.display()
+            ))
+        }
+    };
+    let tpath = fd_path(&target);
+    let data = (!o.data.is_empty()).then(|| o.data.join(","));
+    let result = if o.bind {
+        // `relative`: a source inside the rootfs, resolved without leaving it.
+        let source_fd;
+        let source = if o.relative {
+            let rel_src = entry_target(rootfs, &e.source);
+            source_fd = match open_in_root(root, &rel_src, libc::O_PATH) {
+                Ok(fd) => fd,
+                Err(err) => return fail(format!("relative source `{}`: {err}", e.source)),
+            };
+            fd_path(&source_fd)
+        } else {
+            if !Path::new(&e.source).exists() {
+                return fail(format!("source `{}` does not exist", e.source));
+            }
+            e.source.clone()
+        };
+        let bind = MsFlags::MS_BIND | (o.flags & MsFlags::MS_REC);
+        do_mount(sys, Some(&source), &tpath, None, bind, None, &what).and_then(|()| {
+            let extra = o.flags - MsFlags::MS_REC;
+            if extra.is_empty() {
+                return Ok(());
+            }
+            // Bind mounts take flags only on a remount, of the new mount: open
+            // the target again (the old fd still points below it).
+            let fresh = open_in_root(root, &rel, libc::O_PATH)
+                .map_err(|e| format!("{what}: reopening the target: {e}"))?;
+            if o.flags.contains(MsFlags::MS_REC) {
+                // A remount changes the top mount only; rbind,ro means all of it.
+                return setattr_recursive(&fresh, extra).map_err(|e| format!("{what}: {e}"));
+            }
+            do_mount(
+                sys,
+                None,
+                &fd_path(&fresh),
+                None,
+                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra,
+                None,
+                &what,
+            )
+        })
+    } else {
+        do_mount(
+            sys,
+            Some(&e.source),
+            &tpath,
+            Some(&e.fstype),
+            o.flags,
+            data.as_deref(),
+            &what,
+        )
+    };
+    let result = result.and_then(|()| {
+        if o.propagation.is_empty() {
+            return Ok(());
+        }
+        let fresh = open_in_root(root, &rel, libc::O_PATH)
+            .map_err(|e| format!("{what}: reopening the target: {e}"))?;
+        o.propagation
+            .iter()
+            .try_for_each(|p| do_mount(sys, None, &fd_path(&fresh), None, *p, None, &what))
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(msg) if o.optional => {
+            tracing::info!("skipped (optional): {msg}");
+            Ok(())
+        }
+        Err(msg) => Err(msg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_stay_relative_to_the_rootfs() {
+        let r = Path::new("/var/lib/lxc/c1/rootfs");
+        assert_eq!(
+            entry_target(r, "/var/lib/lxc/c1/rootfs/proc"),
+            Path::new("proc")
+        );
+        assert_eq!(entry_target(r, "dev/shm"), Path::new("dev/shm"));
+        assert_eq!(entry_target(r, "/mnt/data"), Path::new("mnt/data"));
+        assert_eq!(entry_target(r, "../../etc"), Path::new("etc"));
+    }
+
+    #[test]
+    fn splits_options() {
+        let opts: Vec<String> = "ro,rbind,create=dir,optional,size=10m,nosuid"
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let o = entry_options(&opts);
+        assert!(o.bind && o.create_dir && o.optional && !o.create_file);
+        assert_eq!(
+            o.flags,
+            MsFlags::MS_RDONLY | MsFlags::MS_REC | MsFlags::MS_NOSUID
+        );
+        assert_eq!(o.data, vec!["size=10m"]);
+    }
+
+    #[test]
+    fn propagation_symfollow_relative_and_idmap() {
+        let opts: Vec<String> = "bind,rslave,shared,nosymfollow,relative,idmap=container"
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let o = entry_options(&opts);
+        assert_eq!(
+            o.propagation,
+            [MsFlags::MS_SLAVE | MsFlags::MS_REC, MsFlags::MS_SHARED]
+        );
+        assert_eq!(o.flags, NOSYMFOLLOW);
+        assert!(o.relative);
+        assert_eq!(o.idmap.as_deref(), Some("container"));
+        assert!(o.data.is_empty());
+        assert_eq!(mount_attrs(MsFlags::MS_RDONLY | MsFlags::MS_NOSUID), 0x3);
+    }
+
+    #[test]
+    fn a_created_target_through_a_symlink_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("real")).unwrap();
+        std::os::unix::fs::symlink("real", t.path().join("link")).unwrap();
+        let fd: OwnedFd = std::fs::File::open(t.path()).unwrap().into();
+        assert!(no_symlink_on_the_way(&fd, Path::new("real/new/dir")).is_ok());
+        let e = no_symlink_on_the_way(&fd, Path::new("link/new")).unwrap_err();
+        assert!(e.contains("`/link` is a symlink"), "{e}");
+    }
+}
