@@ -54,3 +54,38 @@ fn a_sysctl_of_the_host_alone_is_refused_by_key() {
     );
     lab.assert_clean(&c);
 }
+
+fn uptime(text: &str) -> f64 {
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn time_offsets_move_the_containers_clocks_and_attach_sees_them() {
+    let Some(lab) = Lab::new() else { return };
+    let has_timens = std::path::Path::new("/proc/self/ns/time").exists();
+    if !rlxc_tests::require(has_timens, "time namespaces (Linux 5.6+)") {
+        return;
+    }
+    let c = lab.busybox("timens");
+    lab.configure(
+        &c,
+        "lxc.time.offset.boot = 100h\nlxc.autodev.tmpfs.size = 1048576\n",
+    );
+    let host = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
+    let out = lab.ok(&["execute", "-n", &c, "--", "cat", "/proc/uptime"]);
+    let shift = uptime(&out) - host;
+    assert!(
+        (359_990.0..360_100.0).contains(&shift),
+        "boot clock moved by {shift}s"
+    );
+    lab.ok(&["start", "-n", &c]);
+    let out = lab.ok(&["attach", "-n", &c, "--", "cat", "/proc/uptime"]);
+    assert!(
+        uptime(&out) - host > 359_990.0,
+        "attach joins the time namespace: {out}"
+    );
+    let dev = lab.ok(&["attach", "-n", &c, "--", "grep", " /dev ", "/proc/mounts"]);
+    assert!(dev.contains("size=1024k"), "lxc.autodev.tmpfs.size: {dev}");
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}

@@ -29,6 +29,12 @@ pub const NAMESPACES: &[(&str, &str, CloneFlags)] = &[
     ("IPC", "ipc", CloneFlags::CLONE_NEWIPC),
     ("NETWORK", "net", CloneFlags::CLONE_NEWNET),
     ("CGROUP", "cgroup", CloneFlags::CLONE_NEWCGROUP),
+    // lxc.time.offset.*: the clocks an attached process reads are init's.
+    (
+        "TIME",
+        "time",
+        CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    ),
 ];
 
 /// What to run and how.

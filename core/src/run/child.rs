@@ -254,7 +254,7 @@ pub fn prepare_rootfs(
         &spec.kernel.sysctls,
     )?;
     if spec.autodev {
-        dev::mount_tmpfs(sys, &root)?;
+        dev::mount_tmpfs(sys, &root, spec.autodev_size)?;
     }
     for e in &spec.mounts {
         super::mount_entry::mount_entry(sys, &root, location, e)?;
@@ -488,6 +488,22 @@ fn kernel_state(spec: &RunSpec) -> Option<String> {
             return Some(format!(
                 "setting the personality of lxc.arch: {}",
                 nix::Error::last().desc()
+            ));
+        }
+    }
+    if let Some((mono, boot)) = spec.kernel.time_offsets {
+        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+            libc::CLONE_NEWTIME,
+        )) {
+            return Some(format!(
+                "a time namespace for lxc.time.offset.*: {}",
+                e.desc()
+            ));
+        }
+        let text = super::kernel_keys::timens_offsets(mono, boot);
+        if let Err(e) = std::fs::write("/proc/self/timens_offsets", text) {
+            return Some(format!(
+                "setting lxc.time.offset.*: /proc/self/timens_offsets: {e}"
             ));
         }
     }

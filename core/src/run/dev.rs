@@ -30,15 +30,16 @@ pub fn devpts_options(pty_max: u32) -> String {
 }
 
 /// Mounts the `/dev` tmpfs (before the mount entries, which may use it).
-pub fn mount_tmpfs(sys: &dyn Sys, root: &OwnedFd) -> Result<(), Fail> {
+pub fn mount_tmpfs(sys: &dyn Sys, root: &OwnedFd, size: u32) -> Result<(), Fail> {
     let dev = open_dir(root, "dev")?;
+    let data = format!("size={size},mode=755");
     do_mount(
         sys,
         Some("none"),
         &fd_path(&dev),
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("size=500000,mode=755"),
+        Some(&data),
         "the /dev tmpfs",
     )
 }

@@ -11,6 +11,10 @@
 //!
 //! `lxc.proc.X = V` is written by the monitor to `/proc/PID/X` of init
 //! (`oom_score_adj`, say) before init runs.
+//!
+//! `lxc.time.offset.boot` / `.monotonic` give the container a time
+//! namespace of its own with those clock offsets: made just before init's
+//! exec, which moves init into it (Linux 5.17+).
 
 use super::automount::ProcMode;
 use super::spec::Namespaces;
@@ -43,6 +47,40 @@ pub struct KernelKeys {
     pub personality: Option<libc::c_ulong>,
     /// `lxc.keyring.session`: init gets a new session keyring (default).
     pub session_keyring: bool,
+    /// `lxc.time.offset.monotonic` and `.boot` in nanoseconds, when set.
+    pub time_offsets: Option<(i64, i64)>,
+}
+
+/// Nanoseconds of a time offset such as `10s`, `-1h` or `500ms` (checked at load).
+fn nanos(v: &str) -> Option<i64> {
+    let (neg, digits) = v.strip_prefix('-').map_or((false, v), |d| (true, d));
+    let split = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let (num, unit) = digits.split_at(split);
+    let per: i64 = match unit {
+        "h" => 3_600_000_000_000,
+        "m" => 60_000_000_000,
+        "" | "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "us" => 1_000,
+        "ns" => 1,
+        _ => return None,
+    };
+    let n = num.parse::<i64>().ok()?.checked_mul(per)?;
+    Some(if neg { -n } else { n })
+}
+
+/// `/proc/self/timens_offsets` lines for `(monotonic, boot)` nanoseconds.
+pub fn timens_offsets(monotonic: i64, boot: i64) -> String {
+    let line = |clock: &str, ns: i64| {
+        format!(
+            "{clock} {} {}\n",
+            ns.div_euclid(1_000_000_000),
+            ns.rem_euclid(1_000_000_000)
+        )
+    };
+    line("monotonic", monotonic) + &line("boottime", boot)
 }
 
 /// Which namespace a sysctl lives in, by its key; `None`: the host's alone.
@@ -116,6 +154,19 @@ impl KernelKeys {
                 }
                 k.proc.push((file.to_string(), i.value.clone()));
             }
+        }
+        let offset = |key: &str| -> Result<i64, (String, String)> {
+            cfg.get(key).map_or(Ok(0), |v| {
+                nanos(v).ok_or_else(|| (key.to_string(), format!("`{v}` is out of range")))
+            })
+        };
+        if cfg.get("lxc.time.offset.monotonic").is_some()
+            || cfg.get("lxc.time.offset.boot").is_some()
+        {
+            k.time_offsets = Some((
+                offset("lxc.time.offset.monotonic")?,
+                offset("lxc.time.offset.boot")?,
+            ));
         }
         if let Some(arch) = cfg.get("lxc.arch") {
             k.personality = personality(arch).map_err(|why| ("lxc.arch".to_string(), why))?;
@@ -192,6 +243,16 @@ mod tests {
         assert!(!k.session_keyring);
         assert_eq!(keys("lxc.arch = amd64\n").unwrap().personality, None);
         assert!(keys("").unwrap().session_keyring);
+        let k = keys("lxc.time.offset.boot = -1h\nlxc.time.offset.monotonic = 1500ms\n").unwrap();
+        assert_eq!(k.time_offsets, Some((1_500_000_000, -3_600_000_000_000)));
+        assert_eq!(
+            timens_offsets(1_500_000_000, -3_600_000_000_000),
+            "monotonic 1 500000000\nboottime -3600 0\n"
+        );
+        assert_eq!(
+            timens_offsets(-1, 0),
+            "monotonic -1 999999999\nboottime 0 0\n"
+        );
         let (key, why) = keys("lxc.arch = arm64\n").unwrap_err();
         assert_eq!(key, "lxc.arch");
         assert!(why.contains("cannot run on this"), "{why}");

@@ -214,6 +214,8 @@ pub struct RunSpec {
     pub console_log: Option<PathBuf>,
     /// `lxc.autodev` (default on).
     pub autodev: bool,
+    /// `lxc.autodev.tmpfs.size`: the `/dev` tmpfs's size in bytes.
+    pub autodev_size: u32,
     /// `lxc.mount.auto`; without the key rlxc mounts a mixed `/proc` and a
     /// read-only `/sys` so a rootfs is usable.
     pub auto_mounts: AutoMounts,
@@ -295,6 +297,7 @@ impl RunSpec {
             console: cfg.get("lxc.console.path") != Some("none"),
             console_log: cfg.get("lxc.console.logfile").map(PathBuf::from),
             autodev: cfg.get_bool("lxc.autodev").unwrap_or(true),
+            autodev_size: num("lxc.autodev.tmpfs.size", 500_000)?,
             auto_mounts,
             mounts,
             privs: r.privileges()?,
