@@ -138,3 +138,39 @@ fn namespace_share_net_joins_another_containers_network() {
         lab.assert_clean(c);
     }
 }
+
+#[test]
+fn namespace_share_uts_ipc_and_cgroup_join_another_container() {
+    let Some(lab) = Lab::new() else { return };
+    let (a, b) = (lab.busybox("shuA"), lab.busybox("shuB"));
+    lab.ok(&["start", "-n", &a]);
+    lab.configure(
+        &b,
+        &format!("lxc.namespace.share.uts = {a}\nlxc.namespace.share.ipc = {a}\n"),
+    );
+    lab.ok(&["start", "-n", &b]);
+    let ns = |c: &str, n: &str| {
+        lab.ok(&[
+            "attach",
+            "-n",
+            c,
+            "--",
+            "readlink",
+            &format!("/proc/1/ns/{n}"),
+        ])
+    };
+    assert_eq!(ns(&a, "uts"), ns(&b, "uts"));
+    assert_eq!(ns(&a, "ipc"), ns(&b, "ipc"));
+    assert_ne!(
+        ns(&a, "mnt"),
+        ns(&b, "mnt"),
+        "only what was asked is shared"
+    );
+    // B's hostname is A's (it joined A's UTS namespace and sets none of its own).
+    let host = |c: &str| lab.ok(&["attach", "-n", c, "--", "hostname"]);
+    assert_eq!(host(&b), host(&a));
+    for c in [&b, &a] {
+        lab.ok(&["stop", "-n", c, "-k"]);
+        lab.assert_clean(c);
+    }
+}

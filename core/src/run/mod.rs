@@ -18,6 +18,7 @@ pub mod clone;
 pub mod dev;
 pub mod hooks;
 pub mod init;
+pub mod init_exec;
 pub mod kernel_keys;
 pub mod lsm;
 pub mod monitor;

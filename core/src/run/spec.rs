@@ -243,15 +243,33 @@ pub struct RunSpec {
     /// `lxc.monitor.signal.pdeath`: sent to init when the monitor dies (0 = none).
     pub pdeath_signal: i32,
     /// `lxc.namespace.share.net`: a container name, a pid or a namespace
-    /// file whose network namespace this container joins.
-    pub share_net: Option<String>,
+    /// `lxc.namespace.share.NS = TARGET` for net, ipc, uts, cgroup and time:
+    /// the namespace joined (a container name, a pid or a namespace file).
+    pub share: Vec<(String, String)>,
     /// `lxc.log.file`.
     pub log_file: Option<PathBuf>,
     /// `lxc.log.level`.
     pub log_level: Option<String>,
 }
 
+/// The namespaces `lxc.namespace.share.*` can join, with their clone flag.
+pub const SHAREABLE: &[(&str, i32)] = &[
+    ("net", libc::CLONE_NEWNET),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("time", libc::CLONE_NEWTIME),
+];
+
 impl RunSpec {
+    /// What `lxc.namespace.share.NS` names, if set.
+    pub fn share_of(&self, ns: &str) -> Option<&str> {
+        self.share
+            .iter()
+            .find(|(n, _)| n == ns)
+            .map(|(_, t)| t.as_str())
+    }
+
     /// Reads the spec of container `name` in `dir` from its loaded config.
     pub fn from_config(name: &str, dir: &Path, cfg: &Config) -> Result<RunSpec, SpecError> {
         let r = Reader { name, cfg };
@@ -316,7 +334,13 @@ impl RunSpec {
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
             pdeath_signal: sig("lxc.monitor.signal.pdeath", libc::SIGKILL)?,
-            share_net: cfg.get("lxc.namespace.share.net").map(str::to_string),
+            share: SHAREABLE
+                .iter()
+                .filter_map(|(ns, _)| {
+                    cfg.get(&format!("lxc.namespace.share.{ns}"))
+                        .map(|t| (ns.to_string(), t.to_string()))
+                })
+                .collect(),
             log_file: cfg.get("lxc.log.file").map(PathBuf::from),
             log_level: cfg.get("lxc.log.level").map(str::to_string),
         })
@@ -363,10 +387,13 @@ fn namespaces(cfg: &Config) -> Namespaces {
         }
     }
     // `none` uses the host's network namespace, `share.net` another's: no new one.
-    if cfg.nics().iter().any(|n| n.kind.as_deref() == Some("none"))
-        || cfg.get("lxc.namespace.share.net").is_some()
-    {
+    if cfg.nics().iter().any(|n| n.kind.as_deref() == Some("none")) {
         ns.net = false;
+    }
+    for (name, _) in SHAREABLE {
+        if cfg.get(&format!("lxc.namespace.share.{name}")).is_some() {
+            ns.set(name, false);
+        }
     }
     // rlxc always needs its own mount namespace to set up a rootfs.
     ns.mnt = true;

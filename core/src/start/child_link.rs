@@ -59,7 +59,7 @@ impl Launch {
             || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from);
         let (go_r, go_w) = pipe().map_err(self.io("pipe"))?;
         let (report_r, report_w) = pipe().map_err(self.io("pipe"))?;
-        self.shared_netns = self.open_shared_netns()?;
+        self.shared_ns = self.open_shared_namespaces()?;
         if let Some(w) = self.warm.take() {
             w.finish();
         }
@@ -106,7 +106,7 @@ impl Launch {
         child::main(ChildPlan {
             plan: &self.plan,
             sys: &*self.sys,
-            shared_netns: self.shared_netns.as_ref(),
+            shared_ns: self.shared_ns.iter().map(|(f, fd)| (*f, fd)).collect(),
             console,
             ttys: ptys
                 .map(|p| p.ttys.iter().map(|t| &t.slave).collect())
@@ -117,34 +117,40 @@ impl Launch {
         })
     }
 
-    /// `lxc.namespace.share.net`: a pid, a namespace file, or a container of
-    /// this lxcpath (its init's).
-    fn open_shared_netns(&self) -> Result<Option<OwnedFd>, StartError> {
-        let Some(other) = &self.plan.spec.share_net else {
-            return Ok(None);
-        };
-        let path = if other.starts_with('/') {
-            other.clone()
-        } else if let Ok(pid) = other.parse::<i32>() {
-            format!("/proc/{pid}/ns/net")
-        } else {
-            let pid = self
-                .plan
-                .paths
-                .command_socket(other)
-                .ok()
-                .and_then(|s| crate::container::state::query(&s).pid)
-                .ok_or_else(|| StartError::Child {
-                    name: self.plan.name.clone(),
-                    message: format!(
-                        "lxc.namespace.share.net = {other}: no container `{other}` runs in this lxcpath"
-                    ),
-                })?;
-            format!("/proc/{pid}/ns/net")
-        };
-        std::fs::File::open(&path)
-            .map(|f| Some(OwnedFd::from(f)))
-            .map_err(self.io(&format!("opening {path} (lxc.namespace.share.net)")))
+    /// `lxc.namespace.share.*`: each namespace named by a pid, a namespace
+    /// file, or a container of this lxcpath (its init's), opened with its flag.
+    fn open_shared_namespaces(&self) -> Result<Vec<(i32, OwnedFd)>, StartError> {
+        let mut out = Vec::new();
+        for (ns, other) in &self.plan.spec.share {
+            let flag = crate::run::spec::SHAREABLE
+                .iter()
+                .find(|(n, _)| n == ns)
+                .map_or(0, |(_, f)| *f);
+            let key = format!("lxc.namespace.share.{ns}");
+            let path = if other.starts_with('/') {
+                other.clone()
+            } else if let Ok(pid) = other.parse::<i32>() {
+                format!("/proc/{pid}/ns/{ns}")
+            } else {
+                let pid = self
+                    .plan
+                    .paths
+                    .command_socket(other)
+                    .ok()
+                    .and_then(|s| crate::container::state::query(&s).pid)
+                    .ok_or_else(|| StartError::Child {
+                        name: self.plan.name.clone(),
+                        message: format!(
+                            "{key} = {other}: no container `{other}` runs in this lxcpath"
+                        ),
+                    })?;
+                format!("/proc/{pid}/ns/{ns}")
+            };
+            let f =
+                std::fs::File::open(&path).map_err(self.io(&format!("opening {path} ({key})")))?;
+            out.push((flag, OwnedFd::from(f)));
+        }
+        Ok(out)
     }
 
     /// Waits until the child has its tree ready (the `start-host` hook runs

@@ -74,8 +74,8 @@ pub struct Launch {
     /// The child, once cloned.
     pub child: Option<Child>,
     pub(super) netns: Option<OwnedFd>,
-    /// The network namespace `lxc.namespace.share.net` names, for the child.
-    pub(super) shared_netns: Option<OwnedFd>,
+    /// The namespaces `lxc.namespace.share.*` name, for the child to join.
+    pub(super) shared_ns: Vec<(i32, OwnedFd)>,
     /// What each NIC's host half made (plan order).
     pub nic_states: Vec<NicState>,
     /// The child's namespaces, held for `lxc.hook.stop` (only when one is set).
@@ -109,7 +109,7 @@ impl Launch {
             listener: None,
             child: None,
             netns: None,
-            shared_netns: None,
+            shared_ns: Vec::new(),
             nic_states: Vec::new(),
             stop_ns: Vec::new(),
             done: Vec::new(),

@@ -151,7 +151,7 @@ impl StartPlan {
             spec.hooks.set_rootfs_mount(&r.target);
         }
         let nics = nic_plans(name, config, registry)?;
-        if let (Some(other), Some(n)) = (&spec.share_net, nics.first()) {
+        if let (Some(other), Some(n)) = (spec.share_of("net"), nics.first()) {
             return Err(PlanError::Nic {
                 name: name.into(),
                 index: n.nic.index,

@@ -1,0 +1,151 @@
+//! The last steps of the container's first process before init: limits,
+//! personality, time namespace, session keyring, LSM label, seccomp,
+//! privileges and ids, the working directory, the parent-death signal, then
+//! the exec through the sealed exec program (never as the host's rlxc).
+
+use std::os::fd::OwnedFd;
+
+use super::spec::RunSpec;
+
+/// `execvp(argv)`; returns only when it failed, with why.
+pub fn execvp(argv: &[String]) -> String {
+    let c: Result<Vec<std::ffi::CString>, _> = argv
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_bytes()))
+        .collect();
+    match c {
+        Ok(c) if !c.is_empty() => nix::unistd::execvp(&c[0], &c)
+            .unwrap_err()
+            .desc()
+            .to_string(),
+        Ok(_) => "there is no command".to_string(),
+        Err(_) => "it contains a NUL byte".to_string(),
+    }
+}
+
+/// Our own init is the host's rlxc image inside the container: non-dumpable,
+/// its `/proc/1/exe`, memory and fds are closed to container processes that
+/// lack CAP_SYS_PTRACE in the host's user namespace.
+pub fn not_dumpable() {
+    // SAFETY: prctl with constant arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+}
+
+pub(super) fn set_pdeath(sig: i32) {
+    if sig > 0 {
+        // SAFETY: prctl with a signal number.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong) };
+    }
+}
+
+/// Sets limits, the seccomp filter, privileges and ids, changes directory and
+/// execs `argv` through the sealed exec program (so the container's program
+/// never gets the host's rlxc as `/proc/self/exe`); a failed exec there
+/// reaches the monitor as a bare errno on `report`. Returns the reason only
+/// when it failed here.
+pub(super) fn exec(
+    spec: &RunSpec,
+    argv: &[String],
+    what: &str,
+    report: &OwnedFd,
+    label_fd: Option<&OwnedFd>,
+) -> String {
+    // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
+    if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
+        return m;
+    }
+    if let Some(m) = kernel_state(spec) {
+        return m;
+    }
+    // The label before no_new_privs, under which AppArmor refuses most
+    // profile changes.
+    if let (Some(fd), Some((module, label))) = (label_fd, &spec.lsm.exec_label) {
+        if let Err(m) = super::lsm::set_exec_label(fd, *module, label) {
+            return m;
+        }
+    }
+    // Before the capability drop: loading needs CAP_SYS_ADMIN unless
+    // no_new_privs is set, and the drop may take it.
+    if let Some(m) = spec.seccomp.as_ref().and_then(|s| s.load().err()) {
+        return m;
+    }
+    if let Err(m) = spec.privs.apply(true, spec.uid, spec.gid) {
+        return m;
+    }
+    if let Err(e) = nix::unistd::chdir(&spec.cwd) {
+        return format!(
+            "changing to {} (lxc.init.cwd): {}",
+            spec.cwd.display(),
+            e.desc()
+        );
+    }
+    // After the id change: a credential change clears the parent-death signal.
+    set_pdeath(spec.pdeath_signal);
+    let Some(prog) = argv.first() else {
+        return format!("no command to run ({what} is empty)");
+    };
+    let cannot = |why: &str| format!("cannot run `{prog}` ({what}) in the container: {why}");
+    let path = std::env::var("PATH").ok();
+    let Some(resolved) = super::trampoline::resolve(prog, path.as_deref()) else {
+        return cannot(nix::Error::ENOENT.desc());
+    };
+    let program = match super::trampoline::sealed() {
+        Ok(p) => p,
+        Err(e) => return cannot(&e),
+    };
+    let env: Vec<std::ffi::CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.into_encoded_bytes();
+            kv.push(b'=');
+            kv.extend(v.into_encoded_bytes());
+            std::ffi::CString::new(kv).ok()
+        })
+        .collect();
+    cannot(&super::trampoline::exec(
+        &program, report, &resolved, argv, &env,
+    ))
+}
+
+/// `lxc.arch`'s personality and `lxc.keyring.session`'s new session keyring
+/// (a kernel without keyrings, or one that refuses it, is no reason to fail,
+/// as in LXC); the reason when one failed.
+fn kernel_state(spec: &RunSpec) -> Option<String> {
+    if let Some(p) = spec.kernel.personality {
+        // SAFETY: personality(2) with a constant.
+        if unsafe { libc::personality(p) } < 0 {
+            return Some(format!(
+                "setting the personality of lxc.arch: {}",
+                nix::Error::last().desc()
+            ));
+        }
+    }
+    if let Some((mono, boot)) = spec.kernel.time_offsets {
+        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+            libc::CLONE_NEWTIME,
+        )) {
+            return Some(format!(
+                "a time namespace for lxc.time.offset.*: {}",
+                e.desc()
+            ));
+        }
+        let text = super::kernel_keys::timens_offsets(mono, boot);
+        if let Err(e) = std::fs::write("/proc/self/timens_offsets", text) {
+            return Some(format!(
+                "setting lxc.time.offset.*: /proc/self/timens_offsets: {e}"
+            ));
+        }
+    }
+    if spec.kernel.session_keyring {
+        const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+        // SAFETY: keyctl with a NULL name: a new anonymous session keyring.
+        let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0usize) };
+        let e = nix::Error::last();
+        if r < 0 && ![nix::Error::ENOSYS, nix::Error::EACCES, nix::Error::EPERM].contains(&e) {
+            return Some(format!(
+                "a session keyring for init (lxc.keyring.session): {}",
+                e.desc()
+            ));
+        }
+    }
+    None
+}
