@@ -89,3 +89,26 @@ fn time_offsets_move_the_containers_clocks_and_attach_sees_them() {
     lab.ok(&["stop", "-n", &c, "-k"]);
     lab.assert_clean(&c);
 }
+
+#[test]
+fn sched_core_needs_a_kernel_with_core_scheduling() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("schedcore");
+    lab.configure(&c, "lxc.sched.core = 1\n");
+    let out = rlxc_tests::run(std::process::Command::new("sh").args([
+        "-c",
+        "zcat /proc/config.gz 2>/dev/null | grep -c '^CONFIG_SCHED_CORE=y'",
+    ]));
+    let has = rlxc_tests::stdout(&out).trim() == "1";
+    let o = lab.run(&["execute", "-n", &c, "--", "true"]);
+    if has {
+        assert!(o.status.success(), "{}", rlxc_tests::stderr(&o));
+    } else {
+        let err = rlxc_tests::stderr(&o);
+        assert!(
+            err.contains("lxc.sched.core = 1: this kernel has no core scheduling"),
+            "{err}"
+        );
+    }
+    lab.assert_clean(&c);
+}

@@ -155,3 +155,31 @@ fn sys_mixed_leaves_only_the_containers_network_devices_writable() {
     assert_eq!(out, "/sys ro\n/sys/devices/virtual/net rw\nnet-written\n");
     lab.assert_clean(&c);
 }
+
+#[test]
+fn rootfs_mount_borrows_the_named_directory_in_the_monitors_namespace_only() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("rootmount");
+    let at = lab.path().join("rootfs-mount");
+    lab.configure(&c, &format!("lxc.rootfs.mount = {}\n", at.display()));
+    let err = lab.fails(&["start", "-n", &c], 1);
+    assert!(
+        err.contains("key `lxc.rootfs.mount`") && err.contains("is not a directory"),
+        "{err}"
+    );
+    std::fs::create_dir(&at).unwrap();
+    lab.ok(&["start", "-n", &c]);
+    assert_eq!(
+        lab.ok(&["attach", "-n", &c, "--", "ls", "/bin/busybox"]),
+        "/bin/busybox\n"
+    );
+    let host_mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !host_mounts.contains(at.to_str().unwrap()),
+        "the rootfs shows on the host"
+    );
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    assert!(at.is_dir(), "the named directory stays");
+    assert_eq!(std::fs::read_dir(&at).unwrap().count(), 0);
+    lab.assert_clean(&c);
+}

@@ -135,6 +135,21 @@ fn kernel_state(spec: &RunSpec) -> Option<String> {
             ));
         }
     }
+    if spec.kernel.sched_core {
+        const PR_SCHED_CORE: libc::c_int = 62;
+        const CREATE: libc::c_ulong = 1;
+        const THREAD_GROUP: libc::c_ulong = 1;
+        // SAFETY: prctl with constants; pid 0 is this process.
+        if unsafe { libc::prctl(PR_SCHED_CORE, CREATE, 0, THREAD_GROUP, 0) } != 0 {
+            let e = nix::Error::last();
+            let why = if e == nix::Error::EINVAL {
+                "this kernel has no core scheduling (CONFIG_SCHED_CORE)".to_string()
+            } else {
+                e.desc().to_string()
+            };
+            return Some(format!("lxc.sched.core = 1: {why}"));
+        }
+    }
     if spec.kernel.session_keyring {
         const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
         // SAFETY: keyctl with a NULL name: a new anonymous session keyring.

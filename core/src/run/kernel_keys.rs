@@ -49,6 +49,9 @@ pub struct KernelKeys {
     pub session_keyring: bool,
     /// `lxc.time.offset.monotonic` and `.boot` in nanoseconds, when set.
     pub time_offsets: Option<(i64, i64)>,
+    /// `lxc.sched.core`: init's thread group gets a core-scheduling cookie
+    /// of its own, inherited by everything it starts.
+    pub sched_core: bool,
 }
 
 /// Nanoseconds of a time offset such as `10s`, `-1h` or `500ms` (checked at load).
@@ -136,6 +139,7 @@ impl KernelKeys {
     ) -> Result<KernelKeys, (String, String)> {
         let mut k = KernelKeys {
             session_keyring: cfg.get_bool("lxc.keyring.session").unwrap_or(true),
+            sched_core: cfg.get_bool("lxc.sched.core").unwrap_or(false),
             ..KernelKeys::default()
         };
         for i in cfg.items() {

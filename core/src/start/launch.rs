@@ -350,7 +350,9 @@ impl Launch {
                 r.target.display()
             ));
         }
-        let _ = std::fs::remove_dir(&r.target);
+        if r.own_target {
+            let _ = std::fs::remove_dir(&r.target);
+        }
         errors
     }
 

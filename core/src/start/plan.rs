@@ -22,8 +22,11 @@ pub struct RootfsPlan {
     /// `lxc.rootfs.path`, parsed.
     pub spec: RootfsSpec,
     /// Where the monitor mounts it (in its own mount namespace), and where
-    /// the container's first process pivots into.
+    /// the container's first process pivots into: `lxc.rootfs.mount` (an
+    /// existing directory, left as it was) or the run directory's `rootfs`.
     pub target: PathBuf,
+    /// The target is the run directory's own (made and removed by the start).
+    pub own_target: bool,
 }
 
 /// One NIC with the backend of its type.
@@ -253,10 +256,28 @@ fn rootfs_plan(
     let run_dir = paths
         .run_dir(name)
         .map_err(|e| command_error(name, e.to_string()))?;
+    // The mount happens in the monitor's own mount namespace: a directory
+    // the admin names is only borrowed, never made or removed.
+    if let Some(m) = config.get("lxc.rootfs.mount") {
+        if !std::path::Path::new(m).is_dir() {
+            return Err(PlanError::Spec(SpecError::Key {
+                name: name.into(),
+                key: "lxc.rootfs.mount".into(),
+                why: format!("{m} is not a directory"),
+            }));
+        }
+        return Ok(Some(RootfsPlan {
+            storage,
+            spec,
+            target: PathBuf::from(m),
+            own_target: false,
+        }));
+    }
     Ok(Some(RootfsPlan {
         storage,
         spec,
         target: run_dir.join("rootfs"),
+        own_target: true,
     }))
 }
 
