@@ -131,9 +131,9 @@ fn dev_null() -> Result<OwnedFd, SysError> {
         .map_err(|e| SysError::io("open", Path::new("/dev/null"), &e))
 }
 
-#[async_trait]
-impl Sys for FakeSys {
-    async fn run(&self, tool: &Tool) -> Result<ToolOutput, SysError> {
+impl FakeSys {
+    /// A run, recorded and answered from the queue of its program.
+    fn scripted(&self, tool: &Tool) -> Result<ToolOutput, SysError> {
         self.check(SysCall::Run(tool.clone()))?;
         let answer = self
             .answers
@@ -143,16 +143,16 @@ impl Sys for FakeSys {
             .and_then(VecDeque::pop_front);
         Ok(answer.unwrap_or_default())
     }
+}
+
+#[async_trait]
+impl Sys for FakeSys {
+    async fn run(&self, tool: &Tool) -> Result<ToolOutput, SysError> {
+        self.scripted(tool)
+    }
 
     fn run_blocking(&self, tool: &Tool) -> Result<ToolOutput, SysError> {
-        self.check(SysCall::Run(tool.clone()))?;
-        let answer = self
-            .answers
-            .lock()
-            .expect("fake sys lock")
-            .get_mut(&tool.program)
-            .and_then(VecDeque::pop_front);
-        Ok(answer.unwrap_or_default())
+        self.scripted(tool)
     }
 
     fn mount(&self, req: &MountRequest) -> Result<(), SysError> {

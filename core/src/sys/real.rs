@@ -41,15 +41,7 @@ impl Sys for RealSys {
             let _ = pipe.write_all(input).await;
         }
         let out = child.wait_with_output().await.map_err(spawn_err)?;
-        let status = out
-            .status
-            .code()
-            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
-        Ok(ToolOutput {
-            status,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        Ok(tool_output(out))
     }
 
     fn run_blocking(&self, tool: &Tool) -> Result<ToolOutput, SysError> {
@@ -64,15 +56,7 @@ impl Sys for RealSys {
             .stdin(Stdio::null())
             .output()
             .map_err(spawn_err)?;
-        let status = out
-            .status
-            .code()
-            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
-        Ok(ToolOutput {
-            status,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        Ok(tool_output(out))
     }
 
     fn mount(&self, req: &MountRequest) -> Result<(), SysError> {
@@ -362,6 +346,20 @@ fn netlink_request(
                 }
             }
         }
+    }
+}
+
+/// A finished program's output, its status as a shell reports it (128+N
+/// for signal N).
+fn tool_output(out: std::process::Output) -> ToolOutput {
+    let status = out
+        .status
+        .code()
+        .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+    ToolOutput {
+        status,
+        stdout: out.stdout,
+        stderr: out.stderr,
     }
 }
 
