@@ -74,6 +74,13 @@ fn the_default_list_holds_for_init_and_attach_on_every_abi() {
     // init runs the probe itself (execute), then a started container's attach.
     let out = lab.ok(&["execute", "-n", &c, "--", "/bin/scprobe"]);
     assert_default_filter(&errnos(&out), "execute");
+    // execute's pid 1 (the supervisor) is under it too, and non-dumpable.
+    let st = lab.ok(&["execute", "-n", &c, "--", "cat", "/proc/1/status"]);
+    assert!(
+        st.lines()
+            .any(|l| l.split_whitespace().eq(["Seccomp:", "2"])),
+        "{st}"
+    );
     lab.ok(&["start", "-n", &c]);
     let pid = lab.pid(&c);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -15,7 +15,7 @@ use nix::mount::MsFlags;
 
 use super::cgroup_mount::CgroupMode;
 use super::hooks::HookKind;
-use super::init_exec::{exec, set_pdeath};
+use super::init_exec::{confine, drop_privileges, exec_through, Sealed};
 pub use super::init_exec::{execvp, not_dumpable};
 use super::spec::RunSpec;
 use super::{dev, init, mounts};
@@ -131,6 +131,9 @@ fn setup_nics(plan: &StartPlan, states: &[NicState]) -> Result<(), String> {
 /// `report_fd` is the monitor's pipe this process reports a failure on.
 fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible, String> {
     let spec = &plan.plan.spec;
+    // Until the exec, this is the host's rlxc inside the container's
+    // namespaces: closed to container processes that lack CAP_SYS_PTRACE.
+    not_dumpable();
     for (flag, fd) in &plan.shared_ns {
         plan.sys
             .setns(std::os::fd::AsFd::as_fd(*fd), *flag)
@@ -148,13 +151,17 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         None,
         "/ as a slave",
     )?;
-    // Opened on the host's /proc, before the container's can stand in for it.
-    let label_fd = spec
-        .lsm
-        .exec_label
-        .as_ref()
-        .map(|(m, _)| super::lsm::open_exec_attr(Path::new("/proc"), *m))
-        .transpose()?;
+    // The host's /proc, opened before the container's can stand in for it
+    // (for the LSM label, written later by this same process).
+    let host_proc: Option<OwnedFd> = match &spec.lsm.exec_label {
+        Some(_) => Some(
+            std::fs::File::open("/proc")
+                .map_err(|e| format!("opening /proc: {e}"))?
+                .into(),
+        ),
+        None => None,
+    };
+    let sealed = Sealed::make(plan.plan.options.execute)?;
     match (&plan.plan.rootfs, &spec.rootfs) {
         (Some(r), Some(location)) => setup_rootfs(&plan, location, &r.target)?,
         _ => setup_host_tree(&plan)?,
@@ -173,7 +180,10 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
     // Only now: a runtime for the NICs needs the process-wide fds the
     // monitor's runtime made (tokio's signal pipe). Nothing of the monitor's
     // (its socket, the pty masters) may reach init.
-    close_fds_but(&plan, report_fd);
+    let mut keep = vec![report_fd, sealed.exec.as_raw_fd()];
+    keep.extend(sealed.supervisor.as_ref().map(|f| f.as_raw_fd()));
+    keep.extend(host_proc.as_ref().map(|f| f.as_raw_fd()));
+    close_fds_but(&plan, &keep);
     // After joining the cgroups, so the namespace's root is the container's.
     if spec.ns.cgroup {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
@@ -198,26 +208,31 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         console_as_stdio()?;
     }
     set_env(&plan);
-    // The last step before init, in the container's tree and environment.
+    confine(spec, host_proc.as_ref())?;
+    drop(host_proc);
+    // The last step before init, in the container's tree and environment,
+    // under its label, no_new_privs and seccomp (as LXC runs it).
     spec.hooks.run(plan.sys, HookKind::Start, &[], &[])?;
+    drop_privileges(spec)?;
     if plan.plan.options.execute {
-        set_pdeath(spec.pdeath_signal);
-        not_dumpable();
+        // pid 1 holds every restriction above: the command it forks, and
+        // the supervisor it becomes, inherit them.
         let argv = plan.plan.argv.clone();
         let err_for_cmd = plan.err.try_clone().map_err(|e| e.to_string())?;
         let to_monitor = plan.err.try_clone().map_err(|e| e.to_string())?;
         init::run(
-            || exec(spec, &argv, "the command", &to_monitor, label_fd.as_ref()),
+            move || exec_through(spec, &sealed.exec, &argv, "the command", &to_monitor),
             |m| report(&err_for_cmd, m),
             plan.err,
+            sealed.supervisor,
         );
     }
-    Err(exec(
+    Err(exec_through(
         spec,
+        &sealed.exec,
         &plan.plan.argv,
         "lxc.init.cmd",
         &plan.err,
-        label_fd.as_ref(),
     ))
 }
 
@@ -379,8 +394,9 @@ fn set_env(plan: &ChildPlan<'_>) {
     replace_env(&vars);
 }
 
-fn close_fds_but(plan: &ChildPlan<'_>, report: i32) {
-    let mut keep: Vec<i32> = vec![0, 1, 2, plan.go.as_raw_fd(), plan.err.as_raw_fd(), report];
+fn close_fds_but(plan: &ChildPlan<'_>, also: &[i32]) {
+    let mut keep: Vec<i32> = vec![0, 1, 2, plan.go.as_raw_fd(), plan.err.as_raw_fd()];
+    keep.extend_from_slice(also);
     keep.extend(plan.console.map(|f| f.as_raw_fd()));
     keep.extend(plan.ttys.iter().map(|f| f.as_raw_fd()));
     close_other_fds(&keep);

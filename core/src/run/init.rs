@@ -26,6 +26,7 @@ pub fn run(
     command: impl FnOnce() -> String,
     on_error: impl FnOnce(&str),
     err: std::os::fd::OwnedFd,
+    supervisor: Option<std::os::fd::OwnedFd>,
 ) -> ! {
     let all = SigSet::all();
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&all), None);
@@ -43,12 +44,14 @@ pub fn run(
             // end when the command execs.
             drop(err);
             drop(on_error);
-            if let Ok(program) = super::trampoline::supervisor() {
+            // Nor of the command's copy (the closure holds one).
+            drop(command);
+            if let Some(program) = supervisor {
                 let pid = std::ffi::CString::new(child.to_string()).expect("digits");
                 let argv = [c"rlxc-init".to_owned(), pid];
                 let env: [std::ffi::CString; 0] = [];
-                let _ =
-                    nix::unistd::fexecve(std::os::fd::AsRawFd::as_raw_fd(&program), &argv, &env);
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&program);
+                let _ = nix::unistd::fexecve(fd, &argv, &env);
             }
             supervise(child, &all)
         }

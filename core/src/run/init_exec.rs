@@ -1,7 +1,8 @@
-//! The last steps of the container's first process before init: limits,
-//! personality, time namespace, session keyring, LSM label, seccomp,
-//! privileges and ids, the working directory, the parent-death signal, then
-//! the exec through the sealed exec program (never as the host's rlxc).
+//! The last steps of the container's first process before init, in LXC's
+//! order: [`confine`] (limits, personality, time namespace, session keyring,
+//! LSM label, no_new_privs, seccomp), then the `start` hook, then
+//! [`drop_privileges`] (capabilities, ids, cwd, parent-death signal), then
+//! [`exec_through`] the sealed exec program (never as the host's rlxc).
 
 use std::os::fd::OwnedFd;
 
@@ -38,60 +39,101 @@ pub(super) fn set_pdeath(sig: i32) {
     }
 }
 
-/// Sets limits, the seccomp filter, privileges and ids, changes directory and
-/// execs `argv` through the sealed exec program (so the container's program
-/// never gets the host's rlxc as `/proc/self/exe`); a failed exec there
-/// reaches the monitor as a bare errno on `report`. Returns the reason only
-/// when it failed here.
-pub(super) fn exec(
-    spec: &RunSpec,
-    argv: &[String],
-    what: &str,
-    report: &OwnedFd,
-    label_fd: Option<&OwnedFd>,
-) -> String {
+/// The sealed programs the container's first process execs through, made
+/// before anything of the container runs (and before a seccomp allowlist
+/// could refuse `memfd_create`).
+#[derive(Debug)]
+pub struct Sealed {
+    /// The exec program ([`super::trampoline::sealed`]).
+    pub exec: OwnedFd,
+    /// `execute`'s pid 1 supervisor.
+    pub supervisor: Option<OwnedFd>,
+}
+
+impl Sealed {
+    /// Both programs (the supervisor only for `execute`).
+    pub fn make(execute: bool) -> Result<Sealed, String> {
+        Ok(Sealed {
+            exec: super::trampoline::sealed()?,
+            supervisor: execute.then(super::trampoline::supervisor).transpose()?,
+        })
+    }
+}
+
+/// The restrictions that hold from here on, as LXC applies them before the
+/// `start` hook: limits, personality, time namespace, session keyring, the
+/// LSM label for the next exec (written through the host's `/proc`, opened
+/// before the pivot), no_new_privs, the seccomp filter. Capabilities and
+/// ids come after the hook ([`drop_privileges`]).
+pub(super) fn confine(spec: &RunSpec, host_proc: Option<&OwnedFd>) -> Result<(), String> {
     // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
     if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
-        return m;
+        return Err(m);
     }
     if let Some(m) = kernel_state(spec) {
-        return m;
+        return Err(m);
     }
     // The label before no_new_privs, under which AppArmor refuses most
-    // profile changes.
-    if let (Some(fd), Some((module, label))) = (label_fd, &spec.lsm.exec_label) {
-        if let Err(m) = super::lsm::set_exec_label(fd, *module, label) {
-            return m;
+    // profile changes; opened by the process that writes it (the kernel
+    // takes a label only from its own task).
+    if let (Some(dir), Some((module, label))) = (host_proc, &spec.lsm.exec_label) {
+        let fd = super::lsm::open_exec_attr_at(dir, *module)?;
+        super::lsm::set_exec_label(&fd, *module, label)?;
+    }
+    if spec.privs.no_new_privs {
+        // SAFETY: prctl with constants.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(format!(
+                "setting no_new_privs: {}",
+                nix::Error::last().desc()
+            ));
         }
     }
     // Before the capability drop: loading needs CAP_SYS_ADMIN unless
     // no_new_privs is set, and the drop may take it.
     if let Some(m) = spec.seccomp.as_ref().and_then(|s| s.load().err()) {
-        return m;
+        return Err(m);
     }
-    if let Err(m) = spec.privs.apply(true, spec.uid, spec.gid) {
-        return m;
-    }
-    if let Err(e) = nix::unistd::chdir(&spec.cwd) {
-        return format!(
+    Ok(())
+}
+
+/// Capabilities, ids, the working directory and the parent-death signal.
+pub(super) fn drop_privileges(spec: &RunSpec) -> Result<(), String> {
+    spec.privs.apply(true, spec.uid, spec.gid)?;
+    nix::unistd::chdir(&spec.cwd).map_err(|e| {
+        format!(
             "changing to {} (lxc.init.cwd): {}",
             spec.cwd.display(),
             e.desc()
-        );
-    }
+        )
+    })?;
     // After the id change: a credential change clears the parent-death signal.
     set_pdeath(spec.pdeath_signal);
+    Ok(())
+}
+
+/// Execs `argv` through the sealed exec program, so the container's program
+/// never gets the host's rlxc as `/proc/self/exe`; a failed exec there
+/// reaches the monitor as a bare errno on `report`. Returns the reason only
+/// when it failed here. Under an SELinux label the exec is direct: policies
+/// refuse a memfd as a domain's entrypoint (runc met this with runc-dmz).
+pub(super) fn exec_through(
+    spec: &RunSpec,
+    sealed: &OwnedFd,
+    argv: &[String],
+    what: &str,
+    report: &OwnedFd,
+) -> String {
     let Some(prog) = argv.first() else {
         return format!("no command to run ({what} is empty)");
     };
     let cannot = |why: &str| format!("cannot run `{prog}` ({what}) in the container: {why}");
+    if matches!(spec.lsm.exec_label, Some((super::lsm::Module::SeLinux, _))) {
+        return cannot(&execvp(argv));
+    }
     let path = std::env::var("PATH").ok();
     let Some(resolved) = super::trampoline::resolve(prog, path.as_deref()) else {
         return cannot(nix::Error::ENOENT.desc());
-    };
-    let program = match super::trampoline::sealed() {
-        Ok(p) => p,
-        Err(e) => return cannot(&e),
     };
     let env: Vec<std::ffi::CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
@@ -102,7 +144,7 @@ pub(super) fn exec(
         })
         .collect();
     cannot(&super::trampoline::exec(
-        &program, report, &resolved, argv, &env,
+        sealed, report, &resolved, argv, &env,
     ))
 }
 
