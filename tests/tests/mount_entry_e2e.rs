@@ -19,7 +19,7 @@ fn rbind_ro_is_read_only_below_too_and_relative_and_shared_work() {
     lab.configure(
         &c,
         &format!(
-            "lxc.mount.entry = {} mnt/r none rbind,ro,create=dir 0 0\n\
+            "lxc.mount.entry = {} mnt/r none rbind,ro,noatime,create=dir 0 0\n\
              lxc.mount.entry = etc mnt/etc none bind,relative,create=dir 0 0\n\
              lxc.mount.entry = tmpfs mnt/s tmpfs create=dir,shared 0 0\n",
             src.display()

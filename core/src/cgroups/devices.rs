@@ -67,9 +67,16 @@ impl DeviceRule {
             "c" => DevKind::Char,
             _ => return Err(bad()),
         };
+        // u32::MAX is the kernel's own "any": spelled `*` here, or the
+        // program and the v1 files would read it differently.
         let num = |s: &str| match s {
             "*" => Ok(None),
-            n => n.parse::<u32>().map(Some).map_err(|_| bad()),
+            n => n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n != u32::MAX)
+                .map(Some)
+                .ok_or_else(bad),
         };
         let (major, minor) = match words.next() {
             None if kind == DevKind::All => (None, None),

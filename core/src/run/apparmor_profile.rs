@@ -33,37 +33,62 @@ const BASE: &[&str] = &[
     "# Its own processes may trace each other; others may only read them.",
     "ptrace peer=@{profile_name},",
     "ptrace (readby),",
-    "# Its own /proc, /sys, /dev and shared-memory mounts, and binds.",
+    "# Its own /proc, /sys, /dev and shared-memory mounts.",
     "mount fstype=proc -> /proc/,",
     "mount fstype=sysfs -> /sys/,",
     "mount fstype=tmpfs,",
     "mount fstype=devpts,",
     "mount fstype=mqueue,",
-    "mount options=(rw, bind),",
+    "# Binds of anything but /proc and /sys: a bind of /proc/sys/kernel",
+    "# elsewhere would dodge the path rules below.",
+    "mount options=(rw, bind) /[^ps]*{,/**},",
+    "mount options=(rw, bind) /p[^r]*{,/**},",
+    "mount options=(rw, bind) /pr[^o]*{,/**},",
+    "mount options=(rw, bind) /pro[^c]*{,/**},",
+    "mount options=(rw, bind) /proc?*{,/**},",
+    "mount options=(rw, bind) /s[^y]*{,/**},",
+    "mount options=(rw, bind) /sy[^s]*{,/**},",
+    "mount options=(rw, bind) /sys?*{,/**},",
     "mount options=(ro, remount, bind),",
     "mount options=(ro, remount, bind, nosuid, nodev, noexec),",
     "mount options=(rw, make-slave) -> **,",
     "mount options=(rw, make-rslave) -> **,",
     "mount options=(rw, make-private) -> **,",
     "mount options=(rw, make-rprivate) -> **,",
-    "# Never the host's filesystems of the kernel itself.",
+    "# Never the filesystems of the kernel itself.",
     "deny mount fstype=debugfs,",
     "deny mount fstype=securityfs,",
     "deny mount fstype=tracefs,",
     "deny mount fstype=bpf,",
-    "# The kernel's knobs in /proc and /sys stay the host's.",
+    "# The kernel's knobs stay the host's.",
     "deny @{PROC}/sysrq-trigger rwklx,",
     "deny @{PROC}/kcore rwklx,",
     "deny @{PROC}/kmem rwklx,",
     "deny @{PROC}/mem rwklx,",
-    "deny @{PROC}/sys/kernel/{core_pattern,modprobe,hotplug,sysrq,panic*,kexec_load_disabled,randomize_va_space,unprivileged_*} wklx,",
-    "deny @{PROC}/sys/{fs,vm,dev,debug}/** wklx,",
+    "# /proc/sys/kernel: only shm*, msg*, sem*, hostname and domainname",
+    "# (the container's own namespaces) are written.",
+    "deny @{PROC}/sys/kernel/[^smhd]** wklx,",
+    "deny @{PROC}/sys/kernel/s[^he]** wklx,",
+    "deny @{PROC}/sys/kernel/sh[^m]** wklx,",
+    "deny @{PROC}/sys/kernel/se[^m]** wklx,",
+    "deny @{PROC}/sys/kernel/m[^s]** wklx,",
+    "deny @{PROC}/sys/kernel/ms[^g]** wklx,",
+    "deny @{PROC}/sys/kernel/h[^o]** wklx,",
+    "deny @{PROC}/sys/kernel/ho[^s]** wklx,",
+    "deny @{PROC}/sys/kernel/d[^o]** wklx,",
+    "deny @{PROC}/sys/kernel/do[^m]** wklx,",
+    "deny @{PROC}/sys/{fs,vm,dev,debug,abi,user}/** wklx,",
     "deny @{PROC}/sys/net/core/bpf_* wklx,",
+    "# /sys: only the container's own network devices are written.",
     "deny /sys/firmware/** rwklx,",
     "deny /sys/kernel/security/** rwklx,",
     "deny /sys/kernel/debug/** rwklx,",
     "deny /sys/[^fdc]*/** wklx,",
-    "deny /sys/devices/** wklx,",
+    "deny /sys/devices/[^v]** wklx,",
+    "deny /sys/devices/v[^i]** wklx,",
+    "deny /sys/devices/virtual/[^n]** wklx,",
+    "deny /sys/devices/virtual/n[^e]** wklx,",
+    "deny /sys/devices/virtual/ne[^t]** wklx,",
 ];
 
 /// What nesting (`lxc.apparmor.allow_nesting = 1`) adds: the mounts a
@@ -159,6 +184,9 @@ mod tests {
             "  deny /sys/kernel/security/** rwklx,\n",
             "  mount fstype=proc -> /proc/,\n",
             "  deny mount fstype=securityfs,\n",
+            "  deny @{PROC}/sys/kernel/[^smhd]** wklx,\n",
+            "  mount options=(rw, bind) /s[^y]*{,/**},\n",
+            "  deny /sys/devices/virtual/ne[^t]** wklx,\n",
         ] {
             assert!(g.text.contains(rule), "{rule} in\n{}", g.text);
         }
@@ -192,6 +220,46 @@ mod tests {
         assert_eq!(
             unload_tool(f).command_line(),
             "apparmor_parser --remove /run/rlxc/x/c1/apparmor"
+        );
+    }
+}
+
+#[cfg(test)]
+mod parser_check {
+    use super::*;
+
+    /// Where `apparmor_parser` is installed, it must accept the profile
+    /// (`-Q`: compile only, no kernel needed). `./run test` installs it;
+    /// elsewhere the test is skipped unless `RLXC_REQUIRE_ROOT=1`.
+    #[test]
+    fn apparmor_parser_accepts_the_generated_profile() {
+        if !Path::new("/usr/sbin/apparmor_parser").exists() {
+            assert_ne!(
+                std::env::var("RLXC_REQUIRE_ROOT").as_deref(),
+                Ok("1"),
+                "apparmor_parser (package apparmor) is missing"
+            );
+            return;
+        }
+        let cfg = crate::config::load_text(
+            b"lxc.apparmor.allow_nesting = 1\nlxc.apparmor.raw = mount fstype=nfs,\n",
+            Path::new("config"),
+        )
+        .unwrap();
+        let g = generate("c1", Path::new("/var/lib/lxc"), &cfg);
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("profile");
+        std::fs::write(&f, &g.text).unwrap();
+        let out = std::process::Command::new("/usr/sbin/apparmor_parser")
+            .args(["-Q", "-K"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            g.text
         );
     }
 }

@@ -87,6 +87,9 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
         name: req.name.clone(),
         what,
     };
+    // Made here, in the host's pid namespace, where a container cannot have
+    // set vm.memfd_noexec against it.
+    let program = trampoline::sealed().map_err(fail)?;
     let mut cgroup_ns = None;
     let mut enter = Vec::new();
     for (label, ns, flag) in NAMESPACES {
@@ -146,6 +149,7 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
                 cgroup_ns: cgroup_ns.as_ref(),
                 report: &report_w,
                 host_proc: host_proc.as_ref(),
+                program: &program,
             };
             let msg = run_child(sys, req, &child, &argv, &env);
             let _ = writeln!(
@@ -199,6 +203,8 @@ struct Child<'a> {
     report: &'a OwnedFd,
     /// The host's /proc, for the security label (when there is one).
     host_proc: Option<&'a OwnedFd>,
+    /// The sealed exec program.
+    program: &'a OwnedFd,
 }
 
 /// The errno a failed exec reported, or `None` once the program runs.
@@ -206,7 +212,7 @@ fn exec_errno(report: &OwnedFd) -> Option<i32> {
     let mut buf = [0u8; 4];
     let mut f = std::fs::File::from(report.try_clone().ok()?);
     std::io::Read::read_exact(&mut f, &mut buf).ok()?;
-    Some(i32::from_ne_bytes(buf))
+    trampoline::decode_errno(buf)
 }
 
 fn run_child(
@@ -218,10 +224,6 @@ fn run_child(
 ) -> String {
     // Until the exec, this is the host's rlxc inside the container.
     not_dumpable();
-    let program = match trampoline::sealed() {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
     for mut f in child.procs {
         if let Err(e) = f.write_all(b"0") {
             return format!("joining the container's cgroup: {e}");
@@ -266,7 +268,7 @@ fn run_child(
         .collect();
     cloexec_above_stdio();
     // Not execvp: the program exec'd must not see this binary as /proc/self/exe.
-    let why = trampoline::exec(&program, child.report, &resolved, argv, &env);
+    let why = trampoline::exec(child.program, child.report, &resolved, argv, &env);
     format!("cannot run `{}`: {why}", argv[0])
 }
 

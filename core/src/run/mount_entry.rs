@@ -150,28 +150,47 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-/// The `MOUNT_ATTR_*` of bind flags, for a recursive change.
-fn mount_attrs(flags: MsFlags) -> u64 {
-    [
+/// `MOUNT_ATTR__ATIME`: the atime mode field, cleared to set one of its values.
+const ATTR_ATIME_MASK: u64 = 0x70;
+
+/// The `MOUNT_ATTR_*` (set, clear) of bind flags, for a recursive change.
+/// The atime modes are one field: setting one clears the field first
+/// (`relatime` is its zero value).
+fn mount_attrs(flags: MsFlags) -> (u64, u64) {
+    let set: u64 = [
         (MsFlags::MS_RDONLY, 0x1u64),
         (MsFlags::MS_NOSUID, 0x2),
         (MsFlags::MS_NODEV, 0x4),
         (MsFlags::MS_NOEXEC, 0x8),
         (MsFlags::MS_NOATIME, 0x10),
+        (MsFlags::MS_STRICTATIME, 0x20),
         (MsFlags::MS_NODIRATIME, 0x80),
         (NOSYMFOLLOW, 0x0020_0000),
     ]
     .iter()
     .filter(|(f, _)| flags.contains(*f))
     .map(|(_, a)| a)
-    .sum()
+    .sum();
+    let atime = MsFlags::MS_NOATIME | MsFlags::MS_STRICTATIME | MsFlags::MS_RELATIME;
+    let clr = if flags.intersects(atime) {
+        ATTR_ATIME_MASK
+    } else {
+        0
+    };
+    (set, clr)
 }
 
 /// Sets `flags` on the mount at `fd` and every mount below it.
 fn setattr_recursive(fd: &OwnedFd, flags: MsFlags) -> Result<(), String> {
+    if flags.contains(MsFlags::MS_SYNCHRONOUS) {
+        return Err(
+            "`sync` is a filesystem's option, not a bind's: it cannot apply to rbind".into(),
+        );
+    }
+    let (attr_set, attr_clr) = mount_attrs(flags);
     let attr = MountAttr {
-        attr_set: mount_attrs(flags),
-        attr_clr: 0,
+        attr_set,
+        attr_clr,
         propagation: 0,
         userns_fd: 0,
     };
@@ -363,7 +382,12 @@ mod tests {
         assert!(o.relative);
         assert_eq!(o.idmap.as_deref(), Some("container"));
         assert!(o.data.is_empty());
-        assert_eq!(mount_attrs(MsFlags::MS_RDONLY | MsFlags::MS_NOSUID), 0x3);
+        assert_eq!(
+            mount_attrs(MsFlags::MS_RDONLY | MsFlags::MS_NOSUID),
+            (0x3, 0)
+        );
+        assert_eq!(mount_attrs(MsFlags::MS_NOATIME), (0x10, 0x70));
+        assert_eq!(mount_attrs(MsFlags::MS_RELATIME), (0, 0x70));
     }
 
     #[test]

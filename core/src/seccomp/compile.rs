@@ -104,16 +104,78 @@ const ABIS: [Abi; 3] = [
     },
 ];
 
+fn lookup(table: &[(&str, u32)], name: &str) -> Option<u32> {
+    table
+        .binary_search_by(|(n, _)| (*n).cmp(name))
+        .ok()
+        .map(|i| table[i].1)
+}
+
 fn number(abi: &Abi, s: &Syscall) -> Option<u32> {
     match s {
         // Version 1 numbers are the host's own (x86_64) numbers.
         Syscall::Number(n) => (abi.only == ArchSel::X86_64).then_some(*n),
-        Syscall::Name(name) => abi
-            .table
-            .binary_search_by(|(n, _)| (*n).cmp(name.as_str()))
-            .ok()
-            .map(|i| abi.table[i].1 | abi.bit),
+        Syscall::Name(name) => lookup(abi.table, name).map(|n| n | abi.bit),
     }
+}
+
+/// Every number a rule's call has on `abi`. On x32 that is also the x86_64
+/// number with the x32 bit: kernels before 5.4 ran those as the 64-bit call.
+fn numbers(abi: &Abi, s: &Syscall) -> Vec<u32> {
+    let mut v: Vec<u32> = number(abi, s).into_iter().collect();
+    if let (ArchSel::X32, Syscall::Name(name)) = (abi.only, s) {
+        if let Some(n) = lookup(X86_64, name).map(|n| n | X32_BIT) {
+            if !v.contains(&n) {
+                v.push(n);
+            }
+        }
+    }
+    v
+}
+
+/// i386's multiplexed forms: `socketcall(2)` (102) and `ipc(2)` (117) with
+/// the call's number as their first argument.
+fn i386_multiplexed(name: &str) -> Option<(u32, u32)> {
+    const SOCKETCALL: &[&str] = &[
+        "socket",
+        "bind",
+        "connect",
+        "listen",
+        "accept",
+        "getsockname",
+        "getpeername",
+        "socketpair",
+        "send",
+        "recv",
+        "sendto",
+        "recvfrom",
+        "shutdown",
+        "setsockopt",
+        "getsockopt",
+        "sendmsg",
+        "recvmsg",
+        "accept4",
+        "recvmmsg",
+        "sendmmsg",
+    ];
+    const IPC: &[(&str, u32)] = &[
+        ("semop", 1),
+        ("semget", 2),
+        ("semctl", 3),
+        ("semtimedop", 4),
+        ("msgsnd", 11),
+        ("msgrcv", 12),
+        ("msgget", 13),
+        ("msgctl", 14),
+        ("shmat", 21),
+        ("shmdt", 22),
+        ("shmget", 23),
+        ("shmctl", 24),
+    ];
+    if let Some(i) = SOCKETCALL.iter().position(|n| *n == name) {
+        return Some((102, i as u32 + 1));
+    }
+    IPC.iter().find(|(n, _)| *n == name).map(|(_, c)| (117, *c))
 }
 
 fn insn(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
@@ -135,6 +197,23 @@ pub fn compile(policy: &Policy) -> Filter {
             if ABIS.iter().all(|a| number(a, &r.syscall).is_none()) {
                 warnings.push(format!(
                     "line {}: syscall `{n}` is unknown on this host's ABIs (x86_64, x32, i386): the rule is skipped",
+                    r.line
+                ));
+            }
+            let on_i386 = r.arch == ArchSel::All || r.arch == ArchSel::I386;
+            if on_i386 && !r.args.is_empty() && i386_multiplexed(n).is_some() {
+                warnings.push(format!(
+                    "line {}: on i386, `{n}` through socketcall/ipc carries its arguments in memory a filter cannot read: only the direct call is filtered by argument",
+                    r.line
+                ));
+            }
+            if on_i386
+                && r.args
+                    .iter()
+                    .any(|a| a.value > u64::from(u32::MAX) || a.mask > u64::from(u32::MAX))
+            {
+                warnings.push(format!(
+                    "line {}: an argument value above 32 bits cannot match on i386: the rule is skipped there",
                     r.line
                 ));
             }
@@ -162,24 +241,48 @@ pub fn compile(policy: &Policy) -> Filter {
 
 /// The rules for one ABI, then the default.
 fn abi_section(policy: &Policy, abi: &Abi) -> Vec<Insn> {
+    let compat = abi.only == ArchSel::I386;
     let mut out = Vec::new();
     let mut a_holds_nr = false;
     for r in &policy.rules {
         if r.arch != ArchSel::All && r.arch != abi.only {
             continue;
         }
-        let Some(nr) = number(abi, &r.syscall) else {
+        // 32-bit calls read only the low half of each argument register: a
+        // rule on a wider value cannot be what it says there.
+        let wide = r
+            .args
+            .iter()
+            .any(|a| a.value > u64::from(u32::MAX) || a.mask > u64::from(u32::MAX));
+        if compat && wide {
             continue;
-        };
-        if !a_holds_nr {
-            out.push(insn(LD_ABS, 0, 0, NR));
         }
-        let mut block = vec![Pending::new(JEQ, Skip(0), Fail, nr)];
-        block.extend(r.args.iter().flat_map(arg_block));
-        block.push(Pending::new(RET, Skip(0), Skip(0), ret_value(r.action)));
-        out.extend(resolve(&block));
-        // An argument test leaves an argument in A, not the number.
-        a_holds_nr = r.args.is_empty();
+        let mut forms: Vec<(u32, Vec<ArgCmp>)> = numbers(abi, &r.syscall)
+            .into_iter()
+            .map(|nr| (nr, r.args.clone()))
+            .collect();
+        if let (true, Syscall::Name(name), true) = (compat, &r.syscall, r.args.is_empty()) {
+            if let Some((mux, call)) = i386_multiplexed(name) {
+                let first = ArgCmp {
+                    index: 0,
+                    op: CmpOp::Eq,
+                    value: u64::from(call),
+                    mask: 0,
+                };
+                forms.push((mux, vec![first]));
+            }
+        }
+        for (nr, args) in forms {
+            if !a_holds_nr {
+                out.push(insn(LD_ABS, 0, 0, NR));
+            }
+            let mut block = vec![Pending::new(JEQ, Skip(0), Fail, nr)];
+            block.extend(args.iter().flat_map(|a| arg_block(a, compat)));
+            block.push(Pending::new(RET, Skip(0), Skip(0), ret_value(r.action)));
+            out.extend(resolve(&block));
+            // An argument test leaves an argument in A, not the number.
+            a_holds_nr = args.is_empty();
+        }
     }
     out.push(insn(RET, 0, 0, ret_value(policy.default)));
     out
@@ -225,13 +328,26 @@ fn resolve(block: &[Pending]) -> Vec<Insn> {
 
 /// The test of one 64-bit argument on its two 32-bit halves (high first);
 /// falls through when it holds.
-fn arg_block(c: &ArgCmp) -> Vec<Pending> {
+fn arg_block(c: &ArgCmp, compat: bool) -> Vec<Pending> {
     let (hi, lo) = ((c.value >> 32) as u32, c.value as u32);
     let (mhi, mlo) = ((c.mask >> 32) as u32, c.mask as u32);
     let ld_hi = Pending::new(LD_ABS, Skip(0), Skip(0), arg_hi(c.index));
     let ld_lo = Pending::new(LD_ABS, Skip(0), Skip(0), arg_lo(c.index));
     let j = |code, jt, jf, k| Pending::new(code, jt, jf, k);
     let and = |m| Pending::new(AND_K, Skip(0), Skip(0), m);
+    if compat {
+        // The low half only (the high one is whatever a 64-bit caller of
+        // `int 0x80` left in the register).
+        return match c.op {
+            CmpOp::Eq => vec![ld_lo, j(JEQ, Skip(0), Fail, lo)],
+            CmpOp::Ne => vec![ld_lo, j(JEQ, Fail, Skip(0), lo)],
+            CmpOp::MaskedEq => vec![ld_lo, and(mlo), j(JEQ, Skip(0), Fail, lo)],
+            CmpOp::Gt => vec![ld_lo, j(JGT, Skip(0), Fail, lo)],
+            CmpOp::Ge => vec![ld_lo, j(JGE, Skip(0), Fail, lo)],
+            CmpOp::Lt => vec![ld_lo, j(JGE, Fail, Skip(0), lo)],
+            CmpOp::Le => vec![ld_lo, j(JGT, Fail, Skip(0), lo)],
+        };
+    }
     match c.op {
         CmpOp::Eq => vec![
             ld_hi,

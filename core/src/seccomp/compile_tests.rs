@@ -176,3 +176,39 @@ fn a_policy_that_denies_nothing_compiles_to_nothing() {
         "an empty allowlist kills everything"
     );
 }
+
+#[test]
+fn i386_reads_only_the_low_half_and_the_multiplexed_socket_call() {
+    let f = filter("2\ndenylist\n[all]\nsocket errno 1\nioctl errno 5 [1,0x5412,==]\n");
+    let p = &f.insns;
+    // i386 socket is 359; through socketcall (102) with SYS_SOCKET (1).
+    assert_eq!(run(p, ARCH_I386, 359, [0; 6]), Some(EPERM));
+    assert_eq!(run(p, ARCH_I386, 102, [1, 0, 0, 0, 0, 0]), Some(EPERM));
+    assert_eq!(
+        run(p, ARCH_I386, 102, [3, 0, 0, 0, 0, 0]),
+        Some(ALLOW),
+        "connect is not denied"
+    );
+    // ioctl (54 on i386): garbage in the high half does not dodge the rule.
+    let garbage = 0xdead_beef_0000_0000u64 | 0x5412;
+    assert_eq!(
+        run(p, ARCH_I386, 54, [0, garbage, 0, 0, 0, 0]),
+        Some(0x0005_0005)
+    );
+    // On x86_64 the full 64 bits count.
+    assert_eq!(
+        run(p, ARCH_X86_64, 16, [0, garbage, 0, 0, 0, 0]),
+        Some(ALLOW)
+    );
+    assert_eq!(
+        run(p, ARCH_X86_64, 16, [0, 0x5412, 0, 0, 0, 0]),
+        Some(0x0005_0005)
+    );
+}
+
+#[test]
+fn x32_also_matches_the_64_bit_number_with_the_x32_bit() {
+    let p = filter(crate::seccomp::DEFAULT_POLICY).insns;
+    // kexec_load: x32 528, and old kernels ran 246 | bit as the 64-bit call.
+    assert_eq!(run(&p, ARCH_X86_64, X32_BIT | 246, [0; 6]), Some(EPERM));
+}

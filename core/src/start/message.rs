@@ -59,14 +59,20 @@ pub enum Report {
 /// Reads the child's next report: a message line, or at the very end the
 /// four bytes of an errno from the exec program.
 pub fn receive_report(from: &mut BufReader<impl Read>) -> std::io::Result<Report> {
+    // A message is a JSON object; the exec program's errno starts with 0xff
+    // (its other bytes may hold a newline or a brace).
+    match from.fill_buf()?.first().copied() {
+        None => return Ok(Report::End),
+        Some(0xff) => {
+            let mut b = [0u8; 4];
+            from.read_exact(&mut b)?;
+            let errno = crate::run::trampoline::decode_errno(b).unwrap_or(0);
+            return Ok(Report::ExecErrno(errno));
+        }
+        Some(_) => {}
+    }
     let mut line = Vec::new();
-    if from.read_until(b'\n', &mut line)? == 0 {
-        return Ok(Report::End);
-    }
-    if line.last() != Some(&b'\n') && line.len() == 4 {
-        let errno = i32::from_ne_bytes(line[..4].try_into().expect("four bytes"));
-        return Ok(Report::ExecErrno(errno));
-    }
+    from.read_until(b'\n', &mut line)?;
     serde_json::from_slice(&line).map(Report::Msg).map_err(|e| {
         std::io::Error::other(format!(
             "bad message `{}`: {e}",
@@ -119,13 +125,17 @@ mod tests {
     fn a_bare_errno_after_the_messages_is_the_execs() {
         let mut buf = Vec::new();
         send(&mut buf, &ToMonitor::NetworkReady).unwrap();
-        buf.extend_from_slice(&8i32.to_ne_bytes());
+        buf.extend_from_slice(&((10u32 << 8) | 0xff).to_ne_bytes());
         let mut r = BufReader::new(&buf[..]);
         assert_eq!(
             receive_report(&mut r).unwrap(),
             Report::Msg(ToMonitor::NetworkReady)
         );
-        assert_eq!(receive_report(&mut r).unwrap(), Report::ExecErrno(8));
+        assert_eq!(
+            receive_report(&mut r).unwrap(),
+            Report::ExecErrno(10),
+            "ECHILD is a newline byte"
+        );
         assert_eq!(receive_report(&mut r).unwrap(), Report::End);
     }
 }

@@ -1,8 +1,10 @@
 //! The `bpf(2)` calls behind [`super::Sys::attach_device_program`]: load a
 //! `BPF_PROG_TYPE_CGROUP_DEVICE` program and attach it to a cgroup2
 //! directory. The attachment lives as long as the cgroup; the program fd is
-//! closed right after. Attaching again (no flags) replaces the program, which
-//! is how `lxc-cgroup devices.allow` changes a running container's rules.
+//! closed right after. It is attached with `BPF_F_ALLOW_MULTI`, as LXC does,
+//! so a nested container manager or systemd inside can attach its own below
+//! it; a second attach (`lxc-cgroup devices.allow` on a running container)
+//! replaces the one there atomically (`BPF_F_REPLACE`).
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -12,6 +14,10 @@ use super::SysError;
 
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;
+const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
+const BPF_PROG_QUERY: libc::c_long = 16;
+const BPF_F_ALLOW_MULTI: u32 = 2;
+const BPF_F_REPLACE: u32 = 4;
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
 
@@ -42,6 +48,53 @@ struct ProgAttach {
     attach_flags: u32,
     replace_bpf_fd: u32,
     pad: [u32; 11],
+}
+
+/// `union bpf_attr` for `BPF_PROG_QUERY`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgQuery {
+    target_fd: u32,
+    attach_type: u32,
+    query_flags: u32,
+    attach_flags: u32,
+    prog_ids: u64,
+    prog_cnt: u32,
+    pad: [u32; 11],
+}
+
+/// `union bpf_attr` for `BPF_PROG_GET_FD_BY_ID`.
+#[repr(C)]
+#[derive(Default)]
+struct GetFdById {
+    prog_id: u32,
+    next_id: u32,
+    open_flags: u32,
+    pad: [u32; 13],
+}
+
+/// The device program attached to the cgroup at `dir` itself, if one is.
+fn attached(dir: &std::fs::File) -> Option<OwnedFd> {
+    let mut ids = [0u32; 4];
+    let mut q = ProgQuery {
+        target_fd: dir.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        prog_ids: ids.as_mut_ptr() as u64,
+        prog_cnt: ids.len() as u32,
+        ..ProgQuery::default()
+    };
+    bpf(BPF_PROG_QUERY, &mut q).ok()?;
+    if q.prog_cnt == 0 {
+        return None;
+    }
+    let mut g = GetFdById {
+        prog_id: ids[0],
+        ..GetFdById::default()
+    };
+    // SAFETY: a new fd the kernel gave us.
+    bpf(BPF_PROG_GET_FD_BY_ID, &mut g)
+        .ok()
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> Result<i32, nix::Error> {
@@ -104,10 +157,13 @@ pub fn attach_device_program(cgroup: &Path, insns: &[u8]) -> Result<(), SysError
         source,
     })?;
     let dir = std::fs::File::open(cgroup).map_err(|e| SysError::io("open", cgroup, &e))?;
+    let old = attached(&dir);
     let mut attr = ProgAttach {
         target_fd: dir.as_raw_fd() as u32,
         attach_bpf_fd: prog.as_raw_fd() as u32,
         attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: BPF_F_ALLOW_MULTI | old.as_ref().map_or(0, |_| BPF_F_REPLACE),
+        replace_bpf_fd: old.as_ref().map_or(0, |f| f.as_raw_fd() as u32),
         ..ProgAttach::default()
     };
     bpf(BPF_PROG_ATTACH, &mut attr).map_err(|source| SysError::Syscall {
