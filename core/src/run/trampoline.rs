@@ -132,7 +132,13 @@ fn sealed_program(name: &str, code: &[u8]) -> Result<OwnedFd, String> {
         fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
     }
     if fd < 0 {
-        return Err(format!("memfd_create: {}", nix::Error::last().desc()));
+        let e = nix::Error::last();
+        let hint = if e == nix::Error::EACCES {
+            " (vm.memfd_noexec = 2 forbids executable memfds, which rlxc execs the container's init through)"
+        } else {
+            ""
+        };
+        return Err(format!("memfd_create: {}{hint}", e.desc()));
     }
     // SAFETY: a new fd, ours.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
