@@ -174,3 +174,20 @@ fn namespace_share_uts_ipc_and_cgroup_join_another_container() {
         lab.assert_clean(c);
     }
 }
+
+#[test]
+fn namespace_share_pid_runs_in_another_containers_pid_namespace() {
+    let Some(lab) = Lab::new() else { return };
+    let (a, b) = (lab.busybox("shpA"), lab.busybox("shpB"));
+    lab.ok(&["start", "-n", &a]);
+    lab.configure(&b, &format!("lxc.namespace.share.pid = {a}\n"));
+    let theirs = lab.ok(&["attach", "-n", &a, "--", "readlink", "/proc/1/ns/pid"]);
+    let mine = lab.ok(&["execute", "-n", &b, "--", "readlink", "/proc/self/ns/pid"]);
+    assert_eq!(mine, theirs);
+    // Its /proc shows A's init as pid 1.
+    let one = lab.ok(&["execute", "-n", &b, "--", "cat", "/proc/1/comm"]);
+    assert_eq!(one, "init\n");
+    lab.ok(&["stop", "-n", &a, "-k"]);
+    lab.assert_clean(&a);
+    lab.assert_clean(&b);
+}

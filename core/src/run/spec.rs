@@ -243,7 +243,7 @@ pub struct RunSpec {
     /// `lxc.monitor.signal.pdeath`: sent to init when the monitor dies (0 = none).
     pub pdeath_signal: i32,
     /// `lxc.namespace.share.net`: a container name, a pid or a namespace
-    /// `lxc.namespace.share.NS = TARGET` for net, ipc, uts, cgroup and time:
+    /// `lxc.namespace.share.NS = TARGET` for net, ipc, uts, cgroup, time and pid:
     /// the namespace joined (a container name, a pid or a namespace file).
     pub share: Vec<(String, String)>,
     /// `lxc.log.file`.
@@ -259,6 +259,9 @@ pub const SHAREABLE: &[(&str, i32)] = &[
     ("uts", libc::CLONE_NEWUTS),
     ("cgroup", libc::CLONE_NEWCGROUP),
     ("time", libc::CLONE_NEWTIME),
+    // Joined by the monitor around the clone: a pid namespace is entered
+    // by the children of whoever joins it.
+    ("pid", libc::CLONE_NEWPID),
 ];
 
 impl RunSpec {

@@ -64,10 +64,30 @@ impl Launch {
             w.finish();
         }
         super::runtime::shed_threads();
-        let cloned = self
-            .sys
-            .clone_process(self.plan.spec.ns.clone_flags())
-            .map_err(self.sys_err("cloning the container's first process"))?;
+        // lxc.namespace.share.pid: the child is born in the other pid
+        // namespace; the monitor's own later children (hooks) are not.
+        let pid_ns = self
+            .shared_ns
+            .iter()
+            .position(|(f, _)| *f == libc::CLONE_NEWPID);
+        let own_pid_ns = match pid_ns {
+            Some(i) => {
+                let own = std::fs::File::open("/proc/self/ns/pid")
+                    .map_err(self.io("opening /proc/self/ns/pid"))?;
+                self.sys
+                    .setns(self.shared_ns[i].1.as_fd(), libc::CLONE_NEWPID)
+                    .map_err(
+                        self.sys_err("joining the pid namespace of lxc.namespace.share.pid"),
+                    )?;
+                Some(OwnedFd::from(own))
+            }
+            None => None,
+        };
+        let cloned = self.sys.clone_process(self.plan.spec.ns.clone_flags());
+        if let (Ok(Cloned::Parent { .. }) | Err(_), Some(own)) = (&cloned, &own_pid_ns) {
+            let _ = self.sys.setns(own.as_fd(), libc::CLONE_NEWPID);
+        }
+        let cloned = cloned.map_err(self.sys_err("cloning the container's first process"))?;
         let (pid, pidfd) = match cloned {
             Cloned::Child => self.become_child(go_r, report_w),
             Cloned::Parent { pid, pidfd } => (pid, pidfd),
@@ -106,7 +126,13 @@ impl Launch {
         child::main(ChildPlan {
             plan: &self.plan,
             sys: &*self.sys,
-            shared_ns: self.shared_ns.iter().map(|(f, fd)| (*f, fd)).collect(),
+            // The pid namespace was joined around the clone already.
+            shared_ns: self
+                .shared_ns
+                .iter()
+                .filter(|(f, _)| *f != libc::CLONE_NEWPID)
+                .map(|(f, fd)| (*f, fd))
+                .collect(),
             console,
             ttys: ptys
                 .map(|p| p.ttys.iter().map(|t| &t.slave).collect())
