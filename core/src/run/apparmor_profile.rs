@@ -77,13 +77,16 @@ const BASE: &[&str] = &[
     "deny @{PROC}/sys/kernel/ho[^s]** wklx,",
     "deny @{PROC}/sys/kernel/d[^o]** wklx,",
     "deny @{PROC}/sys/kernel/do[^m]** wklx,",
-    "deny @{PROC}/sys/{fs,vm,dev,debug,abi,user}/** wklx,",
+    "deny @{PROC}/sys/[^kn]*{,/**} wklx,",
     "deny @{PROC}/sys/net/core/bpf_* wklx,",
     "# /sys: only the container's own network devices are written.",
     "deny /sys/firmware/** rwklx,",
     "deny /sys/kernel/security/** rwklx,",
     "deny /sys/kernel/debug/** rwklx,",
     "deny /sys/[^fdc]*/** wklx,",
+    "deny /sys/fs/[^c]*/** wklx,",
+    "deny /sys/fs/c[^g]*/** wklx,",
+    "deny /sys/class/** wklx,",
     "deny /sys/devices/[^v]** wklx,",
     "deny /sys/devices/v[^i]** wklx,",
     "deny /sys/devices/virtual/[^n]** wklx,",
@@ -94,13 +97,18 @@ const BASE: &[&str] = &[
 /// What nesting (`lxc.apparmor.allow_nesting = 1`) adds: the mounts a
 /// nested container's start makes, and moving into its profiles.
 const NESTING: &[&str] = &[
-    "# Nesting: a container started inside this one.",
-    "mount fstype=proc,",
-    "mount fstype=sysfs,",
+    "# Nesting: a container started inside this one, below the places",
+    "# container managers mount a nested rootfs (never anywhere: a /proc",
+    "# mounted at /tmp/p would dodge the @{PROC} rules above).",
+    "mount fstype=proc -> /var/lib/lxc/**,",
+    "mount fstype=proc -> /run/rlxc/**,",
+    "mount fstype=proc -> /usr/lib/*/lxc/**,",
+    "mount fstype=sysfs -> /var/lib/lxc/**,",
+    "mount fstype=sysfs -> /run/rlxc/**,",
+    "mount fstype=sysfs -> /usr/lib/*/lxc/**,",
     "mount fstype=cgroup -> /sys/fs/cgroup/**,",
     "mount fstype=cgroup2 -> /sys/fs/cgroup/**,",
     "change_profile -> lxc-*,",
-    "change_profile -> unconfined,",
 ];
 
 /// The profile for container `name` in `lxcpath` with `cfg`'s raw lines and
@@ -205,6 +213,14 @@ mod tests {
             &cfg("lxc.apparmor.allow_nesting = 1\nlxc.apparmor.raw = mount fstype=nfs,\n"),
         );
         assert!(g.text.contains("  change_profile -> lxc-*,\n"));
+        assert!(
+            !g.text.contains("unconfined"),
+            "nesting never leaves the profile"
+        );
+        assert!(
+            !g.text.contains("  mount fstype=proc,\n"),
+            "no proc anywhere"
+        );
         assert!(g
             .text
             .contains("  # lxc.apparmor.raw\n  mount fstype=nfs,\n}\n"));

@@ -267,6 +267,11 @@ fn run_child(
         .filter_map(|(k, v)| std::ffi::CString::new(format!("{k}={v}")).ok())
         .collect();
     cloexec_above_stdio();
+    // Under an SELinux label, a direct exec (policies refuse a memfd as a
+    // domain's entrypoint; see init_exec::exec_through).
+    if matches!(req.lsm_label, Some((super::lsm::Module::SeLinux, _))) && !req.elevated {
+        return format!("cannot run `{}`: {}", argv[0], execvp(argv));
+    }
     // Not execvp: the program exec'd must not see this binary as /proc/self/exe.
     let why = trampoline::exec(child.program, child.report, &resolved, argv, &env);
     format!("cannot run `{}`: {why}", argv[0])

@@ -15,7 +15,7 @@ use nix::mount::MsFlags;
 
 use super::cgroup_mount::CgroupMode;
 use super::hooks::HookKind;
-use super::init_exec::{confine, drop_privileges, exec_through, Sealed};
+use super::init_exec::{confine, drop_privileges, exec_through, set_pdeath, Sealed};
 pub use super::init_exec::{execvp, not_dumpable};
 use super::spec::RunSpec;
 use super::{dev, init, mounts};
@@ -220,11 +220,20 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         let argv = plan.plan.argv.clone();
         let err_for_cmd = plan.err.try_clone().map_err(|e| e.to_string())?;
         let to_monitor = plan.err.try_clone().map_err(|e| e.to_string())?;
+        // Under an SELinux label the memfd supervisor would be the domain's
+        // entrypoint, which policies refuse: pid 1 then supervises itself.
+        let selinux = matches!(spec.lsm.exec_label, Some((super::lsm::Module::SeLinux, _)));
+        let supervisor = sealed.supervisor.filter(|_| !selinux);
+        let pdeath = spec.pdeath_signal;
         init::run(
-            move || exec_through(spec, &sealed.exec, &argv, "the command", &to_monitor),
+            move || {
+                // A fork clears the parent-death signal: the command's own.
+                set_pdeath(pdeath);
+                exec_through(spec, &sealed.exec, &argv, "the command", &to_monitor)
+            },
             |m| report(&err_for_cmd, m),
             plan.err,
-            sealed.supervisor,
+            supervisor,
         );
     }
     Err(exec_through(

@@ -53,6 +53,10 @@ pub fn run(
                 let fd = std::os::fd::AsRawFd::as_raw_fd(&program);
                 let _ = nix::unistd::fexecve(fd, &argv, &env);
             }
+            // The fallback loop needs no fd: a copy of the monitor's report
+            // pipe left open here would keep the start waiting for its end.
+            // SAFETY: closing every fd above stdio of this process.
+            unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
             supervise(child, &all)
         }
         Err(e) => {

@@ -63,8 +63,9 @@ impl Sealed {
 /// The restrictions that hold from here on, as LXC applies them before the
 /// `start` hook: limits, personality, time namespace, session keyring, the
 /// LSM label for the next exec (written through the host's `/proc`, opened
-/// before the pivot), no_new_privs, the seccomp filter. Capabilities and
-/// ids come after the hook ([`drop_privileges`]).
+/// before the pivot), the bounding set, no_new_privs, the seccomp filter.
+/// The other capability sets and the ids come after the hook
+/// ([`drop_privileges`]).
 pub(super) fn confine(spec: &RunSpec, host_proc: Option<&OwnedFd>) -> Result<(), String> {
     // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
     if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
@@ -80,6 +81,9 @@ pub(super) fn confine(spec: &RunSpec, host_proc: Option<&OwnedFd>) -> Result<(),
         let fd = super::lsm::open_exec_attr_at(dir, *module)?;
         super::lsm::set_exec_label(&fd, *module, label)?;
     }
+    // The bounding set before the start hook (LXC drops it in its setup):
+    // the hook, a program of the container's, gets no dropped capability.
+    spec.privs.drop_bounding()?;
     if spec.privs.no_new_privs {
         // SAFETY: prctl with constants.
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {

@@ -79,10 +79,11 @@ pub fn entry_options(opts: &[String]) -> EntryOptions {
             "noexec" => set(&mut o, MsFlags::MS_NOEXEC),
             "exec" => clear(&mut o, MsFlags::MS_NOEXEC),
             "sync" => set(&mut o, MsFlags::MS_SYNCHRONOUS),
-            "noatime" => set(&mut o, MsFlags::MS_NOATIME),
+            // The atime modes are one setting: the last one named wins.
+            "noatime" => set_atime(&mut o, MsFlags::MS_NOATIME),
             "nodiratime" => set(&mut o, MsFlags::MS_NODIRATIME),
-            "relatime" => set(&mut o, MsFlags::MS_RELATIME),
-            "strictatime" => set(&mut o, MsFlags::MS_STRICTATIME),
+            "relatime" => set_atime(&mut o, MsFlags::MS_RELATIME),
+            "strictatime" => set_atime(&mut o, MsFlags::MS_STRICTATIME),
             "bind" => o.bind = true,
             "rbind" => {
                 o.bind = true;
@@ -99,6 +100,12 @@ pub fn entry_options(opts: &[String]) -> EntryOptions {
         }
     }
     o
+}
+
+fn set_atime(o: &mut EntryOptions, mode: MsFlags) {
+    o.flags
+        .remove(MsFlags::MS_NOATIME | MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME);
+    o.flags.insert(mode);
 }
 
 /// `MS_NOSYMFOLLOW` (Linux 5.10).
@@ -388,6 +395,8 @@ mod tests {
         );
         assert_eq!(mount_attrs(MsFlags::MS_NOATIME), (0x10, 0x70));
         assert_eq!(mount_attrs(MsFlags::MS_RELATIME), (0, 0x70));
+        let last: Vec<String> = vec!["noatime".into(), "strictatime".into()];
+        assert_eq!(entry_options(&last).flags, MsFlags::MS_STRICTATIME);
     }
 
     #[test]

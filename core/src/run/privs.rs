@@ -22,6 +22,28 @@ pub struct Privileges {
 }
 
 impl Privileges {
+    /// Drops the config's capabilities from the bounding set (effective ones
+    /// stay until [`apply`](Self::apply)); returns them. Idempotent, so the
+    /// start does it before the `start` hook, as LXC does, and again in apply.
+    pub fn drop_bounding(&self) -> Result<Vec<u32>, String> {
+        // Nothing to drop (no keys): no file read, no capget/capset.
+        if self.cap_keep.is_none() && self.cap_drop.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dropped = self.dropped(last_cap());
+        for &cap in &dropped {
+            // SAFETY: prctl with a capability number.
+            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
+                return Err(os_err(&format!(
+                    "dropping capability {} from the bounding set ({})",
+                    cap_name(cap),
+                    self.key()
+                )));
+            }
+        }
+        Ok(dropped)
+    }
+
     /// Applies the limits to the calling thread and takes on `uid`/`gid`:
     /// `no_new_privs`, the dropped capabilities out of the bounding set (which
     /// needs CAP_SETPCAP), the id change (which needs CAP_SETUID/SETGID, so a
@@ -36,23 +58,11 @@ impl Privileges {
                 return Err(os_err("setting no_new_privs (lxc.no_new_privs)"));
             }
         }
-        // Nothing to drop (no keys, or `-e`): no file read, no capget/capset.
-        let none = self.cap_keep.is_none() && self.cap_drop.is_empty();
-        let dropped = if caps && !none {
-            self.dropped(last_cap())
+        let dropped = if caps {
+            self.drop_bounding()?
         } else {
             Vec::new()
         };
-        for &cap in &dropped {
-            // SAFETY: prctl with a capability number.
-            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
-                return Err(os_err(&format!(
-                    "dropping capability {} from the bounding set ({})",
-                    cap_name(cap),
-                    self.key()
-                )));
-            }
-        }
         set_ids(uid, gid)?;
         if !caps {
             return Ok(());

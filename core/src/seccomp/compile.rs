@@ -119,17 +119,18 @@ fn number(abi: &Abi, s: &Syscall) -> Option<u32> {
     }
 }
 
-/// Every number a rule's call has on `abi`. On x32 that is also the x86_64
-/// number with the x32 bit: kernels before 5.4 ran those as the 64-bit call.
+/// Every number a rule's call has on `abi`. Kernels that kept one table for
+/// x86_64 and x32 (before 5.4) ran the x86_64 number with the x32 bit as the
+/// 64-bit call, and the x32-only numbers (512 and up) without the bit as the
+/// x32 call: both are matched too.
 fn numbers(abi: &Abi, s: &Syscall) -> Vec<u32> {
     let mut v: Vec<u32> = number(abi, s).into_iter().collect();
-    if let (ArchSel::X32, Syscall::Name(name)) = (abi.only, s) {
-        if let Some(n) = lookup(X86_64, name).map(|n| n | X32_BIT) {
-            if !v.contains(&n) {
-                v.push(n);
-            }
-        }
-    }
+    let extra = match (abi.only, s) {
+        (ArchSel::X32, Syscall::Name(name)) => lookup(X86_64, name).map(|n| n | X32_BIT),
+        (ArchSel::X86_64, Syscall::Name(name)) => lookup(X32, name).filter(|n| *n >= 512),
+        _ => None,
+    };
+    v.extend(extra.filter(|n| !v.contains(n)));
     v
 }
 
@@ -207,13 +208,9 @@ pub fn compile(policy: &Policy) -> Filter {
                     r.line
                 ));
             }
-            if on_i386
-                && r.args
-                    .iter()
-                    .any(|a| a.value > u64::from(u32::MAX) || a.mask > u64::from(u32::MAX))
-            {
+            if on_i386 && r.args.iter().any(never_on_32_bits) {
                 warnings.push(format!(
-                    "line {}: an argument value above 32 bits cannot match on i386: the rule is skipped there",
+                    "line {}: an argument value above 32 bits can never equal a 32-bit one: the rule is skipped on i386",
                     r.line
                 ));
             }
@@ -248,13 +245,8 @@ fn abi_section(policy: &Policy, abi: &Abi) -> Vec<Insn> {
         if r.arch != ArchSel::All && r.arch != abi.only {
             continue;
         }
-        // 32-bit calls read only the low half of each argument register: a
-        // rule on a wider value cannot be what it says there.
-        let wide = r
-            .args
-            .iter()
-            .any(|a| a.value > u64::from(u32::MAX) || a.mask > u64::from(u32::MAX));
-        if compat && wide {
+        // 32-bit calls read only the low half of each argument register.
+        if compat && r.args.iter().any(never_on_32_bits) {
             continue;
         }
         let mut forms: Vec<(u32, Vec<ArgCmp>)> = numbers(abi, &r.syscall)
@@ -263,11 +255,12 @@ fn abi_section(policy: &Policy, abi: &Abi) -> Vec<Insn> {
             .collect();
         if let (true, Syscall::Name(name), true) = (compat, &r.syscall, r.args.is_empty()) {
             if let Some((mux, call)) = i386_multiplexed(name) {
+                // ipc(2) takes the call in the low 16 bits (a version above).
                 let first = ArgCmp {
                     index: 0,
-                    op: CmpOp::Eq,
+                    op: CmpOp::MaskedEq,
                     value: u64::from(call),
-                    mask: 0,
+                    mask: if mux == 117 { 0xffff } else { 0xffff_ffff },
                 };
                 forms.push((mux, vec![first]));
             }
@@ -286,6 +279,13 @@ fn abi_section(policy: &Policy, abi: &Abi) -> Vec<Insn> {
     }
     out.push(insn(RET, 0, 0, ret_value(policy.default)));
     out
+}
+
+/// A comparison a 32-bit argument can never satisfy (`==`, `>`, `>=` or a
+/// masked compare against a value above 32 bits).
+fn never_on_32_bits(a: &ArgCmp) -> bool {
+    a.value > u64::from(u32::MAX)
+        && matches!(a.op, CmpOp::Eq | CmpOp::Gt | CmpOp::Ge | CmpOp::MaskedEq)
 }
 
 /// Where a jump goes: a literal skip, or past the rule's action.
@@ -337,7 +337,11 @@ fn arg_block(c: &ArgCmp, compat: bool) -> Vec<Pending> {
     let and = |m| Pending::new(AND_K, Skip(0), Skip(0), m);
     if compat {
         // The low half only (the high one is whatever a 64-bit caller of
-        // `int 0x80` left in the register).
+        // `int 0x80` left in the register). A value above 32 bits makes
+        // `!=`, `<` and `<=` always true: no test at all.
+        if c.value > u64::from(u32::MAX) {
+            return Vec::new();
+        }
         return match c.op {
             CmpOp::Eq => vec![ld_lo, j(JEQ, Skip(0), Fail, lo)],
             CmpOp::Ne => vec![ld_lo, j(JEQ, Fail, Skip(0), lo)],

@@ -212,3 +212,23 @@ fn x32_also_matches_the_64_bit_number_with_the_x32_bit() {
     // kexec_load: x32 528, and old kernels ran 246 | bit as the 64-bit call.
     assert_eq!(run(&p, ARCH_X86_64, X32_BIT | 246, [0; 6]), Some(EPERM));
 }
+
+#[test]
+fn ipc_versions_and_x32_only_numbers_do_not_dodge_a_rule() {
+    let p = filter("2\ndenylist\n[all]\nmsgget errno 1\nkexec_load errno 1\n").insns;
+    // ipc(2) with a version in the high 16 bits still is msgget (13).
+    assert_eq!(
+        run(&p, ARCH_I386, 117, [0x1_000d, 0, 0, 0, 0, 0]),
+        Some(EPERM)
+    );
+    assert_eq!(run(&p, ARCH_I386, 117, [14, 0, 0, 0, 0, 0]), Some(ALLOW));
+    // x32's kexec_load number without the bit (old shared tables).
+    assert_eq!(run(&p, ARCH_X86_64, 528, [0; 6]), Some(EPERM));
+    // A wide value: `!=` always holds on i386, `==` never does.
+    let p = filter(
+        "2\ndenylist\n[x86]\nwrite errno 5 [0,0x100000000,!=]\nread errno 6 [0,0x100000000,==]\n",
+    )
+    .insns;
+    assert_eq!(run(&p, ARCH_I386, 4, [7, 0, 0, 0, 0, 0]), Some(0x0005_0005));
+    assert_eq!(run(&p, ARCH_I386, 3, [0, 0, 0, 0, 0, 0]), Some(ALLOW));
+}

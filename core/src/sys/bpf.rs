@@ -16,6 +16,11 @@ const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;
 const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
 const BPF_PROG_QUERY: libc::c_long = 16;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+
+/// The name rlxc gives its device programs (`bpf_prog_info.name`), so a
+/// change at run time replaces rlxc's own and never another tool's.
+const PROG_NAME: &[u8] = b"rlxc_devices";
 const BPF_F_ALLOW_MULTI: u32 = 2;
 const BPF_F_REPLACE: u32 = 4;
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
@@ -35,7 +40,8 @@ struct ProgLoad {
     log_buf: u64,
     kern_version: u32,
     prog_flags: u32,
-    pad: [u64; 12],
+    prog_name: [u8; 16],
+    pad: [u64; 10],
 }
 
 /// `union bpf_attr` for `BPF_PROG_ATTACH`.
@@ -73,9 +79,34 @@ struct GetFdById {
     pad: [u32; 13],
 }
 
-/// The device program attached to the cgroup at `dir` itself, if one is.
-fn attached(dir: &std::fs::File) -> Option<OwnedFd> {
-    let mut ids = [0u32; 4];
+/// `union bpf_attr` for `BPF_OBJ_GET_INFO_BY_FD`.
+#[repr(C)]
+#[derive(Default)]
+struct GetInfo {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+    pad: [u64; 6],
+}
+
+/// The name of the program behind `fd` (`bpf_prog_info.name`, at byte 64).
+fn prog_name(fd: &OwnedFd) -> Option<Vec<u8>> {
+    let mut info = [0u8; 96];
+    let mut a = GetInfo {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: info.len() as u32,
+        info: info.as_mut_ptr() as u64,
+        ..GetInfo::default()
+    };
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a).ok()?;
+    let name = &info[64..80];
+    let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+    Some(name[..end].to_vec())
+}
+
+/// rlxc's device program on the cgroup at `dir` itself, if one is there.
+fn attached(dir: &std::fs::File) -> Result<Option<OwnedFd>, nix::Error> {
+    let mut ids = [0u32; 64];
     let mut q = ProgQuery {
         target_fd: dir.as_raw_fd() as u32,
         attach_type: BPF_CGROUP_DEVICE,
@@ -83,18 +114,22 @@ fn attached(dir: &std::fs::File) -> Option<OwnedFd> {
         prog_cnt: ids.len() as u32,
         ..ProgQuery::default()
     };
-    bpf(BPF_PROG_QUERY, &mut q).ok()?;
-    if q.prog_cnt == 0 {
-        return None;
+    bpf(BPF_PROG_QUERY, &mut q)?;
+    for id in &ids[..(q.prog_cnt as usize).min(ids.len())] {
+        let mut g = GetFdById {
+            prog_id: *id,
+            ..GetFdById::default()
+        };
+        let Ok(raw) = bpf(BPF_PROG_GET_FD_BY_ID, &mut g) else {
+            continue;
+        };
+        // SAFETY: a new fd the kernel gave us.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        if prog_name(&fd).as_deref() == Some(PROG_NAME) {
+            return Ok(Some(fd));
+        }
     }
-    let mut g = GetFdById {
-        prog_id: ids[0],
-        ..GetFdById::default()
-    };
-    // SAFETY: a new fd the kernel gave us.
-    bpf(BPF_PROG_GET_FD_BY_ID, &mut g)
-        .ok()
-        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(None)
 }
 
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> Result<i32, nix::Error> {
@@ -124,6 +159,11 @@ fn load(insns: &[u8]) -> Result<OwnedFd, (nix::Error, String)> {
         insn_cnt: (insns.len() / 8) as u32,
         insns: insns.as_ptr() as u64,
         license: license.as_ptr() as u64,
+        prog_name: {
+            let mut n = [0u8; 16];
+            n[..PROG_NAME.len()].copy_from_slice(PROG_NAME);
+            n
+        },
         ..ProgLoad::default()
     };
     if let Ok(fd) = bpf(BPF_PROG_LOAD, &mut attr) {
@@ -157,7 +197,11 @@ pub fn attach_device_program(cgroup: &Path, insns: &[u8]) -> Result<(), SysError
         source,
     })?;
     let dir = std::fs::File::open(cgroup).map_err(|e| SysError::io("open", cgroup, &e))?;
-    let old = attached(&dir);
+    let old = attached(&dir).map_err(|source| SysError::Syscall {
+        op: "bpf(BPF_PROG_QUERY) of the device programs",
+        path: cgroup.display().to_string(),
+        source,
+    })?;
     let mut attr = ProgAttach {
         target_fd: dir.as_raw_fd() as u32,
         attach_bpf_fd: prog.as_raw_fd() as u32,
@@ -167,7 +211,13 @@ pub fn attach_device_program(cgroup: &Path, insns: &[u8]) -> Result<(), SysError
         ..ProgAttach::default()
     };
     bpf(BPF_PROG_ATTACH, &mut attr).map_err(|source| SysError::Syscall {
-        op: "bpf(BPF_PROG_ATTACH) of the device program",
+        op: match (source, old.is_some()) {
+            // Replacing needs Linux 5.6.
+            (nix::Error::EINVAL, true) => "bpf(BPF_PROG_ATTACH, BPF_F_REPLACE) of the device program (Linux 5.6 or later needed)",
+            // A program attached without BPF_F_ALLOW_MULTI (an older rlxc).
+            (nix::Error::EPERM, _) => "bpf(BPF_PROG_ATTACH) of the device program (another program is attached exclusively)",
+            _ => "bpf(BPF_PROG_ATTACH) of the device program",
+        },
         path: cgroup.display().to_string(),
         source,
     })?;
