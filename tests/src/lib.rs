@@ -178,6 +178,19 @@ impl Lab {
         c
     }
 
+    /// [`Lab::cmd`] with another lxcpath (a symlink to this lab's, say).
+    pub fn cmd_at(&self, lxcpath: &std::path::Path, args: &[&str]) -> Command {
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "--"])
+            .arg(rlxc_bin())
+            .args(&args[..1])
+            .arg("-P")
+            .arg(lxcpath)
+            .args(&args[1..]);
+        self.env(&mut c);
+        c
+    }
+
     /// `rlxc …` without the mount namespace wrapper.
     pub fn cmd_host(&self, args: &[&str]) -> Command {
         let mut c = Command::new(rlxc_bin());

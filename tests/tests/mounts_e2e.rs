@@ -183,3 +183,23 @@ fn rootfs_mount_borrows_the_named_directory_in_the_monitors_namespace_only() {
     assert_eq!(std::fs::read_dir(&at).unwrap().count(), 0);
     lab.assert_clean(&c);
 }
+
+#[test]
+fn an_lxcpath_that_is_a_symlink_works() {
+    let Some(lab) = Lab::new() else { return };
+    let link = lab.path().join("lxc-link");
+    std::os::unix::fs::symlink(&lab.lxcpath, &link).unwrap();
+    let c = lab.name("symlp");
+    let ok = |args: &[&str]| {
+        let o = rlxc_tests::run(&mut lab.cmd_at(&link, args));
+        assert!(o.status.success(), "{args:?}: {}", rlxc_tests::stderr(&o));
+        rlxc_tests::stdout(&o)
+    };
+    ok(&["create", "-n", &c, "-t", "busybox"]);
+    ok(&["start", "-n", &c]);
+    assert_eq!(ok(&["attach", "-n", &c, "--", "echo", "in"]), "in\n");
+    ok(&["stop", "-n", &c, "-k"]);
+    ok(&["destroy", "-n", &c]);
+    assert!(!std::path::Path::new(&lab.lxcpath).join(&c).exists());
+    lab.assert_clean(&c);
+}
