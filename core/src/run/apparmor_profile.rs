@@ -11,9 +11,17 @@
 
 use std::path::Path;
 
-use super::lsm::Generated;
 use crate::config::Config;
 use crate::sys::Tool;
+
+/// A profile rlxc generates and loads before the start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// Its name (`lxc-NAME_<LXCPATH>`).
+    pub name: String,
+    /// Its text.
+    pub text: String,
+}
 
 /// The profile's name for container `name` in `lxcpath`.
 pub fn profile_name(name: &str, lxcpath: &Path) -> String {

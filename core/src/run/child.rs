@@ -295,7 +295,7 @@ pub fn prepare_rootfs(
             spec.tty_dir.as_deref(),
         )?;
     }
-    mounts::remount_rootfs(sys, &root, &spec.rootfs_options)?;
+    super::mount_entry::remount_rootfs(sys, &root, &spec.rootfs_options)?;
     mounts::pivot_into(sys, target)
 }
 

@@ -16,8 +16,7 @@
 //! namespace of its own with those clock offsets: made just before init's
 //! exec, which moves init into it (Linux 5.17+).
 
-use super::automount::ProcMode;
-use super::spec::Namespaces;
+use super::namespaces::Namespaces;
 use crate::config::Config;
 
 /// One `lxc.sysctl.KEY = VALUE`.
@@ -130,12 +129,12 @@ fn personality(arch: &str) -> Result<Option<libc::c_ulong>, String> {
 }
 
 impl KernelKeys {
-    /// The settings of `cfg` for a container with namespaces `ns` and `/proc`
-    /// mounted as `proc`; an error is the key and why.
+    /// The settings of `cfg` for a container with namespaces `ns`, whose
+    /// `/proc` rlxc mounts when `proc`; an error is the key and why.
     pub fn from_config(
         cfg: &Config,
         ns: &Namespaces,
-        proc: ProcMode,
+        proc: bool,
     ) -> Result<KernelKeys, (String, String)> {
         let mut k = KernelKeys {
             session_keyring: cfg.get_bool("lxc.keyring.session").unwrap_or(true),
@@ -179,7 +178,7 @@ impl KernelKeys {
     }
 }
 
-fn check_sysctl(key: &str, ns: &Namespaces, proc: ProcMode) -> Result<(), String> {
+fn check_sysctl(key: &str, ns: &Namespaces, proc: bool) -> Result<(), String> {
     if key.is_empty() || key.split('.').any(|p| p.is_empty() || p == "..") {
         return Err(format!(
             "`{key}` is not a sysctl name like net.ipv4.ip_forward"
@@ -198,7 +197,7 @@ fn check_sysctl(key: &str, ns: &Namespaces, proc: ProcMode) -> Result<(), String
             "the container shares the host's {owner} namespace: writing it would change the host's"
         ));
     }
-    if proc == ProcMode::Off {
+    if !proc {
         return Err(
             "rlxc writes sysctls through the container's /proc: add `proc` to lxc.mount.auto"
                 .into(),
@@ -214,7 +213,7 @@ mod tests {
 
     fn keys(text: &str) -> Result<KernelKeys, (String, String)> {
         let cfg = crate::config::load_text(text.as_bytes(), Path::new("config")).unwrap();
-        KernelKeys::from_config(&cfg, &Namespaces::ALL, ProcMode::Mixed)
+        KernelKeys::from_config(&cfg, &Namespaces::ALL, true)
     }
 
     #[test]
@@ -232,9 +231,9 @@ mod tests {
             net: false,
             ..Namespaces::ALL
         };
-        let (_, why) = KernelKeys::from_config(&cfg, &shared, ProcMode::Mixed).unwrap_err();
+        let (_, why) = KernelKeys::from_config(&cfg, &shared, true).unwrap_err();
         assert!(why.contains("shares the host's net namespace"), "{why}");
-        let (_, why) = KernelKeys::from_config(&cfg, &Namespaces::ALL, ProcMode::Off).unwrap_err();
+        let (_, why) = KernelKeys::from_config(&cfg, &Namespaces::ALL, false).unwrap_err();
         assert!(why.contains("add `proc` to lxc.mount.auto"), "{why}");
     }
 

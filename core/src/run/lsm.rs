@@ -17,6 +17,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
+pub use super::apparmor_profile::Generated;
 use crate::config::Config;
 
 /// What `lxc.apparmor.profile` asks for.
@@ -78,15 +79,6 @@ pub enum Module {
     AppArmor,
     /// `attr/exec`.
     SeLinux,
-}
-
-/// A profile rlxc generates and loads before the start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Generated {
-    /// Its name (`lxc-NAME_<LXCPATH>`).
-    pub name: String,
-    /// Its text.
-    pub text: String,
 }
 
 /// What a start does about security modules.

@@ -24,6 +24,7 @@ pub mod lsm;
 pub mod monitor;
 pub mod mount_entry;
 pub mod mounts;
+pub mod namespaces;
 pub mod netinfo;
 pub mod privs;
 pub mod prlimit;

@@ -14,8 +14,56 @@ use nix::mount::MsFlags;
 use super::mounts::{
     do_mount, fd_path, mkdir_in_root, open_in_root, openat2_in, touch_in_root, Fail,
 };
-use super::spec::MountEntry;
 use crate::sys::Sys;
+
+/// One `lxc.mount.entry` (or fstab line), split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountEntry {
+    /// Source (a path or a pseudo filesystem name).
+    pub source: String,
+    /// Target as written (relative to the rootfs, or absolute).
+    pub target: String,
+    /// Filesystem type (`none` for binds).
+    pub fstype: String,
+    /// Comma-separated options.
+    pub options: Vec<String>,
+}
+
+impl MountEntry {
+    /// Parses an fstab-format line; `None` for blank and comment lines.
+    pub fn parse(line: &str) -> Option<MountEntry> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        let mut f = line.split_whitespace();
+        let source = unescape(f.next()?);
+        let target = unescape(f.next()?);
+        let fstype = f.next().unwrap_or("none").to_string();
+        let options = f
+            .next()
+            .unwrap_or("defaults")
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        Some(MountEntry {
+            source,
+            target,
+            fstype,
+            options,
+        })
+    }
+
+    /// Whether an option is present.
+    pub fn has(&self, opt: &str) -> bool {
+        self.options.iter().any(|o| o == opt)
+    }
+}
+
+/// fstab escapes (`\040` for a space).
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ").replace("\\011", "\t")
+}
 
 /// A mount target as a path relative to the rootfs: LXC accepts absolute
 /// targets under the rootfs (`/var/lib/lxc/c1/rootfs/proc`) and relative ones;
@@ -341,6 +389,28 @@ pub fn mount_entry(
         }
         Err(msg) => Err(msg),
     }
+}
+
+/// `lxc.rootfs.options`'s mount flags (`ro`, `nosuid`, `nodev`, `noexec`,
+/// atime) put on the rootfs's own mount (`root`, an fd on its top) once everything below it is mounted
+/// (mount points and `/dev` need it writable until then). Submounts keep
+/// their flags; filesystem data options are the storage driver's.
+pub fn remount_rootfs(sys: &dyn Sys, root: &OwnedFd, options: &[String]) -> Result<(), Fail> {
+    let flags = entry_options(options).flags
+        & (MsFlags::MS_RDONLY
+            | MsFlags::MS_NOSUID
+            | MsFlags::MS_NODEV
+            | MsFlags::MS_NOEXEC
+            | MsFlags::MS_NOATIME
+            | MsFlags::MS_NODIRATIME
+            | MsFlags::MS_RELATIME
+            | MsFlags::MS_STRICTATIME);
+    if flags.is_empty() {
+        return Ok(());
+    }
+    let remount = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags;
+    let what = format!("the rootfs with {} (lxc.rootfs.options)", options.join(","));
+    do_mount(sys, None, &fd_path(root), None, remount, None, &what)
 }
 
 #[cfg(test)]

@@ -165,28 +165,6 @@ pub fn open_dir(root: &OwnedFd, rel: &str) -> Result<OwnedFd, Fail> {
     })
 }
 
-/// `lxc.rootfs.options`'s mount flags (`ro`, `nosuid`, `nodev`, `noexec`,
-/// atime) put on the rootfs's own mount (`root`, an fd on its top) once everything below it is mounted
-/// (mount points and `/dev` need it writable until then). Submounts keep
-/// their flags; filesystem data options are the storage driver's.
-pub fn remount_rootfs(sys: &dyn Sys, root: &OwnedFd, options: &[String]) -> Result<(), Fail> {
-    let flags = super::mount_entry::entry_options(options).flags
-        & (MsFlags::MS_RDONLY
-            | MsFlags::MS_NOSUID
-            | MsFlags::MS_NODEV
-            | MsFlags::MS_NOEXEC
-            | MsFlags::MS_NOATIME
-            | MsFlags::MS_NODIRATIME
-            | MsFlags::MS_RELATIME
-            | MsFlags::MS_STRICTATIME);
-    if flags.is_empty() {
-        return Ok(());
-    }
-    let remount = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags;
-    let what = format!("the rootfs with {} (lxc.rootfs.options)", options.join(","));
-    do_mount(sys, None, &fd_path(root), None, remount, None, &what)
-}
-
 /// Makes the rootfs the root: `pivot_root(".", ".")` stacks the old root on
 /// top of the new one, and a lazy unmount drops it.
 pub fn pivot_into(sys: &dyn Sys, rootfs: &Path) -> Result<(), Fail> {

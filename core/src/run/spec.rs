@@ -12,134 +12,14 @@ use super::automount::{ProcMode, SysMode};
 use super::cgroup_mount::CgroupMode;
 use super::privs::Privileges;
 use super::prlimit::Prlimit;
-use crate::config::value;
 use crate::config::Config;
 use crate::storage::RootfsSpec;
 
 use super::kernel_keys::KernelKeys;
+pub use super::mount_entry::MountEntry;
+pub use super::namespaces::Namespaces;
 use super::spec_reader::Reader;
-
-/// The namespaces a container gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Namespaces {
-    /// CLONE_NEWNS.
-    pub mnt: bool,
-    /// CLONE_NEWPID.
-    pub pid: bool,
-    /// CLONE_NEWUTS.
-    pub uts: bool,
-    /// CLONE_NEWIPC.
-    pub ipc: bool,
-    /// CLONE_NEWNET (off when the only NIC is of type `none`).
-    pub net: bool,
-    /// CLONE_NEWCGROUP (entered after the cgroups are joined).
-    pub cgroup: bool,
-}
-
-impl Namespaces {
-    /// Every namespace rlxc makes by default.
-    pub const ALL: Namespaces = Namespaces {
-        mnt: true,
-        pid: true,
-        uts: true,
-        ipc: true,
-        net: true,
-        cgroup: true,
-    };
-
-    /// The `CLONE_*` flags for `clone(2)` (without cgroup, which comes later).
-    pub fn clone_flags(&self) -> libc::c_int {
-        let mut f = 0;
-        for (on, flag) in [
-            (self.mnt, libc::CLONE_NEWNS),
-            (self.pid, libc::CLONE_NEWPID),
-            (self.uts, libc::CLONE_NEWUTS),
-            (self.ipc, libc::CLONE_NEWIPC),
-            (self.net, libc::CLONE_NEWNET),
-        ] {
-            if on {
-                f |= flag;
-            }
-        }
-        f
-    }
-
-    fn set(&mut self, name: &str, on: bool) {
-        match name {
-            "mnt" => self.mnt = on,
-            "pid" => self.pid = on,
-            "uts" => self.uts = on,
-            "ipc" => self.ipc = on,
-            "net" => self.net = on,
-            "cgroup" => self.cgroup = on,
-            _ => {}
-        }
-    }
-}
-
-/// A problem found while reading the config for a start.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SpecError {
-    /// A key's value cannot be used to start.
-    #[error("container `{name}`: key `{key}`: {why}")]
-    Key {
-        /// Container.
-        name: String,
-        /// The key.
-        key: String,
-        /// Why.
-        why: String,
-    },
-}
-
-/// One `lxc.mount.entry` (or fstab line), split.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountEntry {
-    /// Source (a path or a pseudo filesystem name).
-    pub source: String,
-    /// Target as written (relative to the rootfs, or absolute).
-    pub target: String,
-    /// Filesystem type (`none` for binds).
-    pub fstype: String,
-    /// Comma-separated options.
-    pub options: Vec<String>,
-}
-
-impl MountEntry {
-    /// Parses an fstab-format line; `None` for blank and comment lines.
-    pub fn parse(line: &str) -> Option<MountEntry> {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            return None;
-        }
-        let mut f = line.split_whitespace();
-        let source = unescape(f.next()?);
-        let target = unescape(f.next()?);
-        let fstype = f.next().unwrap_or("none").to_string();
-        let options = f
-            .next()
-            .unwrap_or("defaults")
-            .split(',')
-            .map(str::to_string)
-            .collect();
-        Some(MountEntry {
-            source,
-            target,
-            fstype,
-            options,
-        })
-    }
-
-    /// Whether an option is present.
-    pub fn has(&self, opt: &str) -> bool {
-        self.options.iter().any(|o| o == opt)
-    }
-}
-
-/// fstab escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    s.replace("\\040", " ").replace("\\011", "\t")
-}
+pub use super::spec_reader::{cap_number, split_command, SpecError};
 
 /// What `lxc.mount.auto` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,7 +167,7 @@ impl RunSpec {
             },
             AutoMounts::parse,
         );
-        let kernel = KernelKeys::from_config(cfg, &ns, auto_mounts.proc)
+        let kernel = KernelKeys::from_config(cfg, &ns, auto_mounts.proc != ProcMode::Off)
             .map_err(|(k, why)| r.bad(&k, why))?;
         Ok(RunSpec {
             name: name.to_string(),
@@ -401,48 +281,6 @@ fn namespaces(cfg: &Config) -> Namespaces {
     // rlxc always needs its own mount namespace to set up a rootfs.
     ns.mnt = true;
     ns
-}
-
-/// Splits a command line on white space, honouring simple quotes.
-pub fn split_command(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut any = false;
-    for c in s.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                any = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if any || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-/// A capability name (`sys_admin`, `CAP_SYS_ADMIN`) or number to its number.
-pub fn cap_number(name: &str) -> Option<u32> {
-    if let Ok(n) = name.parse::<u32>() {
-        return Some(n);
-    }
-    let lc = name.to_ascii_lowercase();
-    let bare = lc.strip_prefix("cap_").unwrap_or(&lc);
-    value::CAPABILITIES
-        .iter()
-        .position(|c| *c == bare)
-        .map(|i| i as u32)
 }
 
 #[cfg(test)]

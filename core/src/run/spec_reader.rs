@@ -1,11 +1,12 @@
 //! Typed reads of one config's values for [`super::spec::RunSpec`], each
-//! error naming the container and the key.
+//! error naming the container and the key, and the small parsers they use
+//! (command lines, capability names).
 
 use std::path::Path;
 
+use super::mount_entry::MountEntry;
 use super::privs::Privileges;
 use super::prlimit::Prlimit;
-use super::spec::{cap_number, split_command, MountEntry, SpecError};
 use crate::config::{value, Config};
 
 /// Typed reads of one config's values, with errors naming the key.
@@ -92,4 +93,61 @@ impl Reader<'_> {
         }
         Ok(mounts)
     }
+}
+
+/// A problem found while reading the config for a start.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    /// A key's value cannot be used to start.
+    #[error("container `{name}`: key `{key}`: {why}")]
+    Key {
+        /// Container.
+        name: String,
+        /// The key.
+        key: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Splits a command line on white space, honouring simple quotes.
+pub fn split_command(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A capability name (`sys_admin`, `CAP_SYS_ADMIN`) or number to its number.
+pub fn cap_number(name: &str) -> Option<u32> {
+    if let Ok(n) = name.parse::<u32>() {
+        return Some(n);
+    }
+    let lc = name.to_ascii_lowercase();
+    let bare = lc.strip_prefix("cap_").unwrap_or(&lc);
+    value::CAPABILITIES
+        .iter()
+        .position(|c| *c == bare)
+        .map(|i| i as u32)
 }
