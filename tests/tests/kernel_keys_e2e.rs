@@ -112,3 +112,41 @@ fn sched_core_needs_a_kernel_with_core_scheduling() {
     }
     lab.assert_clean(&c);
 }
+
+/// Builds `keyring_probe.c` to `bin`; false (skipped) without gcc.
+fn keyring_probe(bin: &std::path::Path) -> bool {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keyring_probe.c");
+    let o = rlxc_tests::run(
+        std::process::Command::new("gcc")
+            .args(["-static", "-O1", "-o"])
+            .arg(bin)
+            .arg(src),
+    );
+    rlxc_tests::require(o.status.success(), "gcc -static (gcc, libc6-dev)")
+}
+
+#[test]
+fn keyring_session_gives_init_a_session_keyring_of_its_own() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("keyring");
+    if !keyring_probe(&lab.rootfs(&c).join("bin/keyprobe")) {
+        return;
+    }
+    // The default seccomp list denies keyctl: a policy that denies nothing.
+    let policy = lab.path().join("none.policy");
+    std::fs::write(&policy, "2\ndenylist\n").unwrap();
+    lab.configure(&c, &format!("lxc.seccomp.profile = {}\n", policy.display()));
+    let host_bin = lab.path().join("keyprobe");
+    assert!(keyring_probe(&host_bin));
+    // The caller's own keyring, as the execute below inherits it.
+    let host = rlxc_tests::stdout(&rlxc_tests::run(&mut std::process::Command::new(&host_bin)));
+    let own = lab.ok(&["execute", "-n", &c, "--", "/bin/keyprobe"]);
+    assert_ne!(
+        own, host,
+        "lxc.keyring.session = 1 (default): a new session keyring"
+    );
+    lab.configure(&c, "lxc.keyring.session = 0\n");
+    let kept = lab.ok(&["execute", "-n", &c, "--", "/bin/keyprobe"]);
+    assert_eq!(kept, host, "lxc.keyring.session = 0: the caller's");
+    lab.assert_clean(&c);
+}
