@@ -65,3 +65,39 @@ fn a_mount_point_made_through_a_symlink_or_an_idmap_is_refused() {
         lab.assert_clean(&c);
     }
 }
+
+#[test]
+fn shmounts_propagates_what_the_host_mounts_later() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("shmounts");
+    let host = lab.path().join("shm");
+    lab.configure(
+        &c,
+        &format!(
+            "lxc.mount.auto = proc:mixed sys:ro shmounts:{}:/mnt/shm\n",
+            host.display()
+        ),
+    );
+    // In this process's own mount namespace, which is the host side here.
+    let host_ok = |args: &[&str]| {
+        let o = run(&mut lab.cmd_host(args));
+        assert!(o.status.success(), "{args:?}: {}", rlxc_tests::stderr(&o));
+        rlxc_tests::stdout(&o)
+    };
+    host_ok(&["start", "-n", &c]);
+    // A mount made on the host after the start appears inside.
+    let inj = host.join("inj");
+    std::fs::create_dir(&inj).unwrap();
+    assert!(run(std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&inj))
+    .status
+    .success());
+    std::fs::write(inj.join("hello"), "injected\n").unwrap();
+    let out = host_ok(&["attach", "-n", &c, "--", "cat", "/mnt/shm/inj/hello"]);
+    host_ok(&["stop", "-n", &c, "-k"]);
+    let _ = run(std::process::Command::new("umount").arg(&inj));
+    let _ = run(std::process::Command::new("umount").arg(&host));
+    assert_eq!(out, "injected\n");
+    lab.assert_clean(&c);
+}

@@ -22,7 +22,7 @@ use super::spec_reader::Reader;
 pub use super::spec_reader::{cap_number, split_command, SpecError};
 
 /// What `lxc.mount.auto` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutoMounts {
     /// How `/proc` is mounted.
     pub proc: ProcMode,
@@ -30,14 +30,19 @@ pub struct AutoMounts {
     pub sys: Option<SysMode>,
     /// How the container's cgroups appear at `/sys/fs/cgroup`.
     pub cgroup: CgroupMode,
+    /// `shmounts:HOST[:CONTAINER]`: a shared tmpfs at HOST on the host, bound
+    /// at CONTAINER (default `/dev/.lxc-mounts`), so mounts the host makes
+    /// below HOST appear in the container.
+    pub shmounts: Option<(PathBuf, String)>,
 }
 
 impl AutoMounts {
-    fn parse(v: &str) -> AutoMounts {
+    pub(crate) fn parse(v: &str) -> AutoMounts {
         let mut a = AutoMounts {
             proc: ProcMode::Off,
             sys: None,
             cgroup: CgroupMode::Off,
+            shmounts: None,
         };
         for tok in v.split_whitespace() {
             let (head, opt) = tok.split_once(':').unwrap_or((tok, ""));
@@ -46,6 +51,10 @@ impl AutoMounts {
                 "proc" => a.proc = ProcMode::parse(opt).unwrap_or(ProcMode::Mixed),
                 "sys" => a.sys = Some(SysMode::parse(opt)),
                 "cgroup" | "cgroup-full" => a.cgroup = CgroupMode::parse(opt),
+                "shmounts" if !opt.is_empty() => {
+                    let (host, cont) = opt.split_once(':').unwrap_or((opt, "/dev/.lxc-mounts"));
+                    a.shmounts = Some((PathBuf::from(host), cont.to_string()));
+                }
                 _ => {}
             }
         }
@@ -157,16 +166,27 @@ impl RunSpec {
     pub fn from_config(name: &str, dir: &Path, cfg: &Config) -> Result<RunSpec, SpecError> {
         let r = Reader { name, cfg };
         let (num, sig, words) = (|k, d| r.num(k, d), |k, d| r.signal(k, d), |k| r.words(k));
-        let mounts = r.mounts(dir)?;
+        let mut mounts = r.mounts(dir)?;
         let ns = namespaces(cfg);
         let auto_mounts = cfg.get("lxc.mount.auto").map_or(
             AutoMounts {
                 proc: ProcMode::Mixed,
                 sys: Some(SysMode::Ro),
                 cgroup: CgroupMode::Off,
+                shmounts: None,
             },
             AutoMounts::parse,
         );
+        // shmounts' container side is a bind of the host side (made by the
+        // monitor before the rootfs), as LXC adds it.
+        if let Some((host, cont)) = &auto_mounts.shmounts {
+            mounts.push(MountEntry {
+                source: host.display().to_string(),
+                target: cont.trim_start_matches('/').to_string(),
+                fstype: "none".into(),
+                options: vec!["bind".into(), "create=dir".into()],
+            });
+        }
         let kernel = KernelKeys::from_config(cfg, &ns, auto_mounts.proc != ProcMode::Off)
             .map_err(|(k, why)| r.bad(&k, why))?;
         Ok(RunSpec {

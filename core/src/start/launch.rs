@@ -304,6 +304,7 @@ impl Launch {
     /// of the host's), so it never shows on the host and goes away with the
     /// monitor even after SIGKILL; the child inherits it through `clone`.
     fn mount_rootfs(&mut self) -> Result<(), StartError> {
+        self.prepare_shmount()?;
         // unshare(CLONE_NEWNS) refuses a process that shares its fs with threads.
         if let Some(w) = self.warm.take() {
             w.finish();

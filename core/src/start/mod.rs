@@ -26,6 +26,7 @@ mod lsm_stage;
 pub mod message;
 pub mod plan;
 pub mod runtime;
+mod shmounts;
 
 #[cfg(test)]
 mod launch_tests;
