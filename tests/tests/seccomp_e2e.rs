@@ -170,3 +170,59 @@ fn a_bad_policy_is_refused_by_file_and_line_and_nothing_is_left() {
     assert!(err.contains(&want), "{err}");
     lab.assert_clean(&c);
 }
+
+#[test]
+fn notify_rules_reach_an_lxc_format_proxy_or_get_enosys() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("scnotify");
+    let proxy_bin = lab.path().join("notify_proxy");
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/notify_proxy.c");
+    let o = run(std::process::Command::new("gcc")
+        .args(["-O1", "-o"])
+        .arg(&proxy_bin)
+        .arg(src));
+    if !rlxc_tests::require(o.status.success(), "gcc (gcc, libc6-dev)") {
+        return;
+    }
+    let policy = lab.path().join("notify.policy");
+    std::fs::write(&policy, "2\ndenylist\nmkdir notify\n").unwrap();
+    lab.configure(&c, &format!("lxc.seccomp.profile = {}\n", policy.display()));
+    let try_mkdir = "mkdir /tmp/notified 2>&1; true";
+    // No proxy: the monitor answers ENOSYS, as LXC does.
+    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", try_mkdir]);
+    assert!(out.contains("Function not implemented"), "{out}");
+    // A proxy answering errno 42 (ENOMSG), which also sees the cookie.
+    let sock = lab.path().join("proxy.sock");
+    let mut proxy = std::process::Command::new(&proxy_bin)
+        .arg(&sock)
+        .arg("42")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(proxy.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "ready\n");
+    lab.configure(
+        &c,
+        &format!(
+            "lxc.seccomp.notify.proxy = unix:{}\nlxc.seccomp.notify.cookie = rlxc-test\n",
+            sock.display()
+        ),
+    );
+    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", try_mkdir]);
+    let _ = proxy.kill();
+    let log = proxy.wait_with_output().unwrap();
+    assert!(out.contains("No message of desired type"), "{out}");
+    let log = String::from_utf8_lossy(&log.stderr);
+    assert!(
+        log.contains("nr=83 cookie=rlxc-test"),
+        "mkdir (83) with the cookie: {log}"
+    );
+    assert!(!lab.rootfs(&c).join("tmp/notified").exists());
+    lab.assert_clean(&c);
+}

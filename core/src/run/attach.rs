@@ -247,7 +247,7 @@ fn run_child(
         .seccomp
         .as_ref()
         .filter(|_| !req.elevated)
-        .and_then(|s| s.load().err())
+        .and_then(|s| s.load_unsupervised().err())
     {
         return m;
     }

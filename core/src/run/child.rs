@@ -87,9 +87,28 @@ fn wait_for_go(go: &OwnedFd) -> Result<Vec<NicState>, String> {
     let f = std::fs::File::from(go.try_clone().map_err(|e| e.to_string())?);
     match receive::<ToChild>(&mut BufReader::new(f)) {
         Ok(Some(ToChild::Go { nics })) => Ok(nics),
+        Ok(Some(other)) => Err(format!("waiting for the monitor: unexpected {other:?}")),
         // SAFETY: nothing to report to anyone; leave quietly.
         Ok(None) => unsafe { libc::_exit(1) },
         Err(e) => Err(format!("waiting for the monitor: {e}")),
+    }
+}
+
+/// Gives the monitor the seccomp listener and waits until it holds a copy:
+/// this process's own must be closed before init runs.
+fn hand_over_listener(plan: &ChildPlan<'_>, listener: &OwnedFd) -> Result<(), String> {
+    tell(
+        &plan.err,
+        &ToMonitor::SeccompListener {
+            fd: listener.as_raw_fd(),
+        },
+    );
+    let f = std::fs::File::from(plan.go.try_clone().map_err(|e| e.to_string())?);
+    match receive::<ToChild>(&mut BufReader::new(f)) {
+        Ok(Some(ToChild::ListenerTaken)) => Ok(()),
+        other => Err(format!(
+            "handing the seccomp listener to the monitor: {other:?}"
+        )),
     }
 }
 
@@ -208,7 +227,9 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
         console_as_stdio()?;
     }
     set_env(&plan);
-    confine(spec, host_proc.as_ref())?;
+    if let Some(listener) = confine(spec, host_proc.as_ref())? {
+        hand_over_listener(&plan, &listener)?;
+    }
     drop(host_proc);
     // The last step before init, in the container's tree and environment,
     // under its label, no_new_privs and seccomp (as LXC runs it).

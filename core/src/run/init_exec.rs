@@ -66,7 +66,10 @@ impl Sealed {
 /// before the pivot), the bounding set, no_new_privs, the seccomp filter.
 /// The other capability sets and the ids come after the hook
 /// ([`drop_privileges`]).
-pub(super) fn confine(spec: &RunSpec, host_proc: Option<&OwnedFd>) -> Result<(), String> {
+pub(super) fn confine(
+    spec: &RunSpec,
+    host_proc: Option<&OwnedFd>,
+) -> Result<Option<OwnedFd>, String> {
     // Limits first: raising a hard one needs CAP_SYS_RESOURCE.
     if let Some(m) = spec.prlimits.iter().find_map(|l| l.apply().err()) {
         return Err(m);
@@ -94,11 +97,12 @@ pub(super) fn confine(spec: &RunSpec, host_proc: Option<&OwnedFd>) -> Result<(),
         }
     }
     // Before the capability drop: loading needs CAP_SYS_ADMIN unless
-    // no_new_privs is set, and the drop may take it.
-    if let Some(m) = spec.seccomp.as_ref().and_then(|s| s.load().err()) {
-        return Err(m);
+    // no_new_privs is set, and the drop may take it. The listener of a
+    // filter with `notify` rules goes to the monitor.
+    match &spec.seccomp {
+        Some(s) => s.load(),
+        None => Ok(None),
     }
-    Ok(())
 }
 
 /// Capabilities, ids, the working directory and the parent-death signal.

@@ -117,6 +117,8 @@ pub struct RunSpec {
     /// The seccomp filter init loads, set by the start plan
     /// ([`seccomp_filter`]) so that a compiled filter is cached per run dir.
     pub seccomp: Option<crate::seccomp::Seccomp>,
+    /// `lxc.seccomp.notify.proxy` and `.cookie`, for `notify` rules.
+    pub seccomp_proxy: crate::seccomp::notify::Proxy,
     /// `lxc.hook.*`, with the environment they get.
     pub hooks: super::hooks::Hooks,
     /// AppArmor / SELinux for init, as this host can apply them.
@@ -224,6 +226,10 @@ impl RunSpec {
             privs: r.privileges()?,
             prlimits: r.prlimits()?,
             seccomp: None,
+            seccomp_proxy: crate::seccomp::notify::Proxy {
+                address: cfg.get("lxc.seccomp.notify.proxy").map(str::to_string),
+                cookie: cfg.get("lxc.seccomp.notify.cookie").map(str::to_string),
+            },
             hooks: super::hooks::Hooks::from_config(name, &dir.join("config"), cfg),
             lsm: super::lsm::plan(
                 name,

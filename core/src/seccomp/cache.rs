@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::compile::Filter;
 
 /// Bumped whenever the compiler's output for a policy changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Entry {

@@ -76,6 +76,9 @@ pub struct Filter {
     pub insns: Vec<Insn>,
     /// Rules skipped (a syscall no ABI of this host has), by line.
     pub warnings: Vec<String>,
+    /// Some rule's action is `notify`: the filter needs a listener.
+    #[serde(default)]
+    pub notify: bool,
 }
 
 /// The three ABIs, with the table, the number's bit, and the section that
@@ -190,6 +193,7 @@ pub fn compile(policy: &Policy) -> Filter {
         return Filter {
             insns: Vec::new(),
             warnings: Vec::new(),
+            notify: false,
         };
     }
     let mut warnings = Vec::new();
@@ -233,7 +237,12 @@ pub fn compile(policy: &Policy) -> Filter {
     p.extend_from_slice(s64);
     p.extend_from_slice(sx32);
     p.extend_from_slice(s32);
-    Filter { insns: p, warnings }
+    let notify = policy.rules.iter().any(|r| r.action == Action::Notify);
+    Filter {
+        insns: p,
+        warnings,
+        notify,
+    }
 }
 
 /// The rules for one ABI, then the default.

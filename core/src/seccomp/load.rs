@@ -22,8 +22,16 @@ struct SockFprog {
     filter: *const SockFilter,
 }
 
-/// Loads `insns`; the error says why, for the start's report.
-pub fn load(insns: &[Insn], source: &str) -> Result<(), String> {
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
+const NEW_LISTENER: libc::c_uint = 8;
+
+/// Loads `insns`, with a notification listener when `listener`; the error
+/// says why, for the start's report.
+pub fn load(
+    insns: &[Insn],
+    source: &str,
+    listener: bool,
+) -> Result<Option<std::os::fd::OwnedFd>, String> {
     let prog: Vec<SockFilter> = insns
         .iter()
         .map(|i| SockFilter {
@@ -48,12 +56,13 @@ pub fn load(insns: &[Insn], source: &str) -> Result<(), String> {
         libc::syscall(
             libc::SYS_seccomp,
             SECCOMP_SET_MODE_FILTER,
-            0,
+            if listener { NEW_LISTENER } else { 0 },
             std::ptr::from_ref(&fprog),
         )
     };
-    if r == 0 {
-        Ok(())
+    if r >= 0 {
+        // SAFETY: with NEW_LISTENER the result is a new fd of ours.
+        Ok(listener.then(|| unsafe { std::os::fd::FromRawFd::from_raw_fd(r as i32) }))
     } else {
         Err(format!(
             "loading the seccomp filter of {source}: {}",

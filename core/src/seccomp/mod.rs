@@ -9,6 +9,10 @@
 //! no `notify` and no LXC syntax; LXC's language maps onto a few dozen lines
 //! of BPF, which the unit tests run in an interpreter.
 //!
+//! `notify` rules: init's filter is loaded with a listener, handed to the
+//! monitor, which forwards each call to `lxc.seccomp.notify.proxy` in LXC's
+//! message format ([`notify`]).
+//!
 //! With no `lxc.seccomp.profile`, rlxc loads [`DEFAULT_POLICY`], a deny list
 //! like LXC's `common.seccomp` and wider. A policy that denies nothing
 //! (`2` / `denylist` and no rules) loads no filter at all: that is how a
@@ -18,6 +22,7 @@
 pub mod cache;
 pub mod compile;
 pub mod load;
+pub mod notify;
 pub mod policy;
 mod syscalls_x86;
 
@@ -60,9 +65,16 @@ pub struct Seccomp {
 }
 
 impl Seccomp {
-    /// Loads the filter into the calling process.
-    pub fn load(&self) -> Result<(), String> {
-        load::load(&self.filter.insns, &self.source)
+    /// Loads the filter into the calling process; with `notify` rules, returns
+    /// the listener fd whose notifications the monitor answers.
+    pub fn load(&self) -> Result<Option<std::os::fd::OwnedFd>, String> {
+        load::load(&self.filter.insns, &self.source, self.filter.notify)
+    }
+
+    /// Loads the filter without a listener (an attached process): a
+    /// `notify` call there fails with ENOSYS.
+    pub fn load_unsupervised(&self) -> Result<(), String> {
+        load::load(&self.filter.insns, &self.source, false).map(|_| ())
     }
 }
 
@@ -101,17 +113,12 @@ pub fn for_config(
     Ok((!filter.insns.is_empty()).then_some(Seccomp { source, filter }))
 }
 
-/// Parses and compiles `text`; `notify` is refused until rlxc has a
-/// notification proxy (the call would otherwise hang or fail with ENOSYS).
+/// Parses and compiles `text`. A `notify` rule sends the call to the
+/// monitor, which forwards it to `lxc.seccomp.notify.proxy` (or answers
+/// ENOSYS without one); as the default action it is refused, since every call
+/// of init would then wait on the monitor.
 pub fn compile_checked(text: &str, source: &str) -> Result<Filter, PolicyError> {
     let policy = Policy::parse(text, source)?;
-    if let Some(r) = policy.rules.iter().find(|r| r.action == Action::Notify) {
-        return Err(PolicyError {
-            file: source.to_string(),
-            line: Some(r.line),
-            why: "action `notify` needs a seccomp notification proxy (lxc.seccomp.notify.proxy), which rlxc does not have yet".into(),
-        });
-    }
     if policy.default == Action::Notify {
         return Err(PolicyError {
             file: source.to_string(),

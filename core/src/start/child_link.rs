@@ -208,6 +208,40 @@ impl Launch {
         }
     }
 
+    /// Copies the child's seccomp listener (fd `fd` there) through its
+    /// pidfd and tells it so.
+    fn take_listener(&mut self, fd: i32) -> Result<(), StartError> {
+        let name = self.plan.name.clone();
+        let Some(child) = self.child.as_mut() else {
+            return Ok(());
+        };
+        // SAFETY: pidfd_getfd on the child's pidfd; the result is a new fd.
+        let raw = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_getfd,
+                std::os::fd::AsRawFd::as_raw_fd(&child.pidfd),
+                fd,
+                0,
+            )
+        };
+        if raw < 0 {
+            return Err(StartError::Child {
+                name,
+                message: format!(
+                    "taking the seccomp notification listener (pidfd_getfd): {}",
+                    nix::Error::last().desc()
+                ),
+            });
+        }
+        // SAFETY: ours.
+        self.seccomp_listener = Some(unsafe { std::os::fd::FromRawFd::from_raw_fd(raw as i32) });
+        if let Some(f) = child.go.as_mut() {
+            send(f, &ToChild::ListenerTaken)
+                .map_err(self.io("acknowledging the seccomp listener"))?;
+        }
+        Ok(())
+    }
+
     /// The message for an exec the sealed exec program saw fail.
     fn exec_failure(&self, errno: i32) -> String {
         let what = if self.plan.options.execute {
@@ -231,7 +265,8 @@ impl Launch {
             nics: self.nic_states.clone(),
         };
         // A child that died already cannot read it; its report says why.
-        let sent = child.go.take().map(|mut f| send(&mut f, &go));
+        // The pipe stays open for a seccomp listener's acknowledgement.
+        let sent = child.go.as_mut().map(|f| send(f, &go));
         let mut report = BufReader::new(child.report.take().ok_or_else(|| StartError::Child {
             name: name.clone(),
             message: "released twice".into(),
@@ -240,6 +275,9 @@ impl Launch {
             match receive_report(&mut report) {
                 Ok(Report::Msg(ToMonitor::NetworkReady | ToMonitor::Prepared)) => {
                     tracing::debug!("container `{name}`: network ready")
+                }
+                Ok(Report::Msg(ToMonitor::SeccompListener { fd })) => {
+                    self.take_listener(fd)?;
                 }
                 Ok(Report::Msg(ToMonitor::Failed { stage, message })) => {
                     tracing::debug!("container `{name}`: the child failed at {stage}");
@@ -257,6 +295,7 @@ impl Launch {
         }
         if let Some(c) = self.child.as_mut() {
             c.go_peer = None;
+            c.go = None;
         }
         if let Some(Err(e)) = sent {
             return Err(self.io("releasing the container")(e));

@@ -78,6 +78,8 @@ pub struct Launch {
     pub(super) shared_ns: Vec<(i32, OwnedFd)>,
     /// What each NIC's host half made (plan order).
     pub nic_states: Vec<NicState>,
+    /// A copy of init's seccomp notification listener (`notify` rules).
+    pub seccomp_listener: Option<OwnedFd>,
     /// The child's namespaces, held for `lxc.hook.stop` (only when one is set).
     pub(super) stop_ns: Vec<(&'static str, OwnedFd)>,
     pub(super) done: Vec<Stage>,
@@ -111,6 +113,7 @@ impl Launch {
             netns: None,
             shared_ns: Vec::new(),
             nic_states: Vec::new(),
+            seccomp_listener: None,
             stop_ns: Vec::new(),
             done: Vec::new(),
         }

@@ -18,6 +18,8 @@ pub enum ToChild {
         /// What each NIC's host half made, in plan order.
         nics: Vec<NicState>,
     },
+    /// The monitor holds its own copy of the seccomp listener now.
+    ListenerTaken,
 }
 
 /// From the container's first process to the monitor.
@@ -29,6 +31,12 @@ pub enum ToMonitor {
     Prepared,
     /// Every NIC's container half is done.
     NetworkReady,
+    /// The seccomp filter's notification listener is this fd of the child:
+    /// the monitor takes a copy (`pidfd_getfd`) and says `ListenerTaken`.
+    SeccompListener {
+        /// The fd number in the child.
+        fd: i32,
+    },
     /// A stage failed; the process exits after this.
     Failed {
         /// The stage (`mounts`, `network`, `exec` …).
