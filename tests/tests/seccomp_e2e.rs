@@ -226,3 +226,35 @@ fn notify_rules_reach_an_lxc_format_proxy_or_get_enosys() {
     assert!(!lab.rootfs(&c).join("tmp/notified").exists());
     lab.assert_clean(&c);
 }
+
+#[test]
+fn a_notified_call_in_the_start_hook_is_answered_not_left_waiting() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("scnotifyhook");
+    let policy = lab.path().join("notify.policy");
+    std::fs::write(&policy, "2\ndenylist\nmkdir notify\n").unwrap();
+    lab.configure(
+        &c,
+        &format!(
+            "lxc.seccomp.profile = {}\nlxc.hook.version = 1\nlxc.hook.start = mkdir /hooked\n",
+            policy.display()
+        ),
+    );
+    // The hook runs after the filter is loaded: its mkdir is a notified call.
+    let o = run(&mut lab.cmd_under(
+        &["timeout", "30"],
+        &rlxc_tests::rlxc_bin(),
+        &["execute", "-n", &c, "--", "true"],
+    ));
+    let err = rlxc_tests::stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "answered (ENOSYS), not hung: {err}"
+    );
+    assert!(
+        err.contains("lxc.hook.start `mkdir /hooked` failed"),
+        "{err}"
+    );
+    lab.assert_clean(&c);
+}

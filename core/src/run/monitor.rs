@@ -114,12 +114,6 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
         return (failed, None);
     };
     let (spec, options) = (&l.plan.spec, &l.plan.options);
-    // seccomp `notify` calls of init's filter, answered on a thread of their
-    // own (the proxy may take its time); it ends with the filtered processes.
-    let notifier = l.seccomp_listener.take().map(|fd| {
-        let (proxy, pid) = (spec.seccomp_proxy.clone(), child.pid);
-        std::thread::spawn(move || crate::seccomp::notify::serve(&fd, &proxy, pid))
-    });
     let ptys = l.ptys.take().unwrap_or_default();
     let cgroups = l
         .cgroups
@@ -157,11 +151,7 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
     for e in l.teardown() {
         tracing::warn!("{e}");
     }
-    // Every filtered process is gone: the listener has hung up. A reboot's
-    // clone needs this process single-threaded again.
-    if let Some(t) = notifier {
-        let _ = t.join();
-    }
+
     // The lock survives a reboot; otherwise it goes before the final STOPPED.
     let lock = exit.reboot.then_some(lock);
     let _ = block_on(stopping.stopped());

@@ -20,6 +20,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
 const NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
+/// The `_IOR` spelling kernels before 5.8 take.
+const NOTIF_ID_VALID_OLD: libc::c_ulong = 0x8008_2102;
 /// `SECCOMP_GET_NOTIF_SIZES`.
 const GET_NOTIF_SIZES: libc::c_uint = 3;
 
@@ -40,6 +42,8 @@ struct ProxyMsg {
     monitor_pid: i32,
     init_pid: i32,
     sizes: Sizes,
+    /// The C struct's padding, named so that it is zero on the wire.
+    pad: u16,
     cookie_len: u64,
 }
 
@@ -161,33 +165,100 @@ fn send_with_fds(sock: &OwnedFd, data: &[u8], fds: &[i32]) -> bool {
     n == data.len() as isize
 }
 
-/// Answers notifications from `listener` until it ends; runs on its own thread.
-pub fn serve(listener: &OwnedFd, proxy: &Proxy, init_pid: i32) {
-    let sz = sizes();
-    let mut sock = proxy.address.as_deref().and_then(|a| match connect(a) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!("seccomp notify: {e}: calls are answered with ENOSYS");
-            None
+/// The thread answering one listener, and how to end it.
+#[derive(Debug)]
+pub struct Notifier {
+    stop: OwnedFd,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Notifier {
+    /// Starts answering `listener`'s notifications (init `init_pid`'s filter).
+    pub fn start(listener: OwnedFd, proxy: Proxy, init_pid: i32) -> Result<Notifier, String> {
+        // SAFETY: eventfd, a new fd of ours.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        if efd < 0 {
+            return Err(format!("eventfd: {}", nix::Error::last().desc()));
         }
-    });
+        // SAFETY: ours.
+        let stop: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(efd) };
+        let theirs = stop.try_clone().map_err(|e| e.to_string())?;
+        let thread = std::thread::Builder::new()
+            .name("seccomp-notify".into())
+            .spawn(move || {
+                // Signals are the monitor's main thread's (its signalfd): a
+                // SIGTERM delivered here would kill the monitor.
+                let all = nix::sys::signal::SigSet::all();
+                let _ = nix::sys::signal::pthread_sigmask(
+                    nix::sys::signal::SigmaskHow::SIG_BLOCK,
+                    Some(&all),
+                    None,
+                );
+                serve(&listener, &theirs, &proxy, init_pid);
+            })
+            .map_err(|e| format!("starting the seccomp notification thread: {e}"))?;
+        Ok(Notifier {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Ends the thread and closes the listener: a call still waiting, or made
+    /// later by a leftover process, then fails with ENOSYS.
+    pub fn stop(mut self) {
+        self.signal_and_join();
+    }
+
+    fn signal_and_join(&mut self) {
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: an 8-byte write to our eventfd.
+        unsafe { libc::write(self.stop.as_raw_fd(), one.as_ptr().cast(), 8) };
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        self.signal_and_join();
+    }
+}
+
+/// Why one forwarded call had no answer from the proxy.
+enum Fail {
+    /// This call only (its process gone): answer it ENOSYS, keep the socket.
+    Call,
+    /// The socket: reconnect.
+    Socket,
+}
+
+/// Answers notifications from `listener` until it ends or `stop` is written.
+fn serve(listener: &OwnedFd, stop: &OwnedFd, proxy: &Proxy, init_pid: i32) {
+    let sz = sizes();
+    let mut sock = proxy.address.as_deref().and_then(reconnect);
     let (nlen, rlen) = (usize::from(sz.notif).max(80), usize::from(sz.resp).max(24));
     loop {
-        let mut pfd = libc::pollfd {
-            fd: listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: poll on one live fd.
-        if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+        let mut pfd = [
+            libc::pollfd {
+                fd: listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: stop.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: poll on two live fds.
+        if unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) } < 0 {
             if nix::Error::last() == nix::Error::EINTR {
                 continue;
             }
             return;
         }
-        if pfd.revents & (libc::POLLHUP | libc::POLLNVAL | libc::POLLERR) != 0
-            && pfd.revents & libc::POLLIN == 0
-        {
+        if pfd[1].revents != 0 || (pfd[0].revents & libc::POLLIN == 0 && pfd[0].revents != 0) {
             return;
         }
         let mut req = vec![0u8; nlen];
@@ -201,22 +272,65 @@ pub fn serve(listener: &OwnedFd, proxy: &Proxy, init_pid: i32) {
         }
         let id = u64::from_ne_bytes(req[0..8].try_into().expect("8 bytes"));
         let pid = u32::from_ne_bytes(req[8..12].try_into().expect("4 bytes"));
-        let mut resp = vec![0u8; rlen];
-        resp[0..8].copy_from_slice(&id.to_ne_bytes());
-        // ENOSYS unless the proxy says otherwise.
-        resp[16..20].copy_from_slice(&(-libc::ENOSYS).to_ne_bytes());
-        if let Some(s) = &sock {
-            if !forward(s, listener, proxy, sz, init_pid, pid, id, &req, &mut resp) {
-                tracing::warn!("seccomp notify: the proxy failed; answering ENOSYS");
-                resp.fill(0);
-                resp[0..8].copy_from_slice(&id.to_ne_bytes());
-                resp[16..20].copy_from_slice(&(-libc::ENOSYS).to_ne_bytes());
-                sock = None;
+        let mut resp = enosys(id, rlen);
+        let mut tries = 0;
+        while let (Some(s), Some(address)) = (&sock, proxy.address.as_deref()) {
+            match forward(s, listener, proxy, sz, init_pid, pid, id, &req, &mut resp) {
+                Ok(()) => break,
+                Err(Fail::Call) => {
+                    resp = enosys(id, rlen);
+                    break;
+                }
+                Err(Fail::Socket) => {
+                    resp = enosys(id, rlen);
+                    tries += 1;
+                    sock = if tries < 2 { reconnect(address) } else { None };
+                }
             }
         }
+        if sock.is_none() {
+            // Tried again at the next call: a proxy may come back.
+            sock = proxy.address.as_deref().and_then(reconnect);
+        }
         // SAFETY: NOTIF_SEND with a seccomp_notif_resp of the kernel's size.
-        unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_SEND, resp.as_ptr()) };
+        if unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_SEND, resp.as_ptr()) } != 0
+            && nix::Error::last() != nix::Error::ENOENT
+        {
+            // A reply the kernel refused (bad flags from the proxy) would
+            // leave the caller waiting: answer it plainly instead.
+            let plain = enosys(id, rlen);
+            // SAFETY: as above.
+            unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_SEND, plain.as_ptr()) };
+        }
     }
+}
+
+/// A response refusing call `id` with ENOSYS.
+fn enosys(id: u64, len: usize) -> Vec<u8> {
+    let mut r = vec![0u8; len];
+    r[0..8].copy_from_slice(&id.to_ne_bytes());
+    r[16..20].copy_from_slice(&(-libc::ENOSYS).to_ne_bytes());
+    r
+}
+
+fn reconnect(address: &str) -> Option<OwnedFd> {
+    connect(address)
+        .map_err(|e| tracing::warn!("seccomp notify: {e}: calls are answered with ENOSYS"))
+        .ok()
+}
+
+/// Whether notification `id` is still pending (its process alive).
+fn id_valid(listener: &OwnedFd, id: u64) -> bool {
+    for op in [NOTIF_ID_VALID, NOTIF_ID_VALID_OLD] {
+        // SAFETY: ID_VALID with a pointer to the id.
+        if unsafe { libc::ioctl(listener.as_raw_fd(), op, &id) } == 0 {
+            return true;
+        }
+        if nix::Error::last() != nix::Error::EINVAL {
+            return false;
+        }
+    }
+    false
 }
 
 /// One round trip to the proxy; the response lands in `resp`.
@@ -231,7 +345,7 @@ fn forward(
     id: u64,
     req: &[u8],
     resp: &mut [u8],
-) -> bool {
+) -> Result<(), Fail> {
     let (Ok(dir), Ok(mem)) = (
         std::fs::File::open(format!("/proc/{pid}")),
         std::fs::OpenOptions::new()
@@ -239,12 +353,11 @@ fn forward(
             .write(true)
             .open(format!("/proc/{pid}/mem")),
     ) else {
-        return false;
+        return Err(Fail::Call);
     };
     // The fds must still be of the process that made the call.
-    // SAFETY: NOTIF_ID_VALID with the id.
-    if unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_ID_VALID, &id) } != 0 {
-        return false;
+    if !id_valid(listener, id) {
+        return Err(Fail::Call);
     }
     let cookie = proxy.cookie.clone().unwrap_or_default();
     let head = ProxyMsg {
@@ -252,6 +365,7 @@ fn forward(
         monitor_pid: std::process::id() as i32,
         init_pid,
         sizes: sz,
+        pad: 0,
         cookie_len: cookie.len() as u64,
     };
     let mut out = as_bytes(&head).to_vec();
@@ -263,20 +377,29 @@ fn forward(
         &out,
         &[dir.as_raw_fd(), mem.as_raw_fd(), listener.as_raw_fd()],
     ) {
-        return false;
+        return Err(Fail::Socket);
     }
     let base = std::mem::size_of::<ProxyMsg>() + req.len() + resp.len();
     let mut back = vec![0u8; base];
-    // SAFETY: recv into our buffer.
-    let n = unsafe { libc::recv(sock.as_raw_fd(), back.as_mut_ptr().cast(), back.len(), 0) };
-    if n != base as isize || back[0..8] != [0u8; 8] {
-        return false;
+    let n = loop {
+        // SAFETY: recv into our buffer.
+        let n = unsafe { libc::recv(sock.as_raw_fd(), back.as_mut_ptr().cast(), back.len(), 0) };
+        if n < 0 && nix::Error::last() == nix::Error::EINTR {
+            continue;
+        }
+        break n;
+    };
+    if n != base as isize {
+        return Err(Fail::Socket);
+    }
+    if back[0..8] != [0u8; 8] {
+        return Err(Fail::Call);
     }
     let r = &back[std::mem::size_of::<ProxyMsg>() + req.len()..];
     resp.copy_from_slice(r);
     // A reply for another call is not taken.
     resp[0..8].copy_from_slice(&id.to_ne_bytes());
-    true
+    Ok(())
 }
 
 #[cfg(test)]

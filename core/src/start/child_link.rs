@@ -234,7 +234,22 @@ impl Launch {
             });
         }
         // SAFETY: ours.
-        self.seccomp_listener = Some(unsafe { std::os::fd::FromRawFd::from_raw_fd(raw as i32) });
+        let listener: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(raw as i32) };
+        // Served from now on: the start hook and the exec may already make
+        // notified calls.
+        let notifier = crate::seccomp::notify::Notifier::start(
+            listener,
+            self.plan.spec.seccomp_proxy.clone(),
+            child.pid,
+        )
+        .map_err(|message| StartError::Child {
+            name: name.clone(),
+            message,
+        })?;
+        self.seccomp_notifier = Some(notifier);
+        let Some(child) = self.child.as_mut() else {
+            return Ok(());
+        };
         if let Some(f) = child.go.as_mut() {
             send(f, &ToChild::ListenerTaken)
                 .map_err(self.io("acknowledging the seccomp listener"))?;

@@ -78,8 +78,8 @@ pub struct Launch {
     pub(super) shared_ns: Vec<(i32, OwnedFd)>,
     /// What each NIC's host half made (plan order).
     pub nic_states: Vec<NicState>,
-    /// A copy of init's seccomp notification listener (`notify` rules).
-    pub seccomp_listener: Option<OwnedFd>,
+    /// The thread answering init's seccomp notifications (`notify` rules).
+    pub(super) seccomp_notifier: Option<crate::seccomp::notify::Notifier>,
     /// The child's namespaces, held for `lxc.hook.stop` (only when one is set).
     pub(super) stop_ns: Vec<(&'static str, OwnedFd)>,
     pub(super) done: Vec<Stage>,
@@ -113,7 +113,7 @@ impl Launch {
             netns: None,
             shared_ns: Vec::new(),
             nic_states: Vec::new(),
-            seccomp_listener: None,
+            seccomp_notifier: None,
             stop_ns: Vec::new(),
             done: Vec::new(),
         }
@@ -246,6 +246,11 @@ impl Launch {
                         let _ = sys.pidfd_signal(c.pid, c.pidfd.as_fd(), libc::SIGKILL);
                     }
                     let _ = sys.reap(c.pid);
+                }
+                // After init is gone: a leftover process's notified call
+                // then fails with ENOSYS; a reboot's clone needs one thread.
+                if let Some(n) = self.seccomp_notifier.take() {
+                    n.stop();
                 }
                 self.netns = None;
                 self.hook_stop()
