@@ -9,7 +9,9 @@
 //! kernel's verifier runs once per start on a program of a few dozen
 //! instructions.
 
-use super::devices::{DevKind, DeviceList, Exception, MKNOD, READ, WRITE};
+#[cfg(test)]
+use super::devices::DevKind;
+use super::devices::{DeviceList, Exception, MKNOD, READ, WRITE};
 
 /// One eBPF instruction (`struct bpf_insn`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,8 +132,8 @@ pub fn bytes(p: &[Insn]) -> Vec<u8> {
         .collect()
 }
 
-/// Runs `p` on one request, as the kernel would (for the unit tests and for
-/// checking a program before it is loaded).
+/// Runs `p` on one request, as the kernel would (for the unit tests).
+#[cfg(test)]
 pub fn run(p: &[Insn], kind: DevKind, major: u32, minor: u32, access: u8) -> Option<u64> {
     let ctx = [kind.bpf() | (u32::from(access) << 16), major, minor];
     let mut r = [0u64; 11];

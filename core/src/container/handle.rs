@@ -363,11 +363,10 @@ impl Container {
             .as_ref()
             .map(|cfg| crate::run::spec::RunSpec::from_config(&self.name, &dir, cfg))
             .transpose()?;
-        let cache = self.paths.rundir.join("seccomp");
-        let seccomp = match &self.config {
-            Some(cfg) => crate::run::spec::seccomp_filter(&self.name, cfg, &cache)?,
-            None => crate::run::spec::seccomp_filter(&self.name, &Config::default(), &cache)?,
-        };
+        let empty = Config::default();
+        let cfg = self.config.as_ref().unwrap_or(&empty);
+        let seccomp =
+            crate::run::spec::seccomp_filter(&self.name, cfg, &self.paths.seccomp_cache())?;
         let req = AttachRequest {
             name: self.name.clone(),
             pid,

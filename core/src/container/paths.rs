@@ -56,6 +56,12 @@ impl Paths {
         self.rundir.join(encode(&self.lxcpath))
     }
 
+    /// Where compiled seccomp filters of policy files are cached (all
+    /// lxcpaths share it: an entry is keyed by the policy's whole text).
+    pub fn seccomp_cache(&self) -> PathBuf {
+        self.rundir.join("seccomp")
+    }
+
     /// Runtime directory of one container (sockets, pid files).
     pub fn run_dir(&self, name: &str) -> Result<PathBuf, NameError> {
         validate_name(name)?;

@@ -20,22 +20,7 @@ use super::privs::Privileges;
 use super::trampoline;
 use crate::cgroups::ContainerCgroups;
 
-/// The namespaces attach can enter, in the order it enters them.
-pub const NAMESPACES: &[(&str, &str, CloneFlags)] = &[
-    ("USER", "user", CloneFlags::CLONE_NEWUSER),
-    ("MOUNT", "mnt", CloneFlags::CLONE_NEWNS),
-    ("PID", "pid", CloneFlags::CLONE_NEWPID),
-    ("UTSNAME", "uts", CloneFlags::CLONE_NEWUTS),
-    ("IPC", "ipc", CloneFlags::CLONE_NEWIPC),
-    ("NETWORK", "net", CloneFlags::CLONE_NEWNET),
-    ("CGROUP", "cgroup", CloneFlags::CLONE_NEWCGROUP),
-    // lxc.time.offset.*: the clocks an attached process reads are init's.
-    (
-        "TIME",
-        "time",
-        CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
-    ),
-];
+pub use super::namespaces::NAMESPACES;
 
 /// What to run and how.
 #[derive(Debug, Clone)]

@@ -97,7 +97,14 @@ impl Hooks {
                 let (k, _) = KINDS.iter().find(|(_, n)| *n == kind)?;
                 Some((*k, i.value.clone()))
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // Most containers have no hooks: nothing more to read for them.
+        if list.is_empty() {
+            return Hooks {
+                name: name.to_string(),
+                ..Hooks::default()
+            };
+        }
         let mut env = vec![
             ("LXC_NAME".to_string(), name.to_string()),
             ("LXC_CONFIG_FILE".into(), config_file.display().to_string()),

@@ -142,17 +142,10 @@ pub fn plan(name: &str, lxcpath: &Path, cfg: &Config, host: HostLsm) -> Result<L
 /// `PROC_SUPER_MAGIC`.
 const PROC_MAGIC: i64 = 0x9fa0;
 
-/// Opens the exec-label file of `module` in the procfs at `proc_root`
-/// (normally the host's `/proc`, before the pivot) and checks it is on procfs.
-pub fn open_exec_attr(proc_root: &Path, module: Module) -> Result<OwnedFd, String> {
-    let dir = std::fs::File::open(proc_root)
-        .map_err(|e| format!("opening {}: {e}", proc_root.display()))?;
-    open_exec_attr_at(&dir.into(), module)
-}
-
-/// [`open_exec_attr`] relative to an open procfs directory (opened before
-/// `setns` into the container's mount namespace). `self` there is the
-/// caller, whatever pid namespace it is in now.
+/// Opens the exec-label file of `module` in the procfs directory
+/// `proc_root` (the host's `/proc`, opened before the pivot or `setns` into
+/// the container's mount namespace) and checks it is on procfs. `self` there
+/// is the caller, whatever pid namespace it is in now.
 pub fn open_exec_attr_at(proc_root: &OwnedFd, module: Module) -> Result<OwnedFd, String> {
     let candidates: &[&str] = match module {
         Module::AppArmor => &["self/attr/apparmor/exec", "self/attr/exec"],

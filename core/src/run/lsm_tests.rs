@@ -126,8 +126,9 @@ fn a_label_file_off_procfs_is_refused() {
     let attr = d.path().join("self/attr/apparmor");
     std::fs::create_dir_all(&attr).unwrap();
     std::fs::write(attr.join("exec"), "").unwrap();
-    let e = open_exec_attr(d.path(), Module::AppArmor).unwrap_err();
+    let dir = |p: &Path| -> OwnedFd { std::fs::File::open(p).unwrap().into() };
+    let e = open_exec_attr_at(&dir(d.path()), Module::AppArmor).unwrap_err();
     assert!(e.contains("is not on procfs"), "{e}");
     // The real one opens (the write itself needs a module this host lacks).
-    assert!(open_exec_attr(Path::new("/proc"), Module::SeLinux).is_ok());
+    assert!(open_exec_attr_at(&dir(Path::new("/proc")), Module::SeLinux).is_ok());
 }

@@ -1,4 +1,7 @@
-//! The namespaces a container gets, as `clone(2)` flags.
+//! The namespaces a container gets, as `clone(2)` flags, and the one table
+//! of their names (attach's labels, `/proc/PID/ns` names, flags).
+
+use nix::sched::CloneFlags;
 
 /// The namespaces a container gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,4 +59,29 @@ impl Namespaces {
             _ => {}
         }
     }
+}
+
+/// The namespaces attach can enter, in the order it enters them.
+pub const NAMESPACES: &[(&str, &str, CloneFlags)] = &[
+    ("USER", "user", CloneFlags::CLONE_NEWUSER),
+    ("MOUNT", "mnt", CloneFlags::CLONE_NEWNS),
+    ("PID", "pid", CloneFlags::CLONE_NEWPID),
+    ("UTSNAME", "uts", CloneFlags::CLONE_NEWUTS),
+    ("IPC", "ipc", CloneFlags::CLONE_NEWIPC),
+    ("NETWORK", "net", CloneFlags::CLONE_NEWNET),
+    ("CGROUP", "cgroup", CloneFlags::CLONE_NEWCGROUP),
+    // lxc.time.offset.*: the clocks an attached process reads are init's.
+    (
+        "TIME",
+        "time",
+        CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    ),
+];
+
+/// The `CLONE_NEW*` flag of namespace `ns` (its `/proc/PID/ns` name).
+pub fn flag_of(ns: &str) -> Option<i32> {
+    NAMESPACES
+        .iter()
+        .find(|(_, n, _)| *n == ns)
+        .map(|(_, _, f)| f.bits())
 }

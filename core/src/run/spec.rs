@@ -143,17 +143,10 @@ pub struct RunSpec {
     pub log_level: Option<String>,
 }
 
-/// The namespaces `lxc.namespace.share.*` can join, with their clone flag.
-pub const SHAREABLE: &[(&str, i32)] = &[
-    ("net", libc::CLONE_NEWNET),
-    ("ipc", libc::CLONE_NEWIPC),
-    ("uts", libc::CLONE_NEWUTS),
-    ("cgroup", libc::CLONE_NEWCGROUP),
-    ("time", libc::CLONE_NEWTIME),
-    // Joined by the monitor around the clone: a pid namespace is entered
-    // by the children of whoever joins it.
-    ("pid", libc::CLONE_NEWPID),
-];
+/// The namespaces `lxc.namespace.share.*` can join (their flags:
+/// [`super::namespaces::flag_of`]). `pid` is joined by the monitor around the
+/// clone: a pid namespace is entered by the children of whoever joins it.
+pub const SHAREABLE: &[&str] = &["net", "ipc", "uts", "cgroup", "time", "pid"];
 
 impl RunSpec {
     /// What `lxc.namespace.share.NS` names, if set.
@@ -245,7 +238,7 @@ impl RunSpec {
             pdeath_signal: sig("lxc.monitor.signal.pdeath", libc::SIGKILL)?,
             share: SHAREABLE
                 .iter()
-                .filter_map(|(ns, _)| {
+                .filter_map(|ns| {
                     cfg.get(&format!("lxc.namespace.share.{ns}"))
                         .map(|t| (ns.to_string(), t.to_string()))
                 })
@@ -299,7 +292,7 @@ fn namespaces(cfg: &Config) -> Namespaces {
     if cfg.nics().iter().any(|n| n.kind.as_deref() == Some("none")) {
         ns.net = false;
     }
-    for (name, _) in SHAREABLE {
+    for name in SHAREABLE {
         if cfg.get(&format!("lxc.namespace.share.{name}")).is_some() {
             ns.set(name, false);
         }

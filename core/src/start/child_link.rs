@@ -148,10 +148,7 @@ impl Launch {
     fn open_shared_namespaces(&self) -> Result<Vec<(i32, OwnedFd)>, StartError> {
         let mut out = Vec::new();
         for (ns, other) in &self.plan.spec.share {
-            let flag = crate::run::spec::SHAREABLE
-                .iter()
-                .find(|(n, _)| n == ns)
-                .map_or(0, |(_, f)| *f);
+            let flag = crate::run::namespaces::flag_of(ns).unwrap_or(0);
             let key = format!("lxc.namespace.share.{ns}");
             let path = if other.starts_with('/') {
                 other.clone()

@@ -9,15 +9,9 @@ use super::launch::Launch;
 use super::StartError;
 use crate::run::hooks::HookKind;
 
-/// The namespaces a `stop` hook is handed, by LXC's names.
-const NAMESPACES: &[(&str, &str)] = &[
-    ("mnt", "MNT"),
-    ("pid", "PID"),
-    ("uts", "UTS"),
-    ("ipc", "IPC"),
-    ("net", "NET"),
-    ("cgroup", "CGROUP"),
-];
+/// The namespaces a `stop` hook is handed (`/proc/PID/ns` names; LXC's
+/// variables are their upper case, `LXC_NET_NS`).
+const STOP_NAMESPACES: &[&str] = &["mnt", "pid", "uts", "ipc", "net", "cgroup"];
 
 impl Launch {
     /// Runs the hooks of `kind`; a failure fails the stage.
@@ -66,9 +60,9 @@ impl Launch {
         if !self.plan.spec.hooks.has(HookKind::Stop) {
             return;
         }
-        self.stop_ns = NAMESPACES
+        self.stop_ns = STOP_NAMESPACES
             .iter()
-            .filter_map(|(ns, _)| {
+            .filter_map(|ns| {
                 let f = std::fs::File::open(format!("/proc/{pid}/ns/{ns}")).ok()?;
                 Some((*ns, OwnedFd::from(f)))
             })
@@ -90,11 +84,7 @@ impl Launch {
         let args: Vec<String> = paths.iter().map(|(ns, p)| format!("{ns}:{p}")).collect();
         let mut env = self.end_env();
         for (ns, p) in &paths {
-            let upper = NAMESPACES
-                .iter()
-                .find(|(n, _)| n == ns)
-                .map_or("", |(_, u)| u);
-            env.push((format!("LXC_{upper}_NS"), p.clone()));
+            env.push((format!("LXC_{}_NS", ns.to_ascii_uppercase()), p.clone()));
         }
         let r = self.run_hook(HookKind::Stop, &env, &args);
         self.stop_ns.clear();

@@ -146,7 +146,7 @@ impl StartPlan {
             .container_dir(name)
             .map_err(|e| command_error(name, e.to_string()))?;
         let mut spec = RunSpec::from_config(name, &dir, config)?;
-        spec.seccomp = seccomp_filter(name, config, &paths.rundir.join("seccomp"))?;
+        spec.seccomp = seccomp_filter(name, config, &paths.seccomp_cache())?;
         let rootfs = rootfs_plan(name, paths, config, registry)?;
         // The backend's location, without the prefix that chose the backend.
         spec.rootfs = rootfs.as_ref().map(|r| PathBuf::from(&r.spec.location));
@@ -163,7 +163,8 @@ impl StartPlan {
                 ),
             });
         }
-        let cgroup = place(&config.cgroup_settings(), layout);
+        let settings = config.cgroup_settings();
+        let cgroup = place(&settings, layout);
         if let Some(t) = cgroup.untranslatable.first() {
             return Err(PlanError::Cgroup {
                 name: name.into(),
@@ -172,12 +173,10 @@ impl StartPlan {
             });
         }
         let devices =
-            DevicePolicy::for_host(&config.cgroup_settings(), layout).map_err(|(key, why)| {
-                PlanError::Cgroup {
-                    name: name.into(),
-                    key,
-                    why,
-                }
+            DevicePolicy::for_host(&settings, layout).map_err(|(key, why)| PlanError::Cgroup {
+                name: name.into(),
+                key,
+                why,
             })?;
         let mut warnings: Vec<String> = cgroup
             .translated
