@@ -226,6 +226,12 @@ impl Lab {
         stdout(&o)
     }
 
+    /// Runs `sh -c script` attached to running container `name`; it must
+    /// succeed; returns its stdout.
+    pub fn attach_sh(&self, name: &str, script: &str) -> String {
+        self.ok(&["attach", "-n", name, "--", "sh", "-c", script])
+    }
+
     /// Runs a command that must fail with `code`; returns its stderr.
     pub fn fails(&self, args: &[&str], code: i32) -> String {
         let o = self.run(args);

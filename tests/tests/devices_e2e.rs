@@ -15,7 +15,7 @@ const PROBE: &str =
      done";
 
 fn probe(lab: &Lab, c: &str) -> String {
-    lab.ok(&["attach", "-n", c, "--", "sh", "-c", PROBE])
+    lab.attach_sh(c, PROBE)
 }
 
 #[test]
@@ -70,15 +70,7 @@ fn cgroup2_rules_are_enforced_by_a_device_program_and_changed_at_run_time() {
     assert!(out.contains("/dev/zero open"), "{out}");
     assert!(out.contains("/tmp/l0 refused"), "{out}");
     // Read only: a write to /dev/zero is still refused by the program.
-    let w = lab.ok(&[
-        "attach",
-        "-n",
-        &c,
-        "--",
-        "sh",
-        "-c",
-        "echo x > /dev/zero && echo written || echo refused",
-    ]);
+    let w = lab.attach_sh(&c, "echo x > /dev/zero && echo written || echo refused");
     assert_eq!(w.trim_end().lines().last(), Some("refused"), "{w}");
     lab.ok(&["stop", "-n", &c, "-k"]);
     lab.assert_clean(&c);

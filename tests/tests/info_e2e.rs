@@ -75,15 +75,7 @@ fn netstat_shows_the_containers_sockets_not_the_hosts() {
     let Some(lab) = Lab::new() else { return };
     let c = lab.busybox("netstat");
     lab.ok(&["start", "-n", &c]);
-    lab.ok(&[
-        "attach",
-        "-n",
-        &c,
-        "--",
-        "sh",
-        "-c",
-        "nc -l -p 8123 >/dev/null 2>&1 &",
-    ]);
+    lab.attach_sh(&c, "nc -l -p 8123 >/dev/null 2>&1 &");
     // A listener of the host's (this test's) that must not show.
     let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let host_port = format!(":{}", host.local_addr().unwrap().port());

@@ -30,15 +30,7 @@ fn start_info_attach_freeze_cgroup_stop_destroy() {
     }
     // Init is pid 1 inside, with the container's hostname.
     assert_eq!(lab.ok(&["attach", "-n", &c, "--", "hostname"]).trim(), c);
-    let inside = lab.ok(&[
-        "attach",
-        "-n",
-        &c,
-        "--",
-        "sh",
-        "-c",
-        "cat /proc/1/comm; echo $$",
-    ]);
+    let inside = lab.attach_sh(&c, "cat /proc/1/comm; echo $$");
     assert!(inside.starts_with("init\n"), "{inside}");
 
     // cgroup membership and the limit, seen from the host.
@@ -61,15 +53,10 @@ fn start_info_attach_freeze_cgroup_stop_destroy() {
     }
 
     // Devices, devpts and ttys in the rootfs.
-    let dev = lab.ok(&[
-        "attach",
-        "-n",
+    let dev = lab.attach_sh(
         &c,
-        "--",
-        "sh",
-        "-c",
         "ls /dev /dev/lxc; readlink /dev/tty1; grep devpts /proc/mounts",
-    ]);
+    );
     for n in [
         "null", "zero", "full", "random", "urandom", "tty", "console", "ptmx", "pts", "tty1",
         "tty2",

@@ -25,7 +25,7 @@ fn proc_sys_is_read_only_by_default_but_its_net_part_is_not() {
     }
     let before = host_hostname();
     lab.ok(&["start", "-n", &c]);
-    let out = lab.ok(&["attach", "-n", &c, "--", "sh", "-c", PROBE]);
+    let out = lab.attach_sh(&c, PROBE);
     assert_eq!(out, "net-written\nro\n", "mixed /proc");
     assert_eq!(host_hostname(), before);
     lab.ok(&["stop", "-n", &c, "-k"]);
@@ -39,7 +39,7 @@ fn proc_rw_leaves_proc_sys_writable() {
     lab.configure(&c, "lxc.mount.auto = proc:rw sys:ro\n");
     let before = host_hostname();
     lab.ok(&["start", "-n", &c]);
-    let out = lab.ok(&["attach", "-n", &c, "--", "sh", "-c", PROBE]);
+    let out = lab.attach_sh(&c, PROBE);
     assert_eq!(
         out, "uts-written\nnet-written\n",
         "no /proc/sys bind under proc:rw"
@@ -64,7 +64,7 @@ fn rootfs_options_ro_makes_the_rootfs_read_only_inside_only() {
     let probe = "touch /probe 2>/dev/null && echo root-written; \
                  touch /dev/probe && echo dev-written; \
                  grep ' / ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1-2";
-    let out = lab.ok(&["attach", "-n", &c, "--", "sh", "-c", probe]);
+    let out = lab.attach_sh(&c, probe);
     assert_eq!(
         out, "dev-written\nro,nosuid\n",
         "only the rootfs mount is read-only"

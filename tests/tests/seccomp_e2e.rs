@@ -171,31 +171,22 @@ fn a_bad_policy_is_refused_by_file_and_line_and_nothing_is_left() {
     lab.assert_clean(&c);
 }
 
-#[test]
-fn notify_rules_reach_an_lxc_format_proxy_or_get_enosys() {
-    let Some(lab) = Lab::new() else { return };
-    let c = lab.busybox("scnotify");
+/// Builds `notify_proxy.c`; `None` (skipped) without gcc.
+fn build_proxy(lab: &Lab) -> Option<std::path::PathBuf> {
     let proxy_bin = lab.path().join("notify_proxy");
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/notify_proxy.c");
     let o = run(std::process::Command::new("gcc")
         .args(["-O1", "-o"])
         .arg(&proxy_bin)
         .arg(src));
-    if !rlxc_tests::require(o.status.success(), "gcc (gcc, libc6-dev)") {
-        return;
-    }
-    let policy = lab.path().join("notify.policy");
-    std::fs::write(&policy, "2\ndenylist\nmkdir notify\n").unwrap();
-    lab.configure(&c, &format!("lxc.seccomp.profile = {}\n", policy.display()));
-    let try_mkdir = "mkdir /tmp/notified 2>&1; true";
-    // No proxy: the monitor answers ENOSYS, as LXC does.
-    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", try_mkdir]);
-    assert!(out.contains("Function not implemented"), "{out}");
-    // A proxy answering errno 42 (ENOMSG), which also sees the cookie.
-    let sock = lab.path().join("proxy.sock");
-    let mut proxy = std::process::Command::new(&proxy_bin)
-        .arg(&sock)
-        .arg("42")
+    rlxc_tests::require(o.status.success(), "gcc (gcc, libc6-dev)").then_some(proxy_bin)
+}
+
+/// Starts the proxy answering every call with -`errno` on `sock`, once it listens.
+fn spawn_proxy(bin: &std::path::Path, sock: &std::path::Path, errno: i32) -> std::process::Child {
+    let mut proxy = std::process::Command::new(bin)
+        .arg(sock)
+        .arg(errno.to_string())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -207,6 +198,40 @@ fn notify_rules_reach_an_lxc_format_proxy_or_get_enosys() {
     )
     .unwrap();
     assert_eq!(ready, "ready\n");
+    proxy
+}
+
+/// The proxy's log (one `nr=N cookie=C` line per call) once it is stopped.
+fn proxy_log(mut proxy: std::process::Child) -> String {
+    let _ = proxy.kill();
+    let log = proxy.wait_with_output().unwrap();
+    String::from_utf8_lossy(&log.stderr).into_owned()
+}
+
+fn notify_policy(lab: &Lab, c: &str, extra: &str) {
+    let policy = lab.path().join("notify.policy");
+    std::fs::write(&policy, "2\ndenylist\nmkdir notify\n").unwrap();
+    lab.configure(
+        c,
+        &format!("lxc.seccomp.profile = {}\n{extra}", policy.display()),
+    );
+}
+
+#[test]
+fn notify_rules_reach_an_lxc_format_proxy_or_get_enosys() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("scnotify");
+    let Some(proxy_bin) = build_proxy(&lab) else {
+        return;
+    };
+    notify_policy(&lab, &c, "");
+    let try_mkdir = "mkdir /tmp/notified 2>&1; true";
+    // No proxy: the monitor answers ENOSYS, as LXC does.
+    let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", try_mkdir]);
+    assert!(out.contains("Function not implemented"), "{out}");
+    // A proxy answering errno 42 (ENOMSG), which also sees the cookie.
+    let sock = lab.path().join("proxy.sock");
+    let proxy = spawn_proxy(&proxy_bin, &sock, 42);
     lab.configure(
         &c,
         &format!(
@@ -215,10 +240,8 @@ fn notify_rules_reach_an_lxc_format_proxy_or_get_enosys() {
         ),
     );
     let out = lab.ok(&["execute", "-n", &c, "--", "sh", "-c", try_mkdir]);
-    let _ = proxy.kill();
-    let log = proxy.wait_with_output().unwrap();
+    let log = proxy_log(proxy);
     assert!(out.contains("No message of desired type"), "{out}");
-    let log = String::from_utf8_lossy(&log.stderr);
     assert!(
         log.contains("nr=83 cookie=rlxc-test"),
         "mkdir (83) with the cookie: {log}"
@@ -227,18 +250,71 @@ fn notify_rules_reach_an_lxc_format_proxy_or_get_enosys() {
     lab.assert_clean(&c);
 }
 
+/// The monitor's open fds (init's parent), by number.
+fn monitor_fds(lab: &Lab, c: &str) -> usize {
+    let monitor = rlxc_tests::parent_of(lab.pid(c));
+    std::fs::read_dir(format!("/proc/{monitor}/fd"))
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn an_attached_processs_notified_calls_reach_the_proxy_through_the_monitor() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("scnotifyatt");
+    let Some(proxy_bin) = build_proxy(&lab) else {
+        return;
+    };
+    let sock = lab.path().join("proxy-att.sock");
+    let proxy = spawn_proxy(&proxy_bin, &sock, 42);
+    notify_policy(
+        &lab,
+        &c,
+        &format!(
+            "lxc.seccomp.notify.proxy = unix:{}\nlxc.seccomp.notify.cookie = attached\n",
+            sock.display()
+        ),
+    );
+    lab.ok(&["start", "-n", &c, "-d"]);
+    let before = monitor_fds(&lab, &c);
+    // As LXC: the attach hands its listener to the monitor, whose one
+    // connection to the proxy answers init's calls and the attached ones.
+    for dir in ["/tmp/a1", "/tmp/a2"] {
+        let out = lab.attach_sh(&c, &format!("mkdir {dir} 2>&1; true"));
+        assert!(out.contains("No message of desired type"), "{out}");
+    }
+    // `-e` loads no filter: the call is the kernel's.
+    lab.ok(&["attach", "-n", &c, "-e", "--", "mkdir", "/tmp/elevated"]);
+    // Each attached process's listener closed with it.
+    let mut after = monitor_fds(&lab, &c);
+    for _ in 0..50 {
+        if after <= before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        after = monitor_fds(&lab, &c);
+    }
+    assert_eq!(after, before, "the monitor's fds after two attaches");
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    let log = proxy_log(proxy);
+    assert_eq!(
+        log.matches("nr=83 cookie=attached").count(),
+        2,
+        "two mkdirs over one connection: {log}"
+    );
+    assert!(!lab.rootfs(&c).join("tmp/a1").exists());
+    assert!(lab.rootfs(&c).join("tmp/elevated").exists());
+    lab.assert_clean(&c);
+}
+
 #[test]
 fn a_notified_call_in_the_start_hook_is_answered_not_left_waiting() {
     let Some(lab) = Lab::new() else { return };
     let c = lab.busybox("scnotifyhook");
-    let policy = lab.path().join("notify.policy");
-    std::fs::write(&policy, "2\ndenylist\nmkdir notify\n").unwrap();
-    lab.configure(
+    notify_policy(
+        &lab,
         &c,
-        &format!(
-            "lxc.seccomp.profile = {}\nlxc.hook.version = 1\nlxc.hook.start = mkdir /hooked\n",
-            policy.display()
-        ),
+        "lxc.hook.version = 1\nlxc.hook.start = mkdir /hooked\n",
     );
     // The hook runs after the filter is loaded: its mkdir is a notified call.
     let o = run(&mut lab.cmd_under(

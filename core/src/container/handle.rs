@@ -348,7 +348,8 @@ impl Container {
 
     /// Runs a command inside the running container; returns its exit status.
     pub fn attach(&self, o: AttachOptions) -> Result<i32, ContainerError> {
-        let info = self.client()?.request(&Request::Info)?;
+        let client = self.client()?;
+        let info = client.request(&Request::Info)?;
         let (Some(pid), Some(cgroups)) = (info.pid, info.cgroups) else {
             return Err(ContainerError::Monitor {
                 name: self.name.clone(),
@@ -382,7 +383,19 @@ impl Container {
             privs: spec.map(|s| s.privs).unwrap_or_default(),
             seccomp,
         };
-        Ok(attach(&RealSys, &req)?)
+        // Connected now: the attach enters the container's mount namespace.
+        let supervisor = req
+            .seccomp
+            .as_ref()
+            .filter(|s| s.filter.notify && !o.elevated)
+            .and_then(|_| match client.seccomp_listener() {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!("{e}: the attached process's seccomp notifications get ENOSYS");
+                    None
+                }
+            });
+        Ok(attach(&RealSys, &req, supervisor)?)
     }
 
     /// `-s 'MOUNT|PID|…'` checked, or every namespace.

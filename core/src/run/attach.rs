@@ -15,6 +15,7 @@ use nix::sched::CloneFlags;
 use crate::sys::Sys;
 
 use super::child::{cloexec_above_stdio, execvp, not_dumpable, replace_env, DEFAULT_PATH};
+use super::client::ListenerHandover;
 use super::init::exit_code;
 use super::privs::Privileges;
 use super::trampoline;
@@ -67,7 +68,14 @@ pub enum AttachError {
 }
 
 /// Runs the command; returns its exit code (128+N when killed by signal N).
-pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
+/// With `supervisor` (a connection to the monitor, made before the
+/// namespaces are entered), the seccomp filter's `notify` calls are answered
+/// by the monitor; without, they fail with ENOSYS.
+pub fn attach(
+    sys: &dyn Sys,
+    req: &AttachRequest,
+    supervisor: Option<ListenerHandover>,
+) -> Result<i32, AttachError> {
     let fail = |what: String| AttachError::Setup {
         name: req.name.clone(),
         what,
@@ -123,6 +131,13 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
         req.argv.clone()
     };
     let env = environment(req);
+    // The child's seccomp listener comes back on this pair.
+    let listener_link = match &supervisor {
+        Some(_) => Some(
+            std::os::unix::net::UnixStream::pair().map_err(|e| fail(format!("socketpair: {e}")))?,
+        ),
+        None => None,
+    };
     // The exec's errno, from the sealed exec program (see `trampoline`).
     let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| fail(format!("pipe: {}", e.desc())))?;
@@ -130,6 +145,7 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
     match unsafe { nix::unistd::fork() }.map_err(|e| fail(format!("fork: {}", e.desc())))? {
         nix::unistd::ForkResult::Child => {
             let child = Child {
+                listener_link: listener_link.map(|(_, theirs)| theirs),
                 procs: &procs,
                 cgroup_ns: cgroup_ns.as_ref(),
                 report: &report_w,
@@ -153,6 +169,10 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
         }
         nix::unistd::ForkResult::Parent { child } => {
             drop(report_w);
+            if let (Some((ours, theirs)), Some(handover)) = (listener_link, supervisor) {
+                drop(theirs);
+                hand_over_listener(&req.name, &ours, handover);
+            }
             if let Some(errno) = exec_errno(&report_r) {
                 let why = nix::Error::from_raw(errno).desc();
                 let _ = writeln!(
@@ -178,8 +198,33 @@ pub fn attach(sys: &dyn Sys, req: &AttachRequest) -> Result<i32, AttachError> {
     }
 }
 
+/// Passes the child's seccomp listener (when it sends one) to the monitor.
+/// A failure is only a warning: the listener then closes, and the
+/// process's `notify` calls fail with ENOSYS.
+fn hand_over_listener(
+    name: &str,
+    link: &std::os::unix::net::UnixStream,
+    handover: ListenerHandover,
+) {
+    let mut byte = [0u8; 1];
+    match super::fd_passing::recv_fd(link.as_fd(), &mut byte) {
+        Ok((_, Some(listener))) => {
+            if let Err(e) = handover.give(&listener) {
+                tracing::warn!(
+                    "container `{name}`: seccomp notifications of the attached process get ENOSYS: {e}"
+                );
+            }
+        }
+        // No listener: the child failed before it loaded the filter.
+        Ok((_, None)) => {}
+        Err(e) => tracing::warn!("container `{name}`: receiving the seccomp listener: {e}"),
+    }
+}
+
 /// What the forked child holds for its setup.
 struct Child<'a> {
+    /// Where the seccomp listener goes (when the monitor supervises it).
+    listener_link: Option<std::os::unix::net::UnixStream>,
     /// The container's `cgroup.procs` files, open for writing.
     procs: &'a [std::fs::File],
     /// The container's cgroup namespace, entered last.
@@ -228,13 +273,10 @@ fn run_child(
             return m;
         }
     }
-    if let Some(m) = req
-        .seccomp
-        .as_ref()
-        .filter(|_| !req.elevated)
-        .and_then(|s| s.load_unsupervised().err())
-    {
-        return m;
+    if let Some(s) = req.seccomp.as_ref().filter(|_| !req.elevated) {
+        if let Err(m) = load_seccomp(s, child.listener_link.as_ref()) {
+            return m;
+        }
     }
     // `-e` keeps capabilities, never no_new_privs (as LXC's attach).
     if let Err(m) = req.privs.apply(!req.elevated, req.uid, req.gid) {
@@ -260,6 +302,22 @@ fn run_child(
     // Not execvp: the program exec'd must not see this binary as /proc/self/exe.
     let why = trampoline::exec(child.program, child.report, &resolved, argv, &env);
     format!("cannot run `{}`: {why}", argv[0])
+}
+
+/// Loads the filter; with a link to the parent, a listener for its `notify`
+/// rules goes there (and on to the monitor), and this copy closes.
+fn load_seccomp(
+    s: &crate::seccomp::Seccomp,
+    link: Option<&std::os::unix::net::UnixStream>,
+) -> Result<(), String> {
+    let Some(link) = link else {
+        return s.load_unsupervised();
+    };
+    if let Some(listener) = s.load()? {
+        super::fd_passing::send_fds(link.as_fd(), b"L", &[listener.as_fd()])
+            .map_err(|e| format!("handing the seccomp listener to rlxc: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The environment: clean by default (`container=lxc`, a standard PATH,

@@ -129,6 +129,18 @@ impl Client {
         Ok(r.into_inner())
     }
 
+    /// Opens the way for a seccomp listener (see
+    /// [`Request::SeccompListener`]); connected now, so that it can be given
+    /// after the caller has entered the container's namespaces.
+    pub fn seccomp_listener(&self) -> Result<ListenerHandover, ClientError> {
+        let mut r = self.send(&Request::SeccompListener)?;
+        self.read_reply(&mut r)?;
+        Ok(ListenerHandover {
+            client: self.clone(),
+            reader: r,
+        })
+    }
+
     /// Stops the container: `how`'s signal, then (after `timeout`, unless
     /// `nokill`) SIGKILL; returns once the monitor has cleaned up.
     pub fn stop(
@@ -151,6 +163,24 @@ impl Client {
             }
             other => other.map(|_| ()),
         }
+    }
+}
+
+/// A connection waiting for a seccomp listener to hand to the monitor.
+#[derive(Debug)]
+pub struct ListenerHandover {
+    client: Client,
+    reader: BufReader<UnixStream>,
+}
+
+impl ListenerHandover {
+    /// Gives the monitor `listener`; it answers the listener's calls from
+    /// now on (the caller may close its copy).
+    pub fn give(mut self, listener: &std::os::fd::OwnedFd) -> Result<(), ClientError> {
+        use std::os::fd::AsFd;
+        super::fd_passing::send_fds(self.reader.get_ref().as_fd(), b"L", &[listener.as_fd()])
+            .map_err(|e| self.client.io(e))?;
+        self.client.read_reply(&mut self.reader).map(|_| ())
     }
 }
 

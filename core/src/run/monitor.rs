@@ -137,6 +137,7 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
             .iter()
             .filter_map(|s| s.host_ifname.clone())
             .collect(),
+        seccomp: l.seccomp.clone(),
     };
     // The event loop runs on the runtime the stages used.
     let (exit, stopping) = match block_on(server::serve(setup)) {

@@ -50,6 +50,10 @@ pub enum Request {
         /// tty number.
         tty: u32,
     },
+    /// Supervise an attached process's seccomp listener. Two steps: the
+    /// monitor replies (ready), then the client sends one byte carrying the
+    /// listener fd (`SCM_RIGHTS`) and the monitor replies again.
+    SeccompListener,
 }
 
 /// A reply; fields a request does not need are absent.

@@ -9,9 +9,9 @@
 //! no `notify` and no LXC syntax; LXC's language maps onto a few dozen lines
 //! of BPF, which the unit tests run in an interpreter.
 //!
-//! `notify` rules: init's filter is loaded with a listener, handed to the
-//! monitor, which forwards each call to `lxc.seccomp.notify.proxy` in LXC's
-//! message format ([`notify`]).
+//! `notify` rules: init's filter, and an attached process's, is loaded with
+//! a listener handed to the monitor, which forwards each call to
+//! `lxc.seccomp.notify.proxy` in LXC's message format ([`notify`]).
 //!
 //! With no `lxc.seccomp.profile`, rlxc loads [`DEFAULT_POLICY`], a deny list
 //! like LXC's `common.seccomp` and wider. A policy that denies nothing
@@ -71,8 +71,8 @@ impl Seccomp {
         load::load(&self.filter.insns, &self.source, self.filter.notify)
     }
 
-    /// Loads the filter without a listener (an attached process): a
-    /// `notify` call there fails with ENOSYS.
+    /// Loads the filter without a listener (an attached process whose
+    /// monitor cannot take one): a `notify` call there fails with ENOSYS.
     pub fn load_unsupervised(&self) -> Result<(), String> {
         load::load(&self.filter.insns, &self.source, false).map(|_| ())
     }

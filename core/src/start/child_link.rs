@@ -234,16 +234,12 @@ impl Launch {
         let listener: OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(raw as i32) };
         // Served from now on: the start hook and the exec may already make
         // notified calls.
-        let notifier = crate::seccomp::notify::Notifier::start(
-            listener,
-            self.plan.spec.seccomp_proxy.clone(),
-            child.pid,
-        )
-        .map_err(|message| StartError::Child {
-            name: name.clone(),
-            message,
-        })?;
-        self.seccomp_notifier = Some(notifier);
+        self.seccomp
+            .supervise(listener, child.pid)
+            .map_err(|message| StartError::Child {
+                name: name.clone(),
+                message,
+            })?;
         let Some(child) = self.child.as_mut() else {
             return Ok(());
         };

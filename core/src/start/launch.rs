@@ -78,8 +78,9 @@ pub struct Launch {
     pub(super) shared_ns: Vec<(i32, OwnedFd)>,
     /// What each NIC's host half made (plan order).
     pub nic_states: Vec<NicState>,
-    /// The thread answering init's seccomp notifications (`notify` rules).
-    pub(super) seccomp_notifier: Option<crate::seccomp::notify::Notifier>,
+    /// The thread answering seccomp notifications (`notify` rules) of init
+    /// and of attached processes; the command socket's server shares it.
+    pub seccomp: crate::seccomp::notify::Supervisor,
     /// The child's namespaces, held for `lxc.hook.stop` (only when one is set).
     pub(super) stop_ns: Vec<(&'static str, OwnedFd)>,
     pub(super) done: Vec<Stage>,
@@ -100,6 +101,7 @@ impl Launch {
     /// A start of `plan`, nothing made yet.
     pub fn new(plan: StartPlan, sys: Arc<dyn Sys>, warm: Warmup) -> Launch {
         let run_dir = plan.paths.run_root().join(&plan.name);
+        let seccomp = crate::seccomp::notify::Supervisor::new(plan.spec.seccomp_proxy.clone());
         Launch {
             plan,
             sys,
@@ -113,7 +115,7 @@ impl Launch {
             netns: None,
             shared_ns: Vec::new(),
             nic_states: Vec::new(),
-            seccomp_notifier: None,
+            seccomp,
             stop_ns: Vec::new(),
             done: Vec::new(),
         }
@@ -249,9 +251,7 @@ impl Launch {
                 }
                 // After init is gone: a leftover process's notified call
                 // then fails with ENOSYS; a reboot's clone needs one thread.
-                if let Some(n) = self.seccomp_notifier.take() {
-                    n.stop();
-                }
+                self.seccomp.stop();
                 self.netns = None;
                 self.hook_stop()
             }

@@ -51,6 +51,8 @@ pub struct Setup {
     pub sys: std::sync::Arc<dyn Sys>,
     /// The host sides of the NICs, for their counters.
     pub host_links: Vec<String>,
+    /// Seccomp supervision, for attached processes' listeners.
+    pub seccomp: crate::seccomp::notify::Supervisor,
 }
 
 impl std::fmt::Debug for Setup {
@@ -70,6 +72,7 @@ struct Shared {
     cgroups: ContainerCgroups,
     sys: std::sync::Arc<dyn Sys>,
     host_links: Vec<String>,
+    seccomp: crate::seccomp::notify::Supervisor,
     ttys: u32,
     signals: [i32; 3],
     state: Mutex<State>,
@@ -142,6 +145,7 @@ pub async fn serve(setup: Setup) -> (Exit, Stopping) {
         signals,
         sys,
         host_links,
+        seccomp,
     } = setup;
     let master = |fd: &OwnedFd| -> Option<Arc<AsyncFd<OwnedFd>>> {
         let dup = fd.try_clone().ok()?;
@@ -155,6 +159,7 @@ pub async fn serve(setup: Setup) -> (Exit, Stopping) {
         cgroups,
         sys,
         host_links,
+        seccomp,
         ttys: ptys.ttys.len() as u32,
         signals,
         state: Mutex::new(State::Running),
@@ -366,7 +371,35 @@ async fn handle(conn: UnixStream, sh: Arc<Shared>) {
         Request::Thaw => reply(&mut conn, freeze(&sh, false)).await,
         Request::Watch => watch(conn, &sh).await,
         Request::Console { tty } => console(conn, &sh, tty).await,
+        Request::SeccompListener => seccomp_listener(conn, &sh).await,
     }
+}
+
+/// Takes an attached process's seccomp listener (see
+/// [`Request::SeccompListener`]) and answers its notifications with init's.
+async fn seccomp_listener(mut conn: UnixStream, sh: &Shared) {
+    reply(&mut conn, Reply::default()).await;
+    let received = loop {
+        if let Err(e) = conn.readable().await {
+            break Err(e);
+        }
+        let mut byte = [0u8; 1];
+        match conn.try_io(tokio::io::Interest::READABLE, || {
+            super::fd_passing::recv_fd(std::os::fd::AsFd::as_fd(&conn), &mut byte)
+        }) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            other => break other,
+        }
+    };
+    let r = match received {
+        Ok((_, Some(listener))) => match sh.seccomp.supervise(listener, sh.pid) {
+            Ok(()) => Reply::default(),
+            Err(e) => Reply::error(e),
+        },
+        Ok((_, None)) => Reply::error("no seccomp listener came with the request"),
+        Err(e) => Reply::error(format!("receiving the seccomp listener: {e}")),
+    };
+    reply(&mut conn, r).await;
 }
 
 async fn reply(conn: &mut UnixStream, r: Reply) {
