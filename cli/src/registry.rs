@@ -21,7 +21,7 @@ macro_rules! backends {
 pub fn registry() -> Registry {
     let mut r = Registry::core();
     backends! { r;
-        "storage-dir" => rlxc_storage_dir, Storage ["dir"];
+        "storage-dir" => rlxc_storage_dir, Storage ["dir", "overlay"];
         "storage-lvm" => rlxc_storage_lvm, Storage ["lvm"];
         "storage-btrfs" => rlxc_storage_btrfs, Storage ["btrfs"];
         "storage-zfs" => rlxc_storage_zfs, Storage ["zfs"];
@@ -45,6 +45,7 @@ mod tests {
         let names: Vec<String> = r.entries().into_iter().map(|e| e.name).collect();
         for n in [
             "dir",
+            "overlay",
             "lvm",
             "btrfs",
             "zfs",

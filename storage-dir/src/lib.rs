@@ -7,9 +7,16 @@
 //!   below it (so a leftover bind of the host's `/proc` or `/home` can never be
 //!   deleted through a container) and refuses `/` outright.
 //!
+//! - `copy` copies another rootfs (of any backend, mounted) into a new
+//!   directory with rlxc's own tree copy ([`rlxc_core::storage::copy_tree`]).
+//!
+//! The [`overlay`] driver, for snapshot clones of dir containers, lives here
+//! too: its lower layer is a dir rootfs.
+//!
 //! Privileges: `create`/`destroy` need write access to the lxcpath; `mount` needs
 //! `CAP_SYS_ADMIN`. Depends on `rlxc-core` only.
 
+pub mod overlay;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -27,9 +34,10 @@ pub const NAME: &str = "dir";
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Driver;
 
-/// Registers the `dir` backend.
+/// Registers the `dir` and `overlay` backends.
 pub fn register(r: &mut rlxc_core::registry::Registry) {
     r.add_storage(std::sync::Arc::new(Driver::new()));
+    r.add_storage(std::sync::Arc::new(overlay::Overlay));
 }
 
 impl Driver {
@@ -55,7 +63,7 @@ impl Storage for Driver {
     fn caps(&self) -> StorageCaps {
         StorageCaps {
             snapshot: false,
-            copy: false,
+            copy: true,
             resize: false,
             needs_mount: false,
         }
@@ -88,6 +96,24 @@ impl Storage for Driver {
         Ok(RootfsSpec::new(NAME, path.display().to_string()))
     }
 
+    async fn copy(
+        &self,
+        _sys: &dyn Sys,
+        src_path: &Path,
+        req: &CreateRequest,
+    ) -> Result<RootfsSpec, StorageError> {
+        let path = req
+            .options
+            .get("dir")
+            .map_or_else(|| req.container_dir.join("rootfs"), PathBuf::from);
+        if let Err(e) = rlxc_core::storage::copy_tree(src_path, &path) {
+            // Nothing half-copied stays behind.
+            let _ = std::fs::remove_dir_all(&path);
+            return Err(StorageError::io(&e.path, e.source));
+        }
+        Ok(RootfsSpec::new(NAME, path.display().to_string()))
+    }
+
     async fn mount(
         &self,
         sys: &dyn Sys,
@@ -117,19 +143,7 @@ impl Storage for Driver {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        match sys.umount(target, true) {
-            Ok(()) => Ok(()),
-            // Not mounted (EINVAL) or gone (ENOENT): nothing to undo.
-            Err(rlxc_core::sys::SysError::Syscall { source, .. })
-                if source == nix::Error::EINVAL || source == nix::Error::ENOENT =>
-            {
-                Ok(())
-            }
-            Err(source) => Err(StorageError::Sys {
-                rootfs: spec.to_string(),
-                source,
-            }),
-        }
+        umount_target(sys, spec, target)
     }
 
     async fn destroy(&self, _sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError> {
@@ -160,6 +174,27 @@ impl Storage for Driver {
     async fn size(&self, _sys: &dyn Sys, spec: &RootfsSpec) -> Result<u64, StorageError> {
         let path = Path::new(&spec.location);
         tree_size(path).map_err(|e| StorageError::io(path, e))
+    }
+}
+
+/// Unmounts `target`; not mounted or gone is nothing to undo.
+pub(crate) fn umount_target(
+    sys: &dyn Sys,
+    spec: &RootfsSpec,
+    target: &Path,
+) -> Result<(), StorageError> {
+    match sys.umount(target, true) {
+        Ok(()) => Ok(()),
+        // Not mounted (EINVAL) or gone (ENOENT): nothing to undo.
+        Err(rlxc_core::sys::SysError::Syscall { source, .. })
+            if source == nix::Error::EINVAL || source == nix::Error::ENOENT =>
+        {
+            Ok(())
+        }
+        Err(source) => Err(StorageError::Sys {
+            rootfs: spec.to_string(),
+            source,
+        }),
     }
 }
 

@@ -333,7 +333,7 @@ impl Drop for Lab {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if e.path().join("config").exists() {
-                let _ = self.cmd(&["destroy", "-n", &name, "-f"]).output();
+                let _ = self.cmd(&["destroy", "-n", &name, "-f", "-s"]).output();
             }
         }
     }

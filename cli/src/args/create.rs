@@ -62,7 +62,98 @@ pub struct DestroyArgs {
     /// Stop a running container first.
     #[arg(short = 'f', long = "force")]
     pub force: bool,
-    /// Destroy its snapshots too.
+    /// Destroy its snapshots and the clones that depend on it too.
     #[arg(short = 's', long = "snapshots")]
     pub snapshots: bool,
+}
+
+/// `copy -n NAME -N NEWNAME [-s] [-B TYPE] [-P NEWPATH] [-K] [-M] [-- HOOK ARGS]` (lxc-copy).
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// LXC's common options.
+    #[command(flatten)]
+    pub common: Common,
+    /// The container to copy.
+    #[arg(short = 'n', long = "name")]
+    pub name: String,
+    /// The new container's name.
+    #[arg(short = 'N', long = "newname")]
+    pub newname: String,
+    /// The new container's lxcpath (default: the origin's).
+    #[arg(short = 'p', long = "newpath", value_name = "PATH")]
+    pub newpath: Option<PathBuf>,
+    /// A snapshot clone (overlay on a dir container) rather than a copy.
+    #[arg(short = 's', long = "snapshot")]
+    pub snapshot: bool,
+    /// The new rootfs's backend.
+    #[arg(short = 'B', long = "backingstorage", value_name = "TYPE")]
+    pub backend: Option<String>,
+    /// Keep the hostname.
+    #[arg(short = 'K', long = "keepname")]
+    pub keepname: bool,
+    /// Keep the MAC addresses.
+    #[arg(short = 'M', long = "keepmac")]
+    pub keepmac: bool,
+    /// Size of a block backend (e.g. 1G).
+    #[arg(short = 'L', long = "fssize")]
+    pub fssize: Option<String>,
+    /// Arguments for `lxc.hook.clone`.
+    #[arg(last = true)]
+    pub hook_args: Vec<String>,
+}
+
+/// The 12.04 guide's `clone -o ORIG -n NEW [-s] [-B TYPE] [-K] [-M] [-p LXCPATH]
+/// [-P NEWPATH]` (LXC 1.0's lxc-clone: its `-o` is the origin, so the common
+/// `-o LOGFILE` is `--logfile` only, and `-p`/`-P` are the two lxcpaths).
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The origin's lxcpath.
+    #[arg(short = 'p', long = "lxcpath", value_name = "PATH")]
+    pub lxcpath: Option<PathBuf>,
+    /// The new container's lxcpath.
+    #[arg(short = 'P', long = "newpath", value_name = "PATH")]
+    pub newpath: Option<PathBuf>,
+    /// Write the log to FILE.
+    #[arg(long = "logfile", value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Log level.
+    #[arg(short = 'l', long = "logpriority", value_name = "LEVEL")]
+    pub logpriority: Option<String>,
+    /// Print nothing but errors.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// The container to copy.
+    #[arg(short = 'o', long = "orig")]
+    pub orig: String,
+    /// The new container's name.
+    #[arg(short = 'n', long = "new")]
+    pub new: String,
+    /// A snapshot clone.
+    #[arg(short = 's', long = "snapshot")]
+    pub snapshot: bool,
+    /// The new rootfs's backend.
+    #[arg(short = 'B', long = "backingstore", value_name = "TYPE")]
+    pub backend: Option<String>,
+    /// Keep the hostname.
+    #[arg(short = 'K', long = "keepname")]
+    pub keepname: bool,
+    /// Keep the MAC addresses.
+    #[arg(short = 'M', long = "keepmac")]
+    pub keepmac: bool,
+    /// Arguments for `lxc.hook.clone`.
+    #[arg(last = true)]
+    pub hook_args: Vec<String>,
+}
+
+impl CloneArgs {
+    /// Its common options, as the other commands take them.
+    pub fn common(&self) -> Common {
+        Common {
+            lxcpath: self.lxcpath.clone(),
+            logfile: self.logfile.clone(),
+            logpriority: self.logpriority.clone(),
+            quiet: self.quiet,
+            ..Common::default()
+        }
+    }
 }

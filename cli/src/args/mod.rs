@@ -42,6 +42,10 @@ pub enum Command {
     Create(create::CreateArgs),
     /// Destroy a container (lxc-destroy).
     Destroy(create::DestroyArgs),
+    /// Copy a container, or make a snapshot clone of it (lxc-copy).
+    Copy(create::CopyArgs),
+    /// Copy a container, the 12.04 guide's form (lxc-clone).
+    Clone(create::CloneArgs),
     /// Start a container (lxc-start).
     Start(run::StartArgs),
     /// Run a command in a container with rlxc's init as pid 1 (lxc-execute).
@@ -88,4 +92,14 @@ pub enum Command {
     Backends(checkconfig::BackendsArgs),
     /// Create lxc-* symlinks to this binary in DIR.
     InstallLinks(install_links::InstallLinksArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    /// Clap's own checks of the whole tree (clashing short options and the
+    /// like), which it otherwise makes only when a command is first parsed.
+    #[test]
+    fn the_command_tree_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use rlxc_core::container::{Container, CreateOptions};
+use rlxc_core::container::{Container, CopyOptions, CreateOptions};
 
 use super::Ctx;
-use crate::args::create::{CreateArgs, DestroyArgs};
+use crate::args::create::{CloneArgs, CopyArgs, CreateArgs, DestroyArgs};
 
 /// Creates a container.
 pub fn run_create(a: &CreateArgs, ctx: &Ctx) -> anyhow::Result<()> {
@@ -42,5 +42,62 @@ pub fn run_create(a: &CreateArgs, ctx: &Ctx) -> anyhow::Result<()> {
 /// Destroys a container.
 pub fn run_destroy(a: &DestroyArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let paths = ctx.paths(a.common.lxcpath.as_deref());
-    Ok(Container::named(&paths, &a.name)?.destroy(&ctx.registry, a.force)?)
+    Ok(Container::named(&paths, &a.name)?.destroy(&ctx.registry, a.force, a.snapshots)?)
+}
+
+/// Copies a container (lxc-copy).
+pub fn run_copy(a: &CopyArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let paths = ctx.paths(a.common.lxcpath.as_deref());
+    let size = a
+        .fssize
+        .as_deref()
+        .map(rlxc_core::config::value::byte_size)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--fssize: {e}"))?;
+    let o = CopyOptions {
+        new_name: a.newname.clone(),
+        new_lxcpath: a.newpath.clone(),
+        snapshot: a.snapshot,
+        backend: a.backend.clone(),
+        keep_name: a.keepname,
+        keep_mac: a.keepmac,
+        storage_request: rlxc_core::storage::CreateRequest {
+            size,
+            ..Default::default()
+        },
+        hook_args: a.hook_args.clone(),
+    };
+    copy(&paths, &a.name, o, ctx)
+}
+
+/// The guide's lxc-clone: the same copy.
+pub fn run_clone(a: &CloneArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let paths = ctx.paths(a.lxcpath.as_deref());
+    let o = CopyOptions {
+        new_name: a.new.clone(),
+        new_lxcpath: a.newpath.clone(),
+        snapshot: a.snapshot,
+        backend: a.backend.clone(),
+        keep_name: a.keepname,
+        keep_mac: a.keepmac,
+        hook_args: a.hook_args.clone(),
+        ..CopyOptions::default()
+    };
+    copy(&paths, &a.orig, o, ctx)
+}
+
+fn copy(
+    paths: &rlxc_core::container::Paths,
+    name: &str,
+    o: CopyOptions,
+    ctx: &Ctx,
+) -> anyhow::Result<()> {
+    let new = o.new_name.clone();
+    let origin = Container::load(paths, name, None, &[], false)?;
+    let dir = origin.copy(&ctx.registry, o)?;
+    tracing::info!(
+        "container `{new}` created in {} as a copy of `{name}`",
+        dir.display()
+    );
+    Ok(())
 }

@@ -9,6 +9,7 @@
 //! - [`show`] — the effective configuration as this host would apply it.
 
 pub mod cgroup;
+pub mod clone;
 pub mod document;
 pub mod error;
 pub mod keys;

@@ -73,7 +73,15 @@ pub enum CreateError {
         /// Every error.
         source: ConfigErrors,
     },
-    /// A hook failed (`lxc.hook.destroy`).
+    /// Other containers' rootfs depend on this one's.
+    #[error("container `{name}` has clones that depend on its rootfs: {clones}; destroy them first (or use destroy -s)")]
+    HasClones {
+        /// Container.
+        name: String,
+        /// Their names.
+        clones: String,
+    },
+    /// A hook failed (`lxc.hook.destroy`, `lxc.hook.clone`).
     #[error("container `{name}`: {why}")]
     Hook {
         /// Container.
@@ -279,15 +287,12 @@ async fn build(
         })
 }
 
-/// The rootfs spec as it will read after the staging directory is renamed.
+/// The rootfs spec as it will read after the staging directory is renamed
+/// (each path of it, so both layers of an overlay).
 fn rebase(spec: &RootfsSpec, staging: &Path, final_dir: &Path) -> RootfsSpec {
-    let loc = Path::new(&spec.location);
-    match loc.strip_prefix(staging) {
-        Ok(rest) => RootfsSpec {
-            backend: spec.backend.clone(),
-            location: final_dir.join(rest).display().to_string(),
-        },
-        Err(_) => spec.clone(),
+    RootfsSpec {
+        backend: spec.backend.clone(),
+        location: crate::config::clone::replace_dir(&spec.location, staging, final_dir),
     }
 }
 
@@ -394,6 +399,20 @@ pub async fn destroy(
             )
         }
     };
+    let clones =
+        super::deps::live_clones(&dir).map_err(io_err(name, &dir.join(super::deps::SNAPSHOTS)))?;
+    if !clones.deps.is_empty() || clones.legacy_count > 0 {
+        let names: Vec<String> = clones.deps.iter().map(|d| d.name.clone()).collect();
+        return Err(CreateError::HasClones {
+            name: name.into(),
+            clones: if names.is_empty() {
+                format!("{} (an older LXC's count)", clones.legacy_count)
+            } else {
+                names.join(", ")
+            },
+        });
+    }
+    let origins = super::deps::read(&dir, super::deps::RDEPENDS).unwrap_or_default();
     if let Ok(c) = &config {
         // Before anything is removed: a failing hook leaves the container whole.
         crate::run::hooks::Hooks::from_config(name, &dir.join("config"), c)
@@ -421,5 +440,18 @@ pub async fn destroy(
         }
     }
     std::fs::remove_dir_all(&gone).map_err(io_err(name, &gone))?;
+    let me = super::deps::Dep {
+        lxcpath: paths.lxcpath.clone(),
+        name: name.to_string(),
+    };
+    for o in &origins.deps {
+        if let Err(e) = super::deps::remove_clone(&o.dir(), &me) {
+            tracing::warn!(
+                "container `{name}`: removing it from {}/{}: {e}",
+                o.dir().display(),
+                super::deps::SNAPSHOTS
+            );
+        }
+    }
     Ok(())
 }

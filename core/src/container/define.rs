@@ -175,8 +175,26 @@ impl Container {
 
     /// Destroys it: refused while it runs unless `force`, which kills it
     /// first; then what a SIGKILLed monitor left, the rootfs through its
-    /// backend, and the directory.
-    pub fn destroy(&self, registry: &Registry, force: bool) -> Result<(), ContainerError> {
+    /// backend, and the directory. A container with clones depending on
+    /// its rootfs is refused unless `with_clones`, which destroys them first.
+    pub fn destroy(
+        &self,
+        registry: &Registry,
+        force: bool,
+        with_clones: bool,
+    ) -> Result<(), ContainerError> {
+        if with_clones {
+            let dir = self.paths.container_dir(&self.name)?;
+            let clones = super::deps::live_clones(&dir).unwrap_or_default();
+            for c in clones.deps {
+                // Gone already when an earlier clone's own -s took it.
+                if !c.dir().join("config").is_file() {
+                    continue;
+                }
+                Container::named(&super::Paths::new(&c.lxcpath), &c.name)?
+                    .destroy(registry, force, true)?;
+            }
+        }
         let state = self.state();
         if state != State::Stopped {
             if !force {

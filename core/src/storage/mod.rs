@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
+pub mod copy_tree;
+
+pub use copy_tree::{copy_tree, CopyError, CopyStats};
+
 use crate::sys::{Sys, SysError};
 
 /// Backend prefixes LXC writes in `lxc.rootfs.path`.
