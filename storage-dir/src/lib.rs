@@ -25,7 +25,8 @@ use async_trait::async_trait;
 use rlxc_core::storage::{CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError};
 use rlxc_core::sys::{MountRequest, Sys};
 
-pub use tree::{mounts_below, tree_size};
+pub use rlxc_core::storage::tree_size;
+pub use tree::mounts_below;
 
 /// The backend name.
 pub const NAME: &str = "dir";
@@ -66,6 +67,7 @@ impl Storage for Driver {
             copy: true,
             resize: false,
             needs_mount: false,
+            snapshot_depends: false,
         }
     }
 

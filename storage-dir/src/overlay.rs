@@ -64,6 +64,7 @@ impl Storage for Overlay {
             copy: false,
             resize: false,
             needs_mount: true,
+            snapshot_depends: true,
         }
     }
 

@@ -1,31 +1,6 @@
-//! Directory-tree helpers: size, and what is mounted below a path.
+//! What is mounted below a path.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-/// Bytes allocated by the files of a tree (symlinks not followed, one
-/// filesystem only, hard links counted once).
-pub fn tree_size(root: &Path) -> std::io::Result<u64> {
-    let dev = std::fs::symlink_metadata(root)?.dev();
-    let mut seen = std::collections::HashSet::new();
-    let mut total = 0u64;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            let meta = entry.metadata()?;
-            if meta.dev() != dev {
-                continue;
-            }
-            if meta.is_dir() {
-                stack.push(entry.path());
-            } else if meta.nlink() <= 1 || seen.insert(meta.ino()) {
-                total += meta.blocks() * 512;
-            }
-        }
-    }
-    Ok(total)
-}
 
 /// Mount points at or below `root`, read from a mountinfo file.
 pub fn mounts_below(mountinfo: &Path, root: &Path) -> std::io::Result<Vec<PathBuf>> {

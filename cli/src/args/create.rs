@@ -21,8 +21,9 @@ pub struct CreateArgs {
     /// Initial config file (instead of the system's default config).
     #[arg(short = 'f', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Storage backend: dir, lvm, btrfs, zfs, or best.
-    #[arg(short = 'B', long = "bdev", default_value = "dir")]
+    /// Storage backend: dir, btrfs, lvm, zfs, or best (default: btrfs when
+    /// the lxcpath is on btrfs, else dir).
+    #[arg(short = 'B', long = "bdev", default_value = "")]
     pub bdev: String,
     /// Where to put a dir rootfs (default: <lxcpath>/<name>/rootfs).
     #[arg(long = "dir", value_name = "DIR")]

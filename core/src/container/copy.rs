@@ -115,7 +115,7 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
     // (an overlay of an overlay has the first origin's rootfs as its lower).
     let mut origins = Vec::new();
     let recorded = built.and_then(|spec| {
-        if job.snapshot {
+        if job.snapshot && job.target.caps().snapshot_depends {
             deps::write_rdepends(&dir, &origin).map_err(io_err(new, &dir.join(deps::RDEPENDS)))?;
             for o in deps::read(&dir, deps::RDEPENDS)
                 .map_err(io_err(new, &dir))?

@@ -101,19 +101,22 @@ impl Container {
         registry: &Registry,
         name: &str,
     ) -> Result<Arc<dyn Storage>, ContainerError> {
+        let lxcpath = self.paths.lxcpath.as_path();
+        let usable = |b: &&str| registry.storage(b).ok().filter(|s| s.usable_in(lxcpath));
         match name {
-            "best" => BEST
-                .iter()
-                .find_map(|b| registry.storage(b).ok())
-                .ok_or_else(|| {
-                    invalid(
-                        &self.name,
-                        "no storage backend is available for -B best".into(),
-                    )
-                }),
-            "" => Ok(registry
-                .storage("dir")
-                .map_err(|e| invalid(&self.name, e.to_string()))?),
+            "best" => BEST.iter().find_map(|b| usable(&b)).ok_or_else(|| {
+                invalid(
+                    &self.name,
+                    "no storage backend is available for -B best".into(),
+                )
+            }),
+            // No -B: a subvolume when the lxcpath is on btrfs, else dir.
+            "" => match ["btrfs"].iter().find_map(usable) {
+                Some(b) => Ok(b),
+                None => registry
+                    .storage("dir")
+                    .map_err(|e| invalid(&self.name, e.to_string())),
+            },
             n => Ok(registry
                 .storage(n)
                 .map_err(|e| invalid(&self.name, e.to_string()))?),

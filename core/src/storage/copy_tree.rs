@@ -50,6 +50,17 @@ fn err(path: &Path) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
 /// parent must). On failure, what was made of `dst` is left for the caller
 /// to remove.
 pub fn copy_tree(src: &Path, dst: &Path) -> Result<CopyStats, CopyError> {
+    copy_tree_to(src, dst, true)
+}
+
+/// [`copy_tree`] into `dst`, an existing empty directory (a new btrfs
+/// subvolume, a freshly made filesystem), which takes the source's owner,
+/// mode, attributes and times.
+pub fn copy_tree_into(src: &Path, dst: &Path) -> Result<CopyStats, CopyError> {
+    copy_tree_to(src, dst, false)
+}
+
+fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyError> {
     let top = std::fs::symlink_metadata(src).map_err(err(src))?;
     if !top.is_dir() {
         return Err(CopyError {
@@ -87,7 +98,7 @@ pub fn copy_tree(src: &Path, dst: &Path) -> Result<CopyStats, CopyError> {
             entries: 0,
             failed: &failure,
         };
-        let r = walk.dir(src, dst, &top);
+        let r = walk.dir(src, dst, &top, create);
         drop(walk.files);
         r.map(|()| walk.entries)
     });
@@ -111,12 +122,20 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn dir(&mut self, src: &Path, dst: &Path, meta: &std::fs::Metadata) -> Result<(), CopyError> {
+    fn dir(
+        &mut self,
+        src: &Path,
+        dst: &Path,
+        meta: &std::fs::Metadata,
+        create: bool,
+    ) -> Result<(), CopyError> {
         // Private until its own mode is set, at the end.
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(dst)
-            .map_err(err(dst))?;
+        if create {
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(dst)
+                .map_err(err(dst))?;
+        }
         self.entries += 1;
         if meta.dev() == self.dev {
             let mut names: Vec<_> = std::fs::read_dir(src)
@@ -146,7 +165,7 @@ impl Walk<'_> {
     fn entry(&mut self, from: &Path, to: &Path, m: std::fs::Metadata) -> Result<(), CopyError> {
         let ft = m.file_type();
         if ft.is_dir() {
-            return self.dir(from, to, &m);
+            return self.dir(from, to, &m, true);
         }
         if m.nlink() > 1 {
             if let Some(first) = self.links.get(&(m.dev(), m.ino())) {
@@ -440,6 +459,30 @@ fn set_times(to: &Path, m: &std::fs::Metadata) -> Result<(), CopyError> {
     } else {
         Err(err(to)(std::io::Error::last_os_error()))
     }
+}
+
+/// Bytes allocated by the files of a tree (symlinks not followed, one
+/// filesystem only, hard links counted once).
+pub fn tree_size(root: &Path) -> std::io::Result<u64> {
+    let dev = std::fs::symlink_metadata(root)?.dev();
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0u64;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.dev() != dev {
+                continue;
+            }
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.nlink() <= 1 || seen.insert(meta.ino()) {
+                total += meta.blocks() * 512;
+            }
+        }
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

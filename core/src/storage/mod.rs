@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 pub mod copy_tree;
 
-pub use copy_tree::{copy_tree, CopyError, CopyStats};
+pub use copy_tree::{copy_tree, copy_tree_into, tree_size, CopyError, CopyStats};
 
 use crate::sys::{Sys, SysError};
 
@@ -91,6 +91,10 @@ pub struct StorageCaps {
     pub resize: bool,
     /// The rootfs must be mounted before start (a block device, a dataset…).
     pub needs_mount: bool,
+    /// A snapshot reads its origin's data (an overlay on it, an LVM
+    /// snapshot): the origin must outlive it, which LXC's `lxc_snapshots`
+    /// and `lxc_rdepends` record.
+    pub snapshot_depends: bool,
 }
 
 /// What `create`, `copy` and `snapshot` are asked to make.
@@ -169,6 +173,13 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// host is allowed; side effects are not).
     fn detect(&self, spec: &RootfsSpec) -> bool;
 
+    /// Whether this host can make a rootfs of this backend for a container
+    /// of `lxcpath` (btrfs: the lxcpath is on btrfs). `-B best` and a
+    /// `create` without `-B` take the first backend that can.
+    fn usable_in(&self, _lxcpath: &Path) -> bool {
+        true
+    }
+
     /// Makes a new, empty rootfs for `req` and returns its spec. Not idempotent.
     async fn create(&self, sys: &dyn Sys, req: &CreateRequest) -> Result<RootfsSpec, StorageError>;
 
@@ -204,7 +215,8 @@ pub trait Storage: Send + Sync + fmt::Debug {
         })
     }
 
-    /// Cheap copy-on-write clone of `src`, which belongs to this backend.
+    /// Cheap copy-on-write clone of `src`: one of this backend's, or (for a
+    /// layering backend such as overlay) one it can stack on.
     async fn snapshot(
         &self,
         _sys: &dyn Sys,
