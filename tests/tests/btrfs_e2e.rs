@@ -86,6 +86,12 @@ fn containers_on_btrfs_are_subvolumes_and_clones_are_snapshots() {
         is_subvolume(&lp.join(&b1).join("rootfs")),
         "a subvolume without -B"
     );
+    // `snapshot` takes a native one.
+    at(&["snapshot", "-n", &b1]);
+    assert!(
+        is_subvolume(&lp.join(&b1).join("snaps/snap0/rootfs")),
+        "snap0 is a subvolume"
+    );
     // A snapshot, and a plain copy (a snapshot too, as in LXC); each writes its own.
     let (s, c) = (lab.name("b1snap"), lab.name("b1copy"));
     at(&["copy", "-n", &b1, "-N", &s, "-s"]);
@@ -112,8 +118,8 @@ fn containers_on_btrfs_are_subvolumes_and_clones_are_snapshots() {
     ]);
     assert_eq!(out, "mine\n");
     assert!(!lp.join(&b1).join("rootfs/note").exists());
-    // The origin can go first: a snapshot owns its data.
-    at(&["destroy", "-n", &b1]);
+    // The origin can go first (with its snapshots): a snapshot owns its data.
+    at(&["destroy", "-n", &b1, "-s"]);
     // Nested subvolumes, deleted bottom-up.
     let nested = lp.join(&s).join("rootfs/var/nested");
     for p in [nested.clone(), nested.join("deeper")] {

@@ -158,3 +158,40 @@ impl CloneArgs {
         }
     }
 }
+
+/// `snapshot -n NAME [-c FILE] | -L [-C] | -r SNAP [-N NEW] | -d SNAP` (lxc-snapshot).
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// LXC's common options.
+    #[command(flatten)]
+    pub common: Common,
+    /// The container.
+    #[arg(short = 'n', long = "name")]
+    pub name: String,
+    /// A file whose text is kept with the new snapshot.
+    #[arg(short = 'c', long = "comment", value_name = "FILE")]
+    pub comment: Option<PathBuf>,
+    /// List the snapshots.
+    #[arg(short = 'L', long = "list", conflicts_with_all = ["restore", "destroy"])]
+    pub list: bool,
+    /// With -L: print each snapshot's comment.
+    #[arg(short = 'C', long = "showcomments", requires = "list")]
+    pub showcomments: bool,
+    /// Restore this snapshot (over the container, or as -N).
+    #[arg(
+        short = 'r',
+        long = "restore",
+        value_name = "SNAP",
+        conflicts_with = "destroy"
+    )]
+    pub restore: Option<String>,
+    /// With -r: the restored container's name.
+    #[arg(short = 'N', long = "newname", requires = "restore")]
+    pub newname: Option<String>,
+    /// Destroy this snapshot (`ALL`: every one).
+    #[arg(short = 'd', long = "destroy", value_name = "SNAP")]
+    pub destroy: Option<String>,
+    /// With -r: the restored container's name (LXC's positional form).
+    #[arg(requires = "restore")]
+    pub newname_arg: Option<String>,
+}

@@ -46,6 +46,8 @@ pub enum Command {
     Copy(create::CopyArgs),
     /// Copy a container, the 12.04 guide's form (lxc-clone).
     Clone(create::CloneArgs),
+    /// Take, list, restore or destroy a container's snapshots (lxc-snapshot).
+    Snapshot(create::SnapshotArgs),
     /// Start a container (lxc-start).
     Start(run::StartArgs),
     /// Run a command in a container with rlxc's init as pid 1 (lxc-execute).

@@ -12,6 +12,7 @@ pub mod ls;
 pub mod monitor;
 pub mod net;
 pub mod run;
+pub mod snapshot;
 pub mod unshare;
 pub mod update_config;
 pub mod version;

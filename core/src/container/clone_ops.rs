@@ -88,6 +88,7 @@ impl Container {
             keep_name: o.keep_name,
             keep_mac: o.keep_mac,
             hook_args: o.hook_args,
+            record_deps: true,
         };
         let made = block_on(copy(&RealSys, job))
             .map_err(|e| invalid(&self.name, format!("cannot start the I/O runtime: {e}")))?;

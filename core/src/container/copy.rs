@@ -55,6 +55,9 @@ pub struct CopyJob {
     pub keep_mac: bool,
     /// Arguments after `--`, for `lxc.hook.clone`.
     pub hook_args: Vec<String>,
+    /// Record the clone in `lxc_snapshots`/`lxc_rdepends` when its rootfs
+    /// reads its origin's (not for a container's own snapshots, as in LXC).
+    pub record_deps: bool,
 }
 
 fn io_err(name: &str, path: &Path) -> impl FnOnce(std::io::Error) -> CreateError {
@@ -115,7 +118,7 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
     // (an overlay of an overlay has the first origin's rootfs as its lower).
     let mut origins = Vec::new();
     let recorded = built.and_then(|spec| {
-        if job.snapshot && job.target.caps().snapshot_depends {
+        if job.record_deps && job.snapshot && job.target.caps().snapshot_depends {
             deps::write_rdepends(&dir, &origin).map_err(io_err(new, &dir.join(deps::RDEPENDS)))?;
             for o in deps::read(&dir, deps::RDEPENDS)
                 .map_err(io_err(new, &dir))?

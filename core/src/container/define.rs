@@ -186,7 +186,24 @@ impl Container {
         force: bool,
         with_clones: bool,
     ) -> Result<(), ContainerError> {
+        let snapshots = self.snapshot_list()?;
+        if !snapshots.is_empty() && !with_clones {
+            return Err(invalid(
+                &self.name,
+                format!(
+                    "it has snapshots ({}); destroy them first (snapshot -d) or use destroy -s",
+                    snapshots
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
         if with_clones {
+            if !snapshots.is_empty() {
+                self.snapshot_destroy(registry, "ALL")?;
+            }
             let dir = self.paths.container_dir(&self.name)?;
             let clones = super::deps::live_clones(&dir).unwrap_or_default();
             for c in clones.deps {

@@ -12,6 +12,8 @@ pub mod lock;
 pub mod name;
 pub mod paths;
 pub mod private_mounts;
+mod restore;
+pub mod snapshots;
 pub mod state;
 
 pub use clone_ops::CopyOptions;
