@@ -64,7 +64,7 @@ fn check(r: libc::c_int) -> std::io::Result<()> {
 
 /// Whether `p` is on a btrfs filesystem.
 pub fn on_btrfs(p: &Path) -> bool {
-    nix::sys::statfs::statfs(p).is_ok_and(|s| s.filesystem_type().0 as i64 == SUPER_MAGIC)
+    nix::sys::statfs::statfs(p).is_ok_and(|s| s.filesystem_type().0 == SUPER_MAGIC)
 }
 
 /// Whether `p` is a subvolume (not a plain directory) on btrfs.

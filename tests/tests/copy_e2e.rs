@@ -204,6 +204,19 @@ fn snapshot_clones_are_overlays_with_lxcs_dependency_files() {
     lab.ok(&["stop", "-n", &s1, "-k"]);
     assert!(lp.join(&s1).join("overlay/delta/root/note").is_file());
     assert!(!lab.rootfs(&c).join("root/note").exists());
+    // A full copy of the overlay clone (mounted in a private namespace for
+    // the copy): a dir container with the delta's files, depending on no one.
+    let full = lab.name("snapfull");
+    lab.ok(&["copy", "-n", &s1, "-N", &full]);
+    assert!(lab.rootfs(&full).join("root/note").is_file());
+    assert!(lab.rootfs(&full).join("bin/busybox").is_file());
+    assert!(std::fs::read_to_string(lp.join(&full).join("config"))
+        .unwrap()
+        .contains(&format!(
+            "lxc.rootfs.path = dir:{}\n",
+            lab.rootfs(&full).display()
+        )));
+    lab.ok(&["destroy", "-n", &full]);
     // A snapshot of the snapshot: the delta is copied, both origins listed.
     lab.ok(&["copy", "-n", &s1, "-N", &s2, "-s"]);
     assert!(lp.join(&s2).join("overlay/delta/root/note").is_file());

@@ -77,8 +77,13 @@ pub struct CopyArgs {
     /// The container to copy.
     #[arg(short = 'n', long = "name")]
     pub name: String,
-    /// The new container's name.
-    #[arg(short = 'N', long = "newname")]
+    /// The new container's name (with -e: default NAME_XXXXXX).
+    #[arg(
+        short = 'N',
+        long = "newname",
+        required_unless_present = "ephemeral",
+        default_value = ""
+    )]
     pub newname: String,
     /// The new container's lxcpath (default: the origin's).
     #[arg(short = 'p', long = "newpath", value_name = "PATH")]
@@ -98,7 +103,35 @@ pub struct CopyArgs {
     /// Size of a block backend (e.g. 1G).
     #[arg(short = 'L', long = "fssize")]
     pub fssize: Option<String>,
-    /// Arguments for `lxc.hook.clone`.
+    /// An ephemeral clone: a snapshot, started now, destroyed when it stops.
+    #[arg(short = 'e', long = "ephemeral")]
+    pub ephemeral: bool,
+    /// With -e: keep it when it stops.
+    #[arg(short = 'D', long = "keepdata", requires = "ephemeral")]
+    pub keepdata: bool,
+    /// With -e: the overlay's delta on a tmpfs.
+    #[arg(
+        short = 't',
+        long = "tmpfs",
+        requires = "ephemeral",
+        conflicts_with = "keepdata"
+    )]
+    pub tmpfs: bool,
+    /// With -e: mounts, `bind=SRC[:DST][:ro|rw]` or `overlay=SRC[:DST]`, comma-separated.
+    #[arg(
+        short = 'm',
+        long = "mount",
+        requires = "ephemeral",
+        value_delimiter = ','
+    )]
+    pub mount: Vec<String>,
+    /// With -e: stay in the foreground.
+    #[arg(short = 'F', long = "foreground", requires = "ephemeral")]
+    pub foreground: bool,
+    /// With -e: in the background (the default).
+    #[arg(short = 'd', long = "daemon", requires = "ephemeral")]
+    pub daemon: bool,
+    /// Arguments for `lxc.hook.clone`; with -e, the command to run in it.
     #[arg(last = true)]
     pub hook_args: Vec<String>,
 }
@@ -194,4 +227,53 @@ pub struct SnapshotArgs {
     /// With -r: the restored container's name (LXC's positional form).
     #[arg(requires = "restore")]
     pub newname_arg: Option<String>,
+}
+
+/// The guide's `start-ephemeral -o ORIG [-n NAME] [-b USER] [-d] [-K] [-- CMD]`
+/// (its `-o` is the origin, so the common `-o LOGFILE` is `--logfile` only).
+#[derive(Debug, Args)]
+pub struct StartEphemeralArgs {
+    /// The lxcpath.
+    #[arg(short = 'P', long = "lxcpath", value_name = "PATH")]
+    pub lxcpath: Option<PathBuf>,
+    /// Write the log to FILE.
+    #[arg(long = "logfile", value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Log level.
+    #[arg(short = 'l', long = "logpriority", value_name = "LEVEL")]
+    pub logpriority: Option<String>,
+    /// Print nothing but errors.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// The container to start a copy of.
+    #[arg(short = 'o', long = "orig")]
+    pub orig: String,
+    /// The copy's name (default: ORIG_XXXXXX).
+    #[arg(short = 'n', long = "name")]
+    pub name: Option<String>,
+    /// Bind this user's home into the copy and run the command as the user.
+    #[arg(short = 'b', long = "bind-user", value_name = "USER")]
+    pub user: Option<String>,
+    /// In the background.
+    #[arg(short = 'd', long = "daemon")]
+    pub daemon: bool,
+    /// Keep the hostname.
+    #[arg(short = 'K', long = "keepname")]
+    pub keepname: bool,
+    /// The command to run in it.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+impl StartEphemeralArgs {
+    /// Its common options, as the other commands take them.
+    pub fn common(&self) -> Common {
+        Common {
+            lxcpath: self.lxcpath.clone(),
+            logfile: self.logfile.clone(),
+            logpriority: self.logpriority.clone(),
+            quiet: self.quiet,
+            ..Common::default()
+        }
+    }
 }

@@ -46,6 +46,9 @@ pub enum Command {
     Copy(create::CopyArgs),
     /// Copy a container, the 12.04 guide's form (lxc-clone).
     Clone(create::CloneArgs),
+    /// Start an ephemeral copy of a container, the guide's form (lxc-start-ephemeral).
+    #[command(name = "start-ephemeral")]
+    StartEphemeral(create::StartEphemeralArgs),
     /// Take, list, restore or destroy a container's snapshots (lxc-snapshot).
     Snapshot(create::SnapshotArgs),
     /// Start a container (lxc-start).

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use rlxc_core::container::{Container, CopyOptions, CreateOptions};
+use rlxc_core::container::{Container, CopyOptions, CreateOptions, EphemeralOptions};
 
 use super::Ctx;
-use crate::args::create::{CloneArgs, CopyArgs, CreateArgs, DestroyArgs};
+use crate::args::create::{CloneArgs, CopyArgs, CreateArgs, DestroyArgs, StartEphemeralArgs};
 
 /// Creates a container.
 pub fn run_create(a: &CreateArgs, ctx: &Ctx) -> anyhow::Result<()> {
@@ -65,9 +65,63 @@ pub fn run_copy(a: &CopyArgs, ctx: &Ctx) -> anyhow::Result<()> {
             size,
             ..Default::default()
         },
-        hook_args: a.hook_args.clone(),
+        hook_args: if a.ephemeral {
+            Vec::new()
+        } else {
+            a.hook_args.clone()
+        },
     };
+    if a.ephemeral {
+        let e = EphemeralOptions {
+            copy: o,
+            keep: a.keepdata,
+            tmpfs: a.tmpfs,
+            mounts: a.mount.clone(),
+            command: a.hook_args.clone(),
+            foreground: a.foreground,
+            user: None,
+        };
+        return ephemeral(&paths, &a.name, e, ctx);
+    }
     copy(&paths, &a.name, o, ctx)
+}
+
+/// The guide's lxc-start-ephemeral: an ephemeral copy, in the foreground
+/// unless -d or a command.
+pub fn run_start_ephemeral(a: &StartEphemeralArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let paths = ctx.paths(a.lxcpath.as_deref());
+    let mut e = EphemeralOptions {
+        copy: CopyOptions {
+            new_name: a.name.clone().unwrap_or_default(),
+            keep_name: a.keepname,
+            ..CopyOptions::default()
+        },
+        command: a.command.clone(),
+        foreground: !a.daemon,
+        ..EphemeralOptions::default()
+    };
+    if let Some(u) = &a.user {
+        let user = nix::unistd::User::from_name(u)?
+            .ok_or_else(|| anyhow::anyhow!("-b {u}: no such user on this host"))?;
+        e.mounts.push(format!("bind={}", user.dir.display()));
+        e.user = Some((user.uid.as_raw(), user.gid.as_raw()));
+    }
+    ephemeral(&paths, &a.orig, e, ctx)
+}
+
+fn ephemeral(
+    paths: &rlxc_core::container::Paths,
+    name: &str,
+    e: EphemeralOptions,
+    ctx: &Ctx,
+) -> anyhow::Result<()> {
+    let origin = Container::load(paths, name, None, &[], false)?;
+    let with_command = !e.command.is_empty();
+    let (new, code) = origin.copy_ephemeral(&ctx.registry, e)?;
+    if !with_command {
+        println!("Created {new} as clone of {name}");
+    }
+    super::exit_status(code)
 }
 
 /// The guide's lxc-clone: the same copy.

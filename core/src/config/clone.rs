@@ -89,16 +89,18 @@ pub fn clone_config(
             doc.lines.push(line.clone());
             continue;
         }
-        let moved = replace_dir(value, n.old_dir, n.new_dir);
+        let moved = if key == "lxc.mount.entry" {
+            mount_entry(value, n)
+        } else {
+            replace_dir(value, n.old_dir, n.new_dir)
+        };
         if moved == *value {
             doc.lines.push(line.clone());
             continue;
         }
         if key.starts_with("lxc.hook.") || key == "lxc.mount.fstab" || key == "lxc.mount" {
-            let file = value.split_whitespace().next().unwrap_or(value);
-            let to = moved.split_whitespace().next().unwrap_or(&moved);
-            if Path::new(file).is_file() {
-                files.push((PathBuf::from(file), PathBuf::from(to)));
+            if let Some(pair) = own_file(value, n) {
+                files.push(pair);
             }
         }
         push_edited(&mut doc, line, key, &moved);
@@ -110,6 +112,49 @@ pub fn clone_config(
         doc.append("lxc.uts.name", n.new_name);
     }
     CloneConfig { doc, files }
+}
+
+/// A hook script or fstab that is the origin's own: the value's first word,
+/// in the origin's directory but not in its rootfs (the clone's rootfs is a
+/// copy already, and a path there is the container's to point anywhere).
+fn own_file(value: &str, n: &CloneNames<'_>) -> Option<(PathBuf, PathBuf)> {
+    let file = Path::new(value.split_whitespace().next()?);
+    let rel = file.strip_prefix(n.old_dir).ok()?;
+    if rel.starts_with("rootfs") || rel.as_os_str().is_empty() {
+        return None;
+    }
+    // Not followed: a symlink there is not a file of the origin's.
+    std::fs::symlink_metadata(file)
+        .ok()
+        .filter(std::fs::Metadata::is_file)?;
+    Some((file.to_path_buf(), n.new_dir.join(rel)))
+}
+
+/// A mount entry's target and options follow the clone (a target in the
+/// origin's rootfs, an overlay's upper and work directories); its source
+/// does only when it is in the origin's rootfs, which was copied. A source
+/// elsewhere in the origin's directory stays, as in LXC.
+fn mount_entry(value: &str, n: &CloneNames<'_>) -> String {
+    let fields: Vec<&str> = value.split_whitespace().collect();
+    if fields.len() < 2 {
+        return value.to_string();
+    }
+    let old_rootfs = n.old_dir.join("rootfs");
+    let mut out: Vec<String> = Vec::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        let moved = match i {
+            0 if Path::new(f).starts_with(&old_rootfs) => replace_dir(f, n.old_dir, n.new_dir),
+            0 => f.to_string(),
+            _ => replace_dir(f, n.old_dir, n.new_dir),
+        };
+        out.push(moved);
+    }
+    let joined = out.join(" ");
+    if joined == fields.join(" ") {
+        value.to_string()
+    } else {
+        joined
+    }
 }
 
 fn push_edited(doc: &mut Document, line: &super::document::Line, key: &str, value: &str) {
@@ -202,6 +247,8 @@ mod tests {
             lxc.net.0.hwaddr = 00:16:3e:aa:bb:cc\n\
             lxc.mount.entry = proc /var/lib/lxc/c1/rootfs/proc proc nodev 0 0\n\
             lxc.mount.entry = /var/lib/lxc/c10/share srv none bind 0 0\n\
+            lxc.mount.entry = /var/lib/lxc/c1/shared srv none bind 0 0\n\
+            lxc.mount.entry = /var/lib/lxc/c1/rootfs/a b none bind 0 0\n\
             lxc.log.file = /var/lib/lxc/c1/c1.log\n";
         let (out, _) = clone_text(text, &names("dir:/var/lib/lxc/c2/rootfs"));
         assert_eq!(
@@ -214,6 +261,8 @@ mod tests {
             lxc.net.0.hwaddr = 00:16:3e:11:22:33\n\
             lxc.mount.entry = proc /var/lib/lxc/c2/rootfs/proc proc nodev 0 0\n\
             lxc.mount.entry = /var/lib/lxc/c10/share srv none bind 0 0\n\
+            lxc.mount.entry = /var/lib/lxc/c1/shared srv none bind 0 0\n\
+            lxc.mount.entry = /var/lib/lxc/c2/rootfs/a b none bind 0 0\n\
             lxc.log.file = /var/lib/lxc/c2/c1.log\n"
         );
     }
@@ -255,9 +304,12 @@ mod tests {
         std::fs::create_dir(&old).unwrap();
         std::fs::write(old.join("hook.sh"), "#!/bin/sh\n").unwrap();
         std::fs::write(old.join("fstab"), "").unwrap();
+        std::fs::create_dir_all(old.join("rootfs/bin")).unwrap();
+        std::fs::write(old.join("rootfs/bin/hook"), "").unwrap();
         let new = d.path().join("c2");
         let text = format!(
-            "lxc.hook.pre-start = {0}/hook.sh arg\nlxc.mount.fstab = {0}/fstab\nlxc.hook.start = /usr/bin/true\n",
+            "lxc.hook.pre-start = {0}/hook.sh arg\nlxc.mount.fstab = {0}/fstab\nlxc.hook.start = /usr/bin/true\n\
+             lxc.hook.stop = /usr/bin/prep {0}/net.conf\nlxc.hook.mount = {0}/rootfs/bin/hook\n",
             old.display()
         );
         let n = CloneNames {

@@ -71,10 +71,14 @@ impl Container {
         let (src_storage, src_spec) = registry
             .rootfs(&raw)
             .map_err(|e| invalid(&self.name, e.to_string()))?;
-        let dst_paths = o
-            .new_lxcpath
-            .clone()
-            .map_or_else(|| self.paths.clone(), Paths::new);
+        // Absolute: it is written into the origin's lxc_snapshots.
+        let dst_paths = match &o.new_lxcpath {
+            None => self.paths.clone(),
+            Some(p) => Paths::new(
+                std::path::absolute(p)
+                    .map_err(|e| invalid(&self.name, format!("-p {}: {e}", p.display())))?,
+            ),
+        };
         let target = self.clone_backend(registry, &src_storage, &o)?;
         let job = CopyJob {
             src_paths: self.paths.clone(),

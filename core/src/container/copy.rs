@@ -14,6 +14,7 @@
 //!    namespace, `/etc/hostname` (when it exists, unless `-K`) and
 //!    `lxc.hook.clone`. A failure there destroys the clone again.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -104,7 +105,11 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
     let staging_root = job.dst_paths.lxcpath.join(STAGING);
     std::fs::create_dir_all(&staging_root).map_err(io_err(new, &staging_root))?;
     let dir = staging_root.join(format!("{new}.{}", std::process::id()));
-    std::fs::create_dir(&dir).map_err(io_err(new, &dir))?;
+    // Private while it is built: nobody can reach into the copy meanwhile.
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(io_err(new, &dir))?;
     let origin = Dep {
         lxcpath: job.src_paths.lxcpath.clone(),
         name: job.src.clone(),
@@ -144,21 +149,39 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
             return Err(e);
         }
     };
-    if let Err(e) = std::fs::rename(&dir, &final_dir) {
+    let opened = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+    if let Err(e) = opened.and_then(|()| std::fs::rename(&dir, &final_dir)) {
         forget(&origins);
         let _ = std::fs::remove_dir_all(&dir);
         return Err(io_err(new, &final_dir)(e));
     }
     if let Err(why) = finish(sys, &job, &final_dir, &spec) {
-        drop(_lock);
-        let _ =
-            super::create::destroy(sys, &job.dst_paths, new, |_| Some(job.target.clone())).await;
+        // Undone under the lock, without the clone's destroy hook (it never ran).
+        let why = match remove_clone(sys, &job, &final_dir, &spec).await {
+            Ok(()) => why,
+            Err(e) => format!("{why}; removing the clone failed too: {e}"),
+        };
+        forget(&origins);
         return Err(CreateError::Hook {
             name: new.into(),
             why,
         });
     }
     Ok(final_dir)
+}
+
+/// Removes a clone whose last step failed: its rootfs, then its directory.
+async fn remove_clone(
+    sys: &dyn Sys,
+    job: &CopyJob,
+    dir: &Path,
+    spec: &RootfsSpec,
+) -> Result<(), String> {
+    job.target
+        .destroy(sys, spec)
+        .await
+        .map_err(|e| e.to_string())?;
+    std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
 /// The rootfs and config in the staging directory `dir`; the rootfs spec
@@ -216,7 +239,7 @@ async fn build(
         if let Some(p) = staged.parent() {
             std::fs::create_dir_all(p).map_err(io_err(new, p))?;
         }
-        std::fs::copy(from, &staged).map_err(io_err(new, from))?;
+        copy_own_file(from, &staged).map_err(io_err(new, from))?;
     }
     crate::config::load_text(&out.doc.to_bytes(), &final_dir.join("config")).map_err(|source| {
         CreateError::Config {
@@ -233,6 +256,25 @@ async fn build(
     Ok(final_spec)
 }
 
+/// Copies one of the origin's hook scripts or its fstab: not through a
+/// symlink, into a new file, with its mode.
+fn copy_own_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut src = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(from)?;
+    let mode = src.metadata()?.permissions().mode() & 0o7777;
+    let mut dst = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o600)
+        .open(to)?;
+    std::io::copy(&mut src, &mut dst)?;
+    dst.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
 /// A full copy of a rootfs whose backend must mount it: in a private mount
 /// namespace, mounted at `<staging>/.origin` for the copy.
 fn copy_mounted(job: &CopyJob, req: &CreateRequest, dir: &Path) -> Result<RootfsSpec, CreateError> {
@@ -244,7 +286,7 @@ fn copy_mounted(job: &CopyJob, req: &CreateRequest, dir: &Path) -> Result<Rootfs
     let (req, at2) = (req.clone(), at.clone());
     let made = in_private_mounts("copying the origin's rootfs", move || {
         let sys = crate::sys::RealSys;
-        crate::start::runtime::block_on_in_child(async {
+        block_on_forked(async {
             src_storage
                 .mount(&sys, &src_spec, &at2)
                 .await
@@ -255,8 +297,7 @@ fn copy_mounted(job: &CopyJob, req: &CreateRequest, dir: &Path) -> Result<Rootfs
                 .map_err(|e| e.to_string());
             let _ = src_storage.umount(&sys, &src_spec, &at2).await;
             r.map(|s| s.to_string())
-        })
-        .map_err(|e| e.to_string())?
+        })?
     });
     let _ = std::fs::remove_dir(&at);
     let text = made.map_err(|why| CreateError::Storage {

@@ -371,8 +371,19 @@ pub async fn destroy(
     name: &str,
     rootfs_backend: impl Fn(&RootfsSpec) -> Option<Arc<dyn Storage>>,
 ) -> Result<(), CreateError> {
-    let dir = paths.container_dir(name)?;
     let _lock = ContainerLock::try_acquire(name, &paths.lock_file(name)?)?;
+    destroy_holding_lock(sys, paths, name, rootfs_backend).await
+}
+
+/// [`destroy`] by the holder of the container's lock (the monitor of an
+/// ephemeral container, before it reports STOPPED).
+pub async fn destroy_holding_lock(
+    sys: &dyn Sys,
+    paths: &Paths,
+    name: &str,
+    rootfs_backend: impl Fn(&RootfsSpec) -> Option<Arc<dyn Storage>>,
+) -> Result<(), CreateError> {
+    let dir = paths.container_dir(name)?;
     if !dir.join("config").is_file() {
         return Err(CreateError::Missing {
             name: name.into(),

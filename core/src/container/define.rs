@@ -104,7 +104,7 @@ impl Container {
         let lxcpath = self.paths.lxcpath.as_path();
         let usable = |b: &&str| registry.storage(b).ok().filter(|s| s.usable_in(lxcpath));
         match name {
-            "best" => BEST.iter().find_map(|b| usable(&b)).ok_or_else(|| {
+            "best" => BEST.iter().find_map(usable).ok_or_else(|| {
                 invalid(
                     &self.name,
                     "no storage backend is available for -B best".into(),

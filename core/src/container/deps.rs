@@ -37,8 +37,10 @@ impl Dep {
         self.lxcpath.join(&self.name)
     }
 
+    /// Whether the container may still exist: its config is there, or its
+    /// lxcpath cannot be seen (an unmounted disk) and so cannot tell.
     fn exists(&self) -> bool {
-        self.dir().join("config").is_file()
+        !self.lxcpath.is_dir() || self.dir().join("config").is_file()
     }
 }
 
@@ -117,6 +119,13 @@ impl DirLock {
 /// Records `clone` in the origin's `lxc_snapshots`.
 pub fn add_clone(origin_dir: &Path, clone: &Dep) -> std::io::Result<()> {
     let _l = DirLock::take(origin_dir)?;
+    let l = read(origin_dir, SNAPSHOTS)?;
+    if l.legacy_count > 0 {
+        // An old LXC's count: counted on, as it would.
+        let n = format!("{}\n", l.legacy_count + 1);
+        return crate::config::document::write_atomic(&origin_dir.join(SNAPSHOTS), n.as_bytes())
+            .map_err(|e| std::io::Error::other(e.to_string()));
+    }
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .create(true)

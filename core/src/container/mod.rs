@@ -6,6 +6,7 @@ pub mod copy;
 pub mod create;
 pub mod define;
 pub mod deps;
+pub mod ephemeral_ops;
 pub mod handle;
 pub mod list;
 pub mod lock;
@@ -18,6 +19,7 @@ pub mod state;
 
 pub use clone_ops::CopyOptions;
 pub use define::CreateOptions;
+pub use ephemeral_ops::EphemeralOptions;
 pub use handle::{AttachOptions, Container, ContainerError, Info};
 pub use list::{list_defined, ContainerEntry};
 pub use lock::ContainerLock;

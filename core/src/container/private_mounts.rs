@@ -18,7 +18,11 @@ where
     match unsafe { nix::unistd::fork() }.map_err(|e| format!("{what}: fork: {}", e.desc()))? {
         nix::unistd::ForkResult::Child => {
             drop(r);
-            let out = enter().and_then(|()| f());
+            // A panic must not unwind into the parent's frames: this is a fork.
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                enter().and_then(|()| f())
+            }))
+            .unwrap_or_else(|_| Err(format!("{what}: the helper process panicked")));
             let (code, text) = match out {
                 Ok(t) => (0, t),
                 Err(t) => (1, t),

@@ -35,8 +35,8 @@ impl Container {
         &self,
         registry: &Registry,
         from: &Container,
-        snap_storage: Arc<dyn Storage>,
-        snap_spec: RootfsSpec,
+        snap_storage: &Arc<dyn Storage>,
+        snap_spec: &RootfsSpec,
     ) -> Result<(), ContainerError> {
         let name = self.name.as_str();
         self.require_stopped_for_restore()?;
@@ -58,14 +58,8 @@ impl Container {
             .join(format!("{name}.restore.{}", std::process::id()));
         std::fs::create_dir_all(&staging)
             .map_err(|e| fail(name, format!("{}: {e}", staging.display())))?;
-        let built = self.build_restored(
-            &staging,
-            &dir,
-            from,
-            &snap_storage,
-            &snap_spec,
-            &cur_storage,
-        );
+        let built =
+            self.build_restored(&staging, &dir, from, snap_storage, snap_spec, &cur_storage);
         let (spec, doc) = match built {
             Ok(b) => b,
             Err(e) => {

@@ -162,7 +162,7 @@ impl Container {
         let (storage, spec) = from.rootfs(registry)?;
         let target = match new_name.filter(|n| *n != self.name) {
             Some(n) => n.to_string(),
-            None => return self.restore_in_place(registry, &from, storage, spec),
+            None => return self.restore_in_place(registry, &from, &storage, &spec),
         };
         let job = CopyJob {
             src_paths: snaps,

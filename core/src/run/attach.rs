@@ -171,7 +171,7 @@ pub fn attach(
             drop(report_w);
             if let (Some((ours, theirs)), Some(handover)) = (listener_link, supervisor) {
                 drop(theirs);
-                hand_over_listener(&req.name, &ours, handover);
+                hand_over_listener(&req.name, &ours, handover, child);
             }
             if let Some(errno) = exec_errno(&report_r) {
                 let why = nix::Error::from_raw(errno).desc();
@@ -205,7 +205,23 @@ fn hand_over_listener(
     name: &str,
     link: &std::os::unix::net::UnixStream,
     handover: ListenerHandover,
+    child: nix::unistd::Pid,
 ) {
+    // A policy that notifies the calls the child makes to send it (sendmsg,
+    // close…) would stop it on its own listener for good: it is killed.
+    let mut pfd = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(link),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll on our socket for up to 10 s.
+    if unsafe { libc::poll(&mut pfd, 1, 10_000) } == 0 {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+        tracing::error!(
+            "container `{name}`: the attached process did not hand over its seccomp listener in 10 s (does a notify rule catch sendmsg?); it was killed"
+        );
+        return;
+    }
     let mut byte = [0u8; 1];
     match super::fd_passing::recv_fd(link.as_fd(), &mut byte) {
         Ok((_, Some(listener))) => {

@@ -16,6 +16,7 @@ pub mod child;
 pub mod client;
 pub mod clone;
 pub mod dev;
+pub mod ephemeral;
 pub mod fd_passing;
 pub mod hooks;
 pub mod init;

@@ -84,6 +84,9 @@ pub fn serve(l: Launch, lock: ContainerLock, ready: Option<std::fs::File>) -> i3
         }
         None => warnings.iter().for_each(|w| tracing::warn!("{w}")),
     }
+    if l.plan.spec.ephemeral {
+        super::ephemeral::spawn_reaper(&l.plan);
+    }
     let (mut l, mut lock) = (l, lock);
     loop {
         let (plan, sys) = (l.plan.clone(), l.sys());
@@ -153,6 +156,10 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
         tracing::warn!("{e}");
     }
 
+    // An ephemeral container goes before STOPPED, under its lock.
+    if !exit.reboot && l.plan.spec.ephemeral {
+        super::ephemeral::destroy_now(&l.plan);
+    }
     // The lock survives a reboot; otherwise it goes before the final STOPPED.
     let lock = exit.reboot.then_some(lock);
     let _ = block_on(stopping.stopped());

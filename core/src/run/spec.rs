@@ -141,6 +141,8 @@ pub struct RunSpec {
     pub log_file: Option<PathBuf>,
     /// `lxc.log.level`.
     pub log_level: Option<String>,
+    /// `lxc.ephemeral`: destroyed when it stops.
+    pub ephemeral: bool,
 }
 
 /// The namespaces `lxc.namespace.share.*` can join (their flags:
@@ -245,6 +247,7 @@ impl RunSpec {
                 .collect(),
             log_file: cfg.get("lxc.log.file").map(PathBuf::from),
             log_level: cfg.get("lxc.log.level").map(str::to_string),
+            ephemeral: cfg.get_bool("lxc.ephemeral").unwrap_or(false),
         })
     }
 }

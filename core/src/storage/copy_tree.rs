@@ -78,6 +78,10 @@ fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyE
             scope.spawn(|| loop {
                 let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                 let Ok((from, to, meta)) = job else { return };
+                // After a failure the rest is only drained: the copy is lost anyway.
+                if failure.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                    continue;
+                }
                 match copy_file(&from, &to, &meta) {
                     Ok(n) => {
                         bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);

@@ -21,6 +21,8 @@ use proxy::Answerer;
 pub struct Supervisor {
     proxy: Proxy,
     running: Arc<Mutex<Option<Notifier>>>,
+    /// Set by [`Supervisor::stop`]: a listener handed over later is refused.
+    stopped: Arc<AtomicBool>,
 }
 
 impl Supervisor {
@@ -29,13 +31,20 @@ impl Supervisor {
         Supervisor {
             proxy,
             running: Arc::default(),
+            stopped: Arc::default(),
         }
     }
 
     /// Answers `listener`'s notifications from now on (`init_pid`: the
     /// container's init, which the proxy is told).
     pub fn supervise(&self, listener: OwnedFd, init_pid: i32) -> Result<(), String> {
+        if !proxy::probe_listener(&listener) {
+            return Err("the fd is not a seccomp notification listener".into());
+        }
         let mut slot = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err("the container is stopping".into());
+        }
         match slot.as_ref() {
             Some(n) => n.add(listener),
             None => {
@@ -48,6 +57,7 @@ impl Supervisor {
     /// Ends the thread and closes the listeners: a call still waiting, or
     /// made later by a leftover process, then fails with ENOSYS.
     pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
         let n = self
             .running
             .lock()

@@ -299,6 +299,20 @@ fn reconnect(address: &str) -> Option<OwnedFd> {
         .ok()
 }
 
+/// Whether `fd` answers the listener's `ID_VALID` (with ENOENT for an id
+/// that nothing waits on): a seccomp listener, not some other fd.
+pub(super) fn probe_listener(fd: &OwnedFd) -> bool {
+    let id = u64::MAX;
+    for op in [NOTIF_ID_VALID, NOTIF_ID_VALID_OLD] {
+        // SAFETY: ID_VALID with a pointer to the id.
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), op, &id) };
+        if r == 0 || nix::Error::last() == nix::Error::ENOENT {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether notification `id` is still pending (its process alive).
 fn id_valid(listener: &OwnedFd, id: u64) -> bool {
     for op in [NOTIF_ID_VALID, NOTIF_ID_VALID_OLD] {
