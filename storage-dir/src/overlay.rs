@@ -118,6 +118,14 @@ impl Storage for Overlay {
         ))
     }
 
+    async fn host_path(
+        &self,
+        _sys: &dyn Sys,
+        _spec: &RootfsSpec,
+    ) -> Result<Option<PathBuf>, StorageError> {
+        Ok(None)
+    }
+
     async fn mount(
         &self,
         sys: &dyn Sys,

@@ -1,19 +1,471 @@
-//! ZFS storage for rlxc: a dataset per container (`--zfsroot`), snapshots and clones, through our own wrapper of the zfs/zpool tools.
+//! ZFS storage for rlxc: a dataset per container under `lxc.bdev.zfs.root`
+//! (or `--zfsroot`, default `lxc`), snapshot + clone for `copy -s`, through
+//! our own wrapper of the `zfs` tool ([`cmd`]: pure argument builders and
+//! parsers of `zfs list -H`, for current OpenZFS and for zfs-fuse's older
+//! ZFS alike).
 //!
-//! **Status: not implemented yet.** This crate is a shell until its own issue
-//! lands: the `rlxc` binary, when built with its feature, registers the names
-//! below as *not available* so that naming them gives a clear error instead of
-//! a fake success. It depends on `rlxc-core` and nothing else of ours.
+//! - `create`: `zfs create -o mountpoint=<container dir>/rootfs ROOT/NAME`
+//!   (`zfs:ROOT/NAME`); the mountpoint follows the directory when a create
+//!   or copy is committed ([`Storage::relocate`]). The dataset stays mounted
+//!   there (zfs-fuse has no legacy mounts); a start binds it.
+//! - `snapshot`: `zfs snapshot ORIGIN@NEW` and `zfs clone` of it; `copy`
+//!   from another backend: a new dataset filled by rlxc's tree copy.
+//! - `destroy`: unmounts the dataset where it is mounted now, `zfs destroy
+//!   -r` (retried while "dataset is busy", then a clear error), then the
+//!   snapshot a clone was made from. A dataset with clones is refused by
+//!   ZFS, and the error names them.
+//!
+//! Privileges: root. Depends on `rlxc-core` only.
 
-/// The backend names this crate will provide.
-pub const NAMES: &[&str] = &["zfs"];
+pub mod cmd;
 
-/// Why the backend cannot be used in this version.
-pub const UNAVAILABLE: &str =
-    "the zfs storage backend is not implemented yet in this version of rlxc";
+use std::path::{Path, PathBuf};
 
-/// Registers this crate's backends: while it is a shell, its names as not
-/// available (with [`UNAVAILABLE`] as the reason).
+use async_trait::async_trait;
+use rlxc_core::storage::{CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError};
+use rlxc_core::sys::{run_checked, MountRequest, Sys, SysError, Tool};
+
+/// The backend name.
+pub const NAME: &str = "zfs";
+/// LXC's default `lxc.bdev.zfs.root`.
+pub const DEFAULT_ROOT: &str = "lxc";
+
+/// The ZFS backend.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Zfs;
+
+/// Registers the `zfs` backend.
 pub fn register(r: &mut rlxc_core::registry::Registry) {
-    r.add_unavailable(rlxc_core::registry::Kind::Storage, NAMES, UNAVAILABLE);
+    r.add_storage(std::sync::Arc::new(Zfs));
+}
+
+fn err(spec: &str) -> impl FnOnce(SysError) -> StorageError + '_ {
+    move |source| StorageError::Sys {
+        rootfs: spec.to_string(),
+        source,
+    }
+}
+
+fn invalid(rootfs: &str, reason: impl Into<String>) -> StorageError {
+    StorageError::Invalid {
+        rootfs: rootfs.to_string(),
+        reason: reason.into(),
+    }
+}
+
+async fn zfs(sys: &dyn Sys, args: Vec<String>, rootfs: &str) -> Result<String, StorageError> {
+    let out = run_checked(sys, &Tool::new("zfs", args))
+        .await
+        .map_err(err(rootfs))?;
+    Ok(out.stdout_text())
+}
+
+/// The datasets at and below `dataset`, in the dialect this `zfs` speaks.
+async fn list(sys: &dyn Sys, dataset: &str) -> Result<Vec<cmd::Dataset>, StorageError> {
+    let spec = format!("zfs:{dataset}");
+    let exact = sys
+        .run(&Tool::new("zfs", cmd::list(dataset, true)))
+        .await
+        .map_err(err(&spec))?;
+    let text = if exact.status == 0 {
+        exact.stdout_text()
+    } else if cmd::unknown_option(&String::from_utf8_lossy(&exact.stderr)) {
+        zfs(sys, cmd::list(dataset, false), &spec).await?
+    } else {
+        return Err(err(&spec)(SysError::Failed {
+            command: format!("zfs {}", cmd::list(dataset, true).join(" ")),
+            status: format!("exit status {}", exact.status),
+            stderr: String::from_utf8_lossy(&exact.stderr).trim().to_string(),
+        }));
+    };
+    cmd::parse_list(&text).map_err(|e| invalid(&spec, e))
+}
+
+/// The datasets of `dataset`'s pool cloned from one of its snapshots.
+async fn clones_of(sys: &dyn Sys, dataset: &str) -> Result<Vec<String>, StorageError> {
+    let pool = dataset.split('/').next().unwrap_or(dataset);
+    let prefix = format!("{dataset}@");
+    Ok(list(sys, pool)
+        .await?
+        .into_iter()
+        .filter(|d| d.origin.as_deref().is_some_and(|o| o.starts_with(&prefix)))
+        .map(|d| d.name)
+        .collect())
+}
+
+/// Where a new rootfs is mounted: `<container dir>/rootfs`.
+fn mountpoint(req: &CreateRequest) -> PathBuf {
+    req.container_dir.join("rootfs")
+}
+
+fn dataset_for(req: &CreateRequest) -> String {
+    let root = req
+        .options
+        .get("zfsroot")
+        .map_or(DEFAULT_ROOT, String::as_str);
+    format!("{}/{}", root.trim_end_matches('/'), volume(req))
+}
+
+/// The dataset's own name: `volume` when the caller gives one, else the container's.
+fn volume(req: &CreateRequest) -> &str {
+    req.options
+        .get("volume")
+        .map_or(req.name.as_str(), String::as_str)
+}
+
+/// Where `dataset` is mounted now, from this namespace's mount table.
+fn mounted_at(dataset: &str) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let source = right.split_whitespace().nth(1)?;
+            let point = left.split_whitespace().nth(4)?;
+            (source == dataset).then(|| PathBuf::from(point.replace("\\040", " ")))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Storage for Zfs {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn caps(&self) -> StorageCaps {
+        StorageCaps {
+            snapshot: true,
+            copy: true,
+            resize: false,
+            needs_mount: false,
+            snapshot_depends: false,
+        }
+    }
+
+    fn detect(&self, spec: &RootfsSpec) -> bool {
+        spec.backend.as_deref() == Some(NAME)
+    }
+
+    fn usable_in(&self, _lxcpath: &Path) -> bool {
+        // `-B best`: only where the default root dataset exists.
+        std::process::Command::new("zfs")
+            .args(["list", "-H", "-o", "name", DEFAULT_ROOT])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    async fn create(&self, sys: &dyn Sys, req: &CreateRequest) -> Result<RootfsSpec, StorageError> {
+        let ds = dataset_for(req);
+        let mp = mountpoint(req);
+        zfs(
+            sys,
+            cmd::create(&ds, &mp.display().to_string()),
+            &format!("zfs:{ds}"),
+        )
+        .await?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&mp, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| StorageError::io(&mp, e))?;
+        Ok(RootfsSpec::new(NAME, ds))
+    }
+
+    async fn copy(
+        &self,
+        sys: &dyn Sys,
+        src_path: &Path,
+        req: &CreateRequest,
+    ) -> Result<RootfsSpec, StorageError> {
+        let spec = self.create(sys, req).await?;
+        if let Err(e) = rlxc_core::storage::copy_tree_into(src_path, &mountpoint(req)) {
+            let _ = self.destroy(sys, &spec).await;
+            return Err(StorageError::io(&e.path, e.source));
+        }
+        Ok(spec)
+    }
+
+    async fn snapshot(
+        &self,
+        sys: &dyn Sys,
+        src: &RootfsSpec,
+        req: &CreateRequest,
+    ) -> Result<RootfsSpec, StorageError> {
+        if src.backend.as_deref() != Some(NAME) {
+            return Err(invalid(
+                &src.to_string(),
+                "a zfs snapshot needs a zfs origin; copy it without -s",
+            ));
+        }
+        let origin = src.location.as_str();
+        // The clone goes next to its origin unless --zfsroot says otherwise.
+        let parent = origin.rsplit_once('/').map_or(DEFAULT_ROOT, |(p, _)| p);
+        let ds = match req.options.get("zfsroot") {
+            Some(_) => dataset_for(req),
+            None => format!("{parent}/{}", volume(req)),
+        };
+        let spec = format!("zfs:{ds}");
+        let snap = volume(req);
+        zfs(sys, cmd::snapshot(origin, snap), &spec).await?;
+        let made = zfs(
+            sys,
+            cmd::clone(origin, snap, &ds, &mountpoint(req).display().to_string()),
+            &spec,
+        )
+        .await;
+        if let Err(e) = made {
+            let _ = zfs(
+                sys,
+                cmd::destroy_snapshot(&format!("{origin}@{snap}")),
+                &spec,
+            )
+            .await;
+            return Err(e);
+        }
+        Ok(RootfsSpec::new(NAME, ds))
+    }
+
+    async fn relocate(
+        &self,
+        sys: &dyn Sys,
+        spec: &RootfsSpec,
+        container_dir: &Path,
+    ) -> Result<(), StorageError> {
+        let mp = container_dir.join("rootfs").display().to_string();
+        zfs(
+            sys,
+            cmd::set_mountpoint(&spec.location, &mp),
+            &spec.to_string(),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn host_path(
+        &self,
+        sys: &dyn Sys,
+        spec: &RootfsSpec,
+    ) -> Result<Option<PathBuf>, StorageError> {
+        let ds = list(sys, &spec.location).await?;
+        let mp = ds
+            .iter()
+            .find(|d| d.name == spec.location)
+            .and_then(|d| d.mountpoint.clone())
+            .ok_or_else(|| invalid(&spec.to_string(), "the dataset has no mountpoint"))?;
+        Ok(Some(PathBuf::from(mp)))
+    }
+
+    async fn mount(
+        &self,
+        sys: &dyn Sys,
+        spec: &RootfsSpec,
+        target: &Path,
+    ) -> Result<(), StorageError> {
+        let src = self
+            .host_path(sys, spec)
+            .await?
+            .ok_or_else(|| invalid(&spec.to_string(), "the dataset has no mountpoint"))?;
+        let req = MountRequest {
+            source: Some(src),
+            target: target.to_path_buf(),
+            fstype: None,
+            flags: nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+            data: None,
+        };
+        sys.mount(&req).map_err(err(&spec.to_string()))
+    }
+
+    async fn umount(
+        &self,
+        sys: &dyn Sys,
+        spec: &RootfsSpec,
+        target: &Path,
+    ) -> Result<(), StorageError> {
+        match sys.umount(target, true) {
+            Ok(()) => Ok(()),
+            Err(SysError::Syscall { source, .. })
+                if source == nix::Error::EINVAL || source == nix::Error::ENOENT =>
+            {
+                Ok(())
+            }
+            Err(source) => Err(err(&spec.to_string())(source)),
+        }
+    }
+
+    async fn destroy(&self, sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError> {
+        let name = spec.to_string();
+        let ds = match list(sys, &spec.location).await {
+            Ok(ds) => ds,
+            // Gone already: nothing to do.
+            Err(StorageError::Sys {
+                source: SysError::Failed { stderr, .. },
+                ..
+            }) if stderr.contains("does not exist") => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        // Clones of its snapshots: refused before anything is unmounted.
+        let clones = clones_of(sys, &spec.location).await?;
+        if !clones.is_empty() {
+            return Err(invalid(
+                &name,
+                format!(
+                    "zfs destroy: the dataset has dependent clones: {} (destroy those containers first)",
+                    clones.join(", ")
+                ),
+            ));
+        }
+        let origin = ds
+            .iter()
+            .find(|d| d.name == spec.location)
+            .and_then(|d| d.origin.clone());
+        // Mounted where the container's directory is now (a destroy moves it away first).
+        for at in mounted_at(&spec.location) {
+            let _ = sys.umount(&at, true);
+        }
+        let mut last = None;
+        for _ in 0..10 {
+            let out = sys
+                .run(&Tool::new("zfs", cmd::destroy(&spec.location)))
+                .await
+                .map_err(err(&name))?;
+            if out.status == 0 {
+                last = None;
+                break;
+            }
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            if !cmd::busy(&stderr) {
+                return Err(invalid(&name, format!("zfs destroy: {stderr}")));
+            }
+            last = Some(stderr);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        if let Some(stderr) = last {
+            return Err(invalid(
+                &name,
+                format!("zfs destroy: {stderr} (still, after 2 s)"),
+            ));
+        }
+        // The snapshot this clone was made from, unless another clone uses it.
+        if let Some(o) = origin {
+            let _ = sys.run(&Tool::new("zfs", cmd::destroy_snapshot(&o))).await;
+        }
+        Ok(())
+    }
+
+    async fn size(&self, sys: &dyn Sys, spec: &RootfsSpec) -> Result<u64, StorageError> {
+        let ds = list(sys, &spec.location).await?;
+        ds.iter()
+            .find(|d| d.name == spec.location)
+            .map(|d| d.used)
+            .ok_or_else(|| invalid(&spec.to_string(), "not listed by zfs"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rlxc_core::sys::{FakeSys, ToolOutput};
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_snapshot_clone_is_a_snapshot_and_a_clone_next_to_its_origin() {
+        let sys = FakeSys::new();
+        let req = CreateRequest {
+            name: "c2".into(),
+            container_dir: PathBuf::from("/l/.rlxc-staging/c2.1"),
+            ..CreateRequest::default()
+        };
+        let spec =
+            block_on(Zfs.snapshot(&sys, &RootfsSpec::new("zfs", "tank/lxc/c1"), &req)).unwrap();
+        assert_eq!(spec.to_string(), "zfs:tank/lxc/c2");
+        assert_eq!(
+            sys.command_lines(),
+            vec![
+                "zfs snapshot tank/lxc/c1@c2",
+                "zfs clone -o mountpoint=/l/.rlxc-staging/c2.1/rootfs tank/lxc/c1@c2 tank/lxc/c2"
+            ]
+        );
+    }
+
+    #[test]
+    fn destroy_retries_a_busy_dataset_then_removes_the_clones_snapshot() {
+        let sys = FakeSys::new();
+        let listed = "tank/lxc/c2\ttank/lxc/c1@c2\t/l/c2/rootfs\t1024\n";
+        // The dataset, then its pool (for clones of its snapshots).
+        sys.answer("zfs", ToolOutput::ok(listed));
+        sys.answer("zfs", ToolOutput::ok(listed));
+        sys.answer(
+            "zfs",
+            ToolOutput {
+                status: 1,
+                stdout: vec![],
+                stderr: b"cannot destroy 'tank/lxc/c2': dataset is busy".to_vec(),
+            },
+        );
+        block_on(Zfs.destroy(&sys, &RootfsSpec::new("zfs", "tank/lxc/c2"))).unwrap();
+        let lines = sys.command_lines();
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| *l == "zfs destroy -r tank/lxc/c2")
+                .count(),
+            2,
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("zfs destroy tank/lxc/c1@c2")
+        );
+    }
+
+    #[test]
+    fn zfs_fuse_lists_without_p() {
+        let sys = FakeSys::new();
+        sys.answer(
+            "zfs",
+            ToolOutput {
+                status: 2,
+                stdout: vec![],
+                stderr: b"invalid option 'p'\nusage:".to_vec(),
+            },
+        );
+        sys.answer(
+            "zfs",
+            ToolOutput::ok("tank/lxc/c1\t-\t/l/c1/rootfs\t112K\n"),
+        );
+        assert_eq!(
+            block_on(Zfs.size(&sys, &RootfsSpec::new("zfs", "tank/lxc/c1"))).unwrap(),
+            112 << 10
+        );
+        let a_clone_is_refused = {
+            let sys = FakeSys::new();
+            sys.answer("zfs", ToolOutput::ok("tank/lxc/c1\t-\t/l/c1/rootfs\t1\n"));
+            sys.answer(
+                "zfs",
+                ToolOutput::ok("tank\t-\tnone\t1\ntank/lxc/c1\t-\t/l/c1/rootfs\t1\ntank/lxc/c2\ttank/lxc/c1@c2\t/l/c2/rootfs\t1\n"),
+            );
+            let e = block_on(Zfs.destroy(&sys, &RootfsSpec::new("zfs", "tank/lxc/c1")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                !sys.command_lines()
+                    .iter()
+                    .any(|l| l.starts_with("zfs destroy")),
+                "refused before anything is destroyed"
+            );
+            e
+        };
+        assert!(
+            a_clone_is_refused.contains("dependent clones")
+                && a_clone_is_refused.contains("tank/lxc/c2"),
+            "{a_clone_is_refused}"
+        );
+    }
 }

@@ -103,6 +103,9 @@ pub struct CopyArgs {
     /// Size of a block backend (e.g. 1G).
     #[arg(short = 'L', long = "fssize")]
     pub fssize: Option<String>,
+    /// ZFS dataset under which to make the copy's (with -B zfs).
+    #[arg(long)]
+    pub zfsroot: Option<String>,
     /// An ephemeral clone: a snapshot, started now, destroyed when it stops.
     #[arg(short = 'e', long = "ephemeral")]
     pub ephemeral: bool,

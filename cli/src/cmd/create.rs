@@ -63,6 +63,11 @@ pub fn run_copy(a: &CopyArgs, ctx: &Ctx) -> anyhow::Result<()> {
         keep_mac: a.keepmac,
         storage_request: rlxc_core::storage::CreateRequest {
             size,
+            options: a
+                .zfsroot
+                .iter()
+                .map(|z| ("zfsroot".to_string(), z.clone()))
+                .collect(),
             ..Default::default()
         },
         hook_args: if a.ephemeral {

@@ -155,6 +155,9 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
         let _ = std::fs::remove_dir_all(&dir);
         return Err(io_err(new, &final_dir)(e));
     }
+    if let Err(e) = job.target.relocate(sys, &spec, &final_dir).await {
+        tracing::warn!("container `{new}`: {e}");
+    }
     if let Err(why) = finish(sys, &job, &final_dir, &spec) {
         // Undone under the lock, without the clone's destroy hook (it never ran).
         let why = match remove_clone(sys, &job, &final_dir, &spec).await {
@@ -206,8 +209,11 @@ async fn build(
             .snapshot(sys, src_spec, &req)
             .await
             .map_err(storage_err(new))?
-    } else if !src_storage.caps().needs_mount {
-        let src_path = PathBuf::from(&src_spec.location);
+    } else if let Some(src_path) = src_storage
+        .host_path(sys, src_spec)
+        .await
+        .map_err(storage_err(new))?
+    {
         job.target
             .copy(sys, &src_path, &req)
             .await
@@ -327,12 +333,14 @@ fn finish(_sys: &dyn Sys, job: &CopyJob, dir: &Path, spec: &RootfsSpec) -> Resul
     hooks.set_rootfs_mount(&mount_at);
     in_private_mounts("the clone's rootfs", move || {
         let sys = crate::sys::RealSys;
-        let needs_mount = storage.caps().needs_mount;
-        let root = if needs_mount {
-            block_on_forked(storage.mount(&sys, &spec, &mount_at))?.map_err(|e| e.to_string())?;
-            mount_at.clone()
-        } else {
-            PathBuf::from(&spec.location)
+        let here = block_on_forked(storage.host_path(&sys, &spec))?.map_err(|e| e.to_string())?;
+        let root = match here {
+            Some(p) => p,
+            None => {
+                block_on_forked(storage.mount(&sys, &spec, &mount_at))?
+                    .map_err(|e| e.to_string())?;
+                mount_at.clone()
+            }
         };
         if !keep_name {
             let (etc, hostname) = (root.join("etc"), root.join("etc/hostname"));

@@ -203,6 +203,12 @@ pub async fn create(
         Ok(()) => {
             std::fs::rename(&dir, &final_dir).map_err(io_err(name, &final_dir))?;
             staging.committed = true;
+            if let Some(spec) = &staging.rootfs {
+                let spec = rebase(spec, &dir, &final_dir);
+                if let Err(e) = new.storage.relocate(sys, &spec, &final_dir).await {
+                    tracing::warn!("container `{name}`: {e}");
+                }
+            }
             Ok(final_dir)
         }
         Err(e) => {
@@ -235,10 +241,28 @@ async fn build(
     staging.rootfs = Some(spec.clone());
     let mut lines = Vec::new();
     if let Some(t) = &new.template {
+        let rootfs = match new.storage.host_path(sys, &spec).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return Err(CreateError::Storage {
+                    name: name.into(),
+                    source: StorageError::Unsupported {
+                        driver: new.storage.name(),
+                        op: "a template (its rootfs must be mounted)",
+                    },
+                })
+            }
+            Err(source) => {
+                return Err(CreateError::Storage {
+                    name: name.into(),
+                    source,
+                })
+            }
+        };
         let treq = TemplateRequest {
             name: name.into(),
             path: staging.dir.clone(),
-            rootfs: PathBuf::from(&spec.location),
+            rootfs,
             args: new.template_args.clone(),
             mapped_uid: None,
             mapped_gid: None,

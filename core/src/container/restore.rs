@@ -116,8 +116,11 @@ impl Container {
         let same = snap_storage.name() == cur_storage.name();
         let made = if same && cur_storage.caps().snapshot {
             block_on(cur_storage.snapshot(&RealSys, snap_spec, &req))
-        } else if !snap_storage.caps().needs_mount && cur_storage.caps().copy {
-            block_on(cur_storage.copy(&RealSys, Path::new(&snap_spec.location), &req))
+        } else if let (Ok(Ok(Some(from_path))), true) = (
+            block_on(snap_storage.host_path(&RealSys, snap_spec)),
+            cur_storage.caps().copy,
+        ) {
+            block_on(cur_storage.copy(&RealSys, &from_path, &req))
         } else {
             return Err(fail(
                 name,

@@ -129,7 +129,11 @@ impl Container {
             src_rootfs: (storage, spec),
             dst_paths: Paths::new(&snaps),
             new: name.clone(),
-            storage_request: CreateRequest::default(),
+            // `snap0` is every container's first: a volume is named for both.
+            storage_request: CreateRequest {
+                options: [("volume".to_string(), format!("{}-{name}", self.name))].into(),
+                ..CreateRequest::default()
+            },
             keep_name: true,
             keep_mac: true,
             hook_args: Vec::new(),

@@ -108,7 +108,9 @@ pub struct CreateRequest {
     pub size: Option<u64>,
     /// Filesystem to make (`--fstype`), where the backend makes one.
     pub fstype: Option<String>,
-    /// Backend options by LXC flag name (`vgname`, `lvname`, `thinpool`, `zfsroot`, `dir`).
+    /// Backend options by LXC flag name (`vgname`, `lvname`, `thinpool`, `zfsroot`, `dir`),
+    /// and `volume`: the name a volume backend gives the rootfs (a dataset,
+    /// an LV) when the container's own name would not be unique (`snap0`).
     pub options: BTreeMap<String, String>,
 }
 
@@ -190,6 +192,31 @@ pub trait Storage: Send + Sync + fmt::Debug {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError>;
+
+    /// Where the rootfs can be read and written on the host without a mount
+    /// (a template fills it there, a copy reads it there): its location for
+    /// a directory-like backend, a dataset's mountpoint; `None` when it must
+    /// be mounted first (an overlay).
+    async fn host_path(
+        &self,
+        _sys: &dyn Sys,
+        spec: &RootfsSpec,
+    ) -> Result<Option<PathBuf>, StorageError> {
+        Ok(Some(PathBuf::from(&spec.location)))
+    }
+
+    /// After a create or copy is committed (the container's directory
+    /// renamed to `container_dir`): a backend whose rootfs records a path of
+    /// the directory (a ZFS mountpoint) follows it. A failure leaves a
+    /// complete container whose rootfs is still reachable, and is reported.
+    async fn relocate(
+        &self,
+        _sys: &dyn Sys,
+        _spec: &RootfsSpec,
+        _container_dir: &Path,
+    ) -> Result<(), StorageError> {
+        Ok(())
+    }
 
     /// Undoes [`Storage::mount`]. Idempotent.
     async fn umount(
