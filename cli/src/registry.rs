@@ -21,7 +21,7 @@ macro_rules! backends {
 pub fn registry() -> Registry {
     let mut r = Registry::core();
     backends! { r;
-        "storage-dir" => rlxc_storage_dir, Storage ["dir", "overlay"];
+        "storage-dir" => rlxc_storage_dir, Storage ["dir", "overlay", "loop"];
         "storage-lvm" => rlxc_storage_lvm, Storage ["lvm"];
         "storage-btrfs" => rlxc_storage_btrfs, Storage ["btrfs"];
         "storage-zfs" => rlxc_storage_zfs, Storage ["zfs"];

@@ -11,11 +11,14 @@
 //!   directory with rlxc's own tree copy ([`rlxc_core::storage::copy_tree`]).
 //!
 //! The [`overlay`] driver, for snapshot clones of dir containers, lives here
-//! too: its lower layer is a dir rootfs.
+//! too (its lower layer is a dir rootfs), and the [`loop_image`] driver, a
+//! filesystem image in the container's directory.
 //!
 //! Privileges: `create`/`destroy` need write access to the lxcpath; `mount` needs
 //! `CAP_SYS_ADMIN`. Depends on `rlxc-core` only.
 
+pub mod loop_image;
+pub mod loopdev;
 pub mod overlay;
 mod tree;
 
@@ -39,6 +42,7 @@ pub struct Driver;
 pub fn register(r: &mut rlxc_core::registry::Registry) {
     r.add_storage(std::sync::Arc::new(Driver::new()));
     r.add_storage(std::sync::Arc::new(overlay::Overlay));
+    r.add_storage(std::sync::Arc::new(loop_image::Loop));
 }
 
 impl Driver {

@@ -241,40 +241,39 @@ async fn build(
     staging.rootfs = Some(spec.clone());
     let mut lines = Vec::new();
     if let Some(t) = &new.template {
-        let rootfs = match new.storage.host_path(sys, &spec).await {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                return Err(CreateError::Storage {
-                    name: name.into(),
-                    source: StorageError::Unsupported {
-                        driver: new.storage.name(),
-                        op: "a template (its rootfs must be mounted)",
-                    },
-                })
-            }
-            Err(source) => {
-                return Err(CreateError::Storage {
+        let here =
+            new.storage
+                .host_path(sys, &spec)
+                .await
+                .map_err(|source| CreateError::Storage {
                     name: name.into(),
                     source,
-                })
-            }
-        };
+                })?;
         let treq = TemplateRequest {
             name: name.into(),
             path: staging.dir.clone(),
-            rootfs,
+            rootfs: here.clone().unwrap_or_else(|| staging.dir.join("rootfs")),
             args: new.template_args.clone(),
             mapped_uid: None,
             mapped_gid: None,
             cache_dir: new.cache_dir.clone(),
         };
-        let out = t
-            .create(sys, &treq)
-            .await
-            .map_err(|source| CreateError::Template {
-                name: name.into(),
-                source,
-            })?;
+        let out =
+            match here {
+                Some(_) => t
+                    .create(sys, &treq)
+                    .await
+                    .map_err(|source| CreateError::Template {
+                        name: name.into(),
+                        source,
+                    })?,
+                None => fill_mounted(t.clone(), new.storage.clone(), spec.clone(), treq).map_err(
+                    |why| CreateError::Hook {
+                        name: name.into(),
+                        why,
+                    },
+                )?,
+            };
         // A script may write its --path (the staging directory) into the
         // config: it has to name the container's final place.
         let (from, to) = (
@@ -309,6 +308,27 @@ async fn build(
             name: name.into(),
             source: e.into(),
         })
+}
+
+/// Runs the template into a rootfs that must be mounted (an image, a
+/// volume): mounted at the request's `rootfs` in a private mount namespace,
+/// so nothing stays mounted when the template fails or rlxc is killed.
+fn fill_mounted(
+    t: Arc<dyn Template>,
+    storage: Arc<dyn Storage>,
+    spec: RootfsSpec,
+    treq: TemplateRequest,
+) -> Result<crate::template::TemplateOutput, String> {
+    use super::private_mounts::{block_on_forked, in_private_mounts};
+    let lines = in_private_mounts("the template", move || {
+        let sys = crate::sys::RealSys;
+        block_on_forked(storage.mount(&sys, &spec, &treq.rootfs))?.map_err(|e| e.to_string())?;
+        let out = block_on_forked(t.create(&sys, &treq))?.map_err(|e| e.to_string())?;
+        Ok(out.config_lines.join("\n"))
+    })?;
+    Ok(crate::template::TemplateOutput {
+        config_lines: lines.lines().map(str::to_string).collect(),
+    })
 }
 
 /// The rootfs spec as it will read after the staging directory is renamed

@@ -96,6 +96,7 @@ fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyE
             });
         }
         let mut walk = Walk {
+            merge: !create,
             dev: top.dev(),
             links: HashMap::new(),
             files: tx,
@@ -117,6 +118,8 @@ fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyE
 
 /// The walk: directories, links and nodes made in place; file data queued.
 struct Walk<'a> {
+    /// Into an existing tree (a fresh filesystem): its directories are reused.
+    merge: bool,
     dev: u64,
     /// Inodes with more than one link: where their first copy went.
     links: HashMap<(u64, u64), PathBuf>,
@@ -135,10 +138,16 @@ impl Walk<'_> {
     ) -> Result<(), CopyError> {
         // Private until its own mode is set, at the end.
         if create {
-            std::fs::DirBuilder::new()
-                .mode(0o700)
-                .create(dst)
-                .map_err(err(dst))?;
+            match std::fs::DirBuilder::new().mode(0o700).create(dst) {
+                Ok(()) => {}
+                // A fresh filesystem's own directory (ext4's lost+found):
+                // filled and given the source's attributes like any other.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists
+                        && self.merge
+                        && std::fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) => {}
+                Err(e) => return Err(err(dst)(e)),
+            }
         }
         self.entries += 1;
         if meta.dev() == self.dev {
