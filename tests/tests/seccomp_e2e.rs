@@ -294,7 +294,12 @@ fn an_attached_processs_notified_calls_reach_the_proxy_through_the_monitor() {
         std::thread::sleep(std::time::Duration::from_millis(20));
         after = monitor_fds(&lab, &c);
     }
-    assert_eq!(after, before, "the monitor's fds after two attaches");
+    // (Not equal: a connection the monitor was serving when `before` was
+    // counted may be gone; a leak would leave one more per attach.)
+    assert!(
+        after <= before,
+        "the monitor's fds after two attaches: {after} > {before}"
+    );
     lab.ok(&["stop", "-n", &c, "-k"]);
     let log = proxy_log(proxy);
     assert_eq!(

@@ -158,7 +158,8 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
     if let Err(e) = job.target.relocate(sys, &spec, &final_dir).await {
         tracing::warn!("container `{new}`: {e}");
     }
-    if let Err(why) = finish(sys, &job, &final_dir, &spec) {
+    let new_hostname = !job.keep_name && origin_has_hostname(sys, &job).await;
+    if let Err(why) = finish(&job, &final_dir, &spec, new_hostname) {
         // Undone under the lock, without the clone's destroy hook (it never ran).
         let why = match remove_clone(sys, &job, &final_dir, &spec).await {
             Ok(()) => why,
@@ -316,19 +317,31 @@ fn copy_mounted(job: &CopyJob, req: &CreateRequest, dir: &Path) -> Result<Rootfs
     Ok(RootfsSpec::parse(&text))
 }
 
+/// Whether the origin's rootfs has an `/etc/hostname` to rewrite in the
+/// clone; `true` when that cannot be seen without a mount (an overlay).
+async fn origin_has_hostname(sys: &dyn Sys, job: &CopyJob) -> bool {
+    let (storage, spec) = &job.src_rootfs;
+    match storage.host_path(sys, spec).await {
+        Ok(Some(root)) => {
+            std::fs::symlink_metadata(root.join("etc/hostname")).is_ok_and(|m| m.is_file())
+        }
+        _ => true,
+    }
+}
+
 /// After the rename: the hostname and `lxc.hook.clone`, with the clone's
 /// rootfs mounted in a private mount namespace.
-fn finish(_sys: &dyn Sys, job: &CopyJob, dir: &Path, spec: &RootfsSpec) -> Result<(), String> {
+fn finish(job: &CopyJob, dir: &Path, spec: &RootfsSpec, new_hostname: bool) -> Result<(), String> {
     let config_file = dir.join("config");
     let cfg = crate::config::load_file(&config_file).map_err(|e| e.to_string())?;
     let mut hooks = crate::run::hooks::Hooks::from_config(&job.new, &config_file, &cfg);
     let has_hook = hooks.has(crate::run::hooks::HookKind::Clone);
-    if job.keep_name && !has_hook {
+    if !new_hostname && !has_hook {
         return Ok(());
     }
     let (storage, spec) = (job.target.clone(), spec.clone());
     let mount_at = dir.join("rootfs");
-    let (keep_name, new, src) = (job.keep_name, job.new.clone(), job.src.clone());
+    let (new, src) = (job.new.clone(), job.src.clone());
     let args = job.hook_args.clone();
     hooks.set_rootfs_mount(&mount_at);
     in_private_mounts("the clone's rootfs", move || {
@@ -342,7 +355,7 @@ fn finish(_sys: &dyn Sys, job: &CopyJob, dir: &Path, spec: &RootfsSpec) -> Resul
                 mount_at.clone()
             }
         };
-        if !keep_name {
+        if new_hostname {
             let (etc, hostname) = (root.join("etc"), root.join("etc/hostname"));
             // A symlink on the way could point out of the rootfs: only a
             // plain file in a plain directory is rewritten.

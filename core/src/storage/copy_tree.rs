@@ -10,7 +10,8 @@
 //! copied as an empty directory, as `cp -x` does): a container's rootfs is
 //! copied, never what somebody mounted into it. Order matters: owners are set
 //! before modes and capabilities (a chown clears setuid bits and
-//! `security.capability`), and a directory's times after its last entry.
+//! `security.capability`), and directories get their modes and times after
+//! the workers (which make the files and symlinks in them) are done.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
@@ -68,6 +69,7 @@ fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyE
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a directory"),
         });
     }
+    let mine = owner_of_new(dst, create);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
     let (tx, rx) = mpsc::sync_channel::<(PathBuf, PathBuf, std::fs::Metadata)>(256);
     let rx = Mutex::new(rx);
@@ -82,7 +84,7 @@ fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyE
                 if failure.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
                     continue;
                 }
-                match copy_file(&from, &to, &meta) {
+                match copy_entry(&from, &to, &meta, mine) {
                     Ok(n) => {
                         bytes.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
                     }
@@ -97,15 +99,26 @@ fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyE
         }
         let mut walk = Walk {
             merge: !create,
+            mine,
             dev: top.dev(),
             links: HashMap::new(),
             files: tx,
             entries: 0,
             failed: &failure,
+            dirs: Vec::new(),
         };
         let r = walk.dir(src, dst, &top, create);
         drop(walk.files);
-        r.map(|()| walk.entries)
+        r.map(|()| (walk.entries, walk.dirs))
+    });
+    // The workers are done: now the directories' modes, then their times
+    // (each entry made in a directory changes its mtime).
+    let walked = walked.and_then(|(entries, dirs)| {
+        for (d, m) in dirs.iter().rev() {
+            set_mode(d, m)?;
+            set_times(d, m)?;
+        }
+        Ok(entries)
     });
     if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
@@ -116,16 +129,37 @@ fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyE
     })
 }
 
+/// The owner every entry this copy makes starts with: our effective ids.
+/// (Entries are made in directories the copy created, mode 0700 until the
+/// end, so never set-group-id; a set-group-id directory above them makes
+/// the answer unknown.)
+fn owner_of_new(dst: &Path, create: bool) -> Option<(u32, u32)> {
+    // The directory new entries inherit a group from when it is set-group-id.
+    let first = if create { dst.parent()? } else { dst };
+    if std::fs::metadata(first).ok()?.mode() & libc::S_ISGID != 0 {
+        return None;
+    }
+    Some((
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    ))
+}
+
 /// The walk: directories, links and nodes made in place; file data queued.
 struct Walk<'a> {
     /// Into an existing tree (a fresh filesystem): its directories are reused.
     merge: bool,
+    /// Who owns what this copy creates, when that is certain (see [`owner_of_new`]).
+    mine: Option<(u32, u32)>,
     dev: u64,
     /// Inodes with more than one link: where their first copy went.
     links: HashMap<(u64, u64), PathBuf>,
     files: mpsc::SyncSender<(PathBuf, PathBuf, std::fs::Metadata)>,
     entries: u64,
     failed: &'a Mutex<Option<CopyError>>,
+    /// Every directory made, in the order made: their modes and times are
+    /// set once the workers are done with them.
+    dirs: Vec<(PathBuf, std::fs::Metadata)>,
 }
 
 impl Walk<'_> {
@@ -170,9 +204,9 @@ impl Walk<'_> {
                 self.entry(&from, &to, m)?;
             }
         }
-        set_owner_and_attrs(src, dst, meta, false)?;
-        set_mode(dst, meta)?;
-        set_times(dst, meta)
+        set_owner_and_attrs(src, dst, meta, false, self.mine)?;
+        self.dirs.push((dst.to_path_buf(), meta.clone()));
+        Ok(())
     }
 
     fn entry(&mut self, from: &Path, to: &Path, m: std::fs::Metadata) -> Result<(), CopyError> {
@@ -205,10 +239,19 @@ impl Walk<'_> {
                 });
         }
         if ft.is_symlink() {
-            let target = std::fs::read_link(from).map_err(err(from))?;
-            std::os::unix::fs::symlink(&target, to).map_err(err(to))?;
-            set_owner_and_attrs(from, to, &m, true)?;
-            return set_times(to, &m);
+            // Made by the workers too (a rootfs is mostly links: the kernel
+            // time per entry is what a copy costs), unless another name
+            // must link to it.
+            if m.nlink() > 1 {
+                return copy_symlink(from, to, &m, self.mine);
+            }
+            return self
+                .files
+                .send((from.to_path_buf(), to.to_path_buf(), m))
+                .map_err(|_| CopyError {
+                    path: from.to_path_buf(),
+                    source: std::io::Error::other("the copy workers stopped"),
+                });
         }
         if ft.is_block_device() || ft.is_char_device() || ft.is_fifo() || ft.is_socket() {
             let c = cpath(to)?;
@@ -216,7 +259,7 @@ impl Walk<'_> {
             if unsafe { libc::mknod(c.as_ptr(), m.mode() & libc::S_IFMT, m.rdev()) } != 0 {
                 return Err(err(to)(std::io::Error::last_os_error()));
             }
-            set_owner_and_attrs(from, to, &m, false)?;
+            set_owner_and_attrs(from, to, &m, false, self.mine)?;
             set_mode(to, &m)?;
             return set_times(to, &m);
         }
@@ -230,7 +273,38 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 const FICLONE: libc::c_ulong = 0x4004_9409;
 
 /// One regular file: data, then owner, attributes, mode and times.
-fn copy_file(from: &Path, to: &Path, m: &std::fs::Metadata) -> Result<u64, CopyError> {
+/// A symlink, with its owner, attributes and times.
+fn copy_symlink(
+    from: &Path,
+    to: &Path,
+    m: &std::fs::Metadata,
+    mine: Option<(u32, u32)>,
+) -> Result<(), CopyError> {
+    let target = std::fs::read_link(from).map_err(err(from))?;
+    std::os::unix::fs::symlink(&target, to).map_err(err(to))?;
+    set_owner_and_attrs(from, to, m, true, mine)?;
+    set_times(to, m)
+}
+
+/// One job of the workers: a regular file (made empty by the walk) or a symlink.
+fn copy_entry(
+    from: &Path,
+    to: &Path,
+    m: &std::fs::Metadata,
+    mine: Option<(u32, u32)>,
+) -> Result<u64, CopyError> {
+    if m.file_type().is_symlink() {
+        return copy_symlink(from, to, m, mine).map(|()| 0);
+    }
+    copy_file(from, to, m, mine)
+}
+
+fn copy_file(
+    from: &Path,
+    to: &Path,
+    m: &std::fs::Metadata,
+    mine: Option<(u32, u32)>,
+) -> Result<u64, CopyError> {
     let src = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
@@ -249,7 +323,7 @@ fn copy_file(from: &Path, to: &Path, m: &std::fs::Metadata) -> Result<u64, CopyE
         copy_extents(&src, &dst, len).map_err(err(to))?
     };
     drop(dst);
-    set_owner_and_attrs(from, to, m, false)?;
+    set_owner_and_attrs(from, to, m, false, mine)?;
     set_mode(to, m)?;
     set_times(to, m)?;
     Ok(if cloned { len } else { copied })
@@ -358,8 +432,13 @@ fn set_owner_and_attrs(
     to: &Path,
     m: &std::fs::Metadata,
     symlink: bool,
+    mine: Option<(u32, u32)>,
 ) -> Result<(), CopyError> {
-    std::os::unix::fs::lchown(to, Some(m.uid()), Some(m.gid())).map_err(err(to))?;
+    // A new entry is ours already: the chown is skipped when the source's
+    // owner is us (most of a root-owned rootfs), a syscall per entry.
+    if mine != Some((m.uid(), m.gid())) {
+        std::os::unix::fs::lchown(to, Some(m.uid()), Some(m.gid())).map_err(err(to))?;
+    }
     let (f, t) = (cpath(from)?, cpath(to)?);
     for name in xattr_names(&f).map_err(err(from))? {
         // Symlinks take no user.* attributes; the source cannot have them either.
