@@ -86,6 +86,19 @@ fn containers_on_btrfs_are_subvolumes_and_clones_are_snapshots() {
         is_subvolume(&lp.join(&b1).join("rootfs")),
         "a subvolume without -B"
     );
+    // The guide's backup: a subvolume snapshot beside the rootfs, and back.
+    at(&["backup", "-n", &b1]);
+    assert!(
+        is_subvolume(&lp.join(&b1).join("rootfs.backup.1")),
+        "the backup is a subvolume"
+    );
+    std::fs::write(lp.join(&b1).join("rootfs/after"), "x").unwrap();
+    at(&["restore", "-n", &b1]);
+    assert!(!lp.join(&b1).join("rootfs/after").exists());
+    assert!(
+        is_subvolume(&lp.join(&b1).join("rootfs")),
+        "still a subvolume"
+    );
     // `snapshot` takes a native one.
     at(&["snapshot", "-n", &b1]);
     assert!(

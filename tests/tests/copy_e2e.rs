@@ -163,6 +163,16 @@ fn a_copy_keeps_every_file_and_rewrites_what_names_the_origin() {
         kcfg.contains(&format!("lxc.uts.name = {c}\n")) && kcfg.contains("00:16:3e:12:34:56"),
         "{kcfg}"
     );
+    // -R renames: a copy with the same MACs under the new name, the old one gone.
+    let renamed = lab.name("cprenamed");
+    lab.ok(&["copy", "-n", &kept, "-N", &renamed, "-R"]);
+    assert!(!Path::new(&lab.lxcpath).join(&kept).exists());
+    let rcfg =
+        std::fs::read_to_string(Path::new(&lab.lxcpath).join(&renamed).join("config")).unwrap();
+    assert!(
+        rcfg.contains("00:16:3e:12:34:56") && rcfg.contains(&format!("lxc.uts.name = {renamed}\n")),
+        "{rcfg}"
+    );
     // An existing name is refused, and nothing of the origin changes.
     let err = lab.fails(&["copy", "-n", &c, "-N", &new], 1);
     assert!(err.contains("already exists"), "{err}");
@@ -228,6 +238,12 @@ fn snapshot_clones_are_overlays_with_lxcs_dependency_files() {
         std::fs::read_to_string(lp.join(&c).join("lxc_snapshots")).unwrap(),
         format!("{}{}", pair(&s1), pair(&s2))
     );
+    // Nor be renamed.
+    let err = lab.fails(&["copy", "-n", &c, "-N", &lab.name("snapren"), "-R"], 1);
+    assert!(
+        err.contains("renaming a container with snapshots or clones is not supported"),
+        "{err}"
+    );
     // The origin cannot go while clones depend on it.
     let err = lab.fails(&["destroy", "-n", &c], 1);
     assert!(
@@ -276,4 +292,48 @@ fn a_failing_clone_hook_leaves_no_clone_and_the_origin_unchanged() {
     assert!(staged.is_empty(), "staging left: {staged:?}");
     lab.ok(&["destroy", "-n", &c]);
     lab.assert_clean(&new);
+}
+
+#[test]
+fn a_copy_killed_at_any_point_leaves_the_old_state_or_a_whole_clone() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("killcopy");
+    let data = lab.rootfs(&c).join("data");
+    std::fs::create_dir(&data).unwrap();
+    for i in 0..40 {
+        std::fs::write(data.join(format!("f{i}")), vec![i as u8; 1 << 20]).unwrap();
+    }
+    let lp = Path::new(&lab.lxcpath);
+    let before = listing(&lab.rootfs(&c));
+    for (i, wait_ms) in [5u64, 15, 30, 60].iter().enumerate() {
+        let new = lab.name(&format!("killed{i}"));
+        let mut child = lab.cmd(&["copy", "-n", &c, "-N", &new]).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(*wait_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let dir = lp.join(&new);
+        if dir.exists() {
+            // Renamed into place: then it is whole.
+            assert!(
+                dir.join("config").is_file(),
+                "{new}: a directory without a config"
+            );
+            assert_eq!(
+                listing(&lab.rootfs(&new)),
+                before,
+                "{new}: a partial rootfs"
+            );
+            lab.ok(&["destroy", "-n", &new]);
+        }
+    }
+    assert_eq!(listing(&lab.rootfs(&c)), before, "the origin is untouched");
+    // The next copy sweeps what the killed ones left in staging.
+    let last = lab.name("afterkills");
+    lab.ok(&["copy", "-n", &c, "-N", &last, "-s"]);
+    let staged: Vec<_> = std::fs::read_dir(lp.join(".rlxc-staging"))
+        .map(|r| r.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(staged.is_empty(), "staging left: {staged:?}");
+    lab.ok(&["destroy", "-n", &c, "-s"]);
+    lab.assert_clean(&c);
 }

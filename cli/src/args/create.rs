@@ -103,6 +103,9 @@ pub struct CopyArgs {
     /// Size of a block backend (e.g. 1G).
     #[arg(short = 'L', long = "fssize")]
     pub fssize: Option<String>,
+    /// Rename: copy, then destroy the original (not with snapshots or clones).
+    #[arg(short = 'R', long = "rename", conflicts_with_all = ["snapshot", "ephemeral"])]
+    pub rename: bool,
     /// ZFS dataset under which to make the copy's (with -B zfs).
     #[arg(long)]
     pub zfsroot: Option<String>,
@@ -279,4 +282,63 @@ impl StartEphemeralArgs {
             ..Common::default()
         }
     }
+}
+
+/// `backup [-n NAME] [-o FILE]`: the guide's rootfs.backup.N of one or every
+/// container, or with -o the container as one compressed tar.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The lxcpath.
+    #[arg(short = 'P', long = "lxcpath", value_name = "PATH")]
+    pub lxcpath: Option<PathBuf>,
+    /// Write the log to FILE (`-o` is the archive here).
+    #[arg(long = "logfile", value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Log level.
+    #[arg(short = 'l', long = "logpriority", value_name = "LEVEL")]
+    pub logpriority: Option<String>,
+    /// Print nothing but errors.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// The container (default: every container of the lxcpath).
+    #[arg(short = 'n', long = "name")]
+    pub name: Option<String>,
+    /// The container, the guide's positional form.
+    #[arg(conflicts_with = "name")]
+    pub name_arg: Option<String>,
+    /// Write the container to this archive (`.tar.zst`, `.tar.gz`, `.tar`).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl BackupArgs {
+    /// Its common options, as the other commands take them.
+    pub fn common(&self) -> Common {
+        Common {
+            lxcpath: self.lxcpath.clone(),
+            logfile: self.logfile.clone(),
+            logpriority: self.logpriority.clone(),
+            quiet: self.quiet,
+            ..Common::default()
+        }
+    }
+}
+
+/// `restore -n NAME [N]` (the guide's) or `restore -i FILE [-n NEW] [-B TYPE]`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// LXC's common options.
+    #[command(flatten)]
+    pub common: Common,
+    /// The container (with -i: the new container's name).
+    #[arg(short = 'n', long = "name")]
+    pub name: Option<String>,
+    /// The backup number (default: the newest).
+    pub number: Option<u32>,
+    /// Make a container from this archive.
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// With -i: the new rootfs's backend (default dir).
+    #[arg(short = 'B', long = "bdev", requires = "input")]
+    pub bdev: Option<String>,
 }

@@ -49,6 +49,10 @@ pub enum Command {
     /// Start an ephemeral copy of a container, the guide's form (lxc-start-ephemeral).
     #[command(name = "start-ephemeral")]
     StartEphemeral(create::StartEphemeralArgs),
+    /// Back a container up: the guide's rootfs.backup.N, or `-o FILE` (lxc-backup).
+    Backup(create::BackupArgs),
+    /// Put a backup back, or make a container from an archive (lxc-restore).
+    Restore(create::RestoreArgs),
     /// Take, list, restore or destroy a container's snapshots (lxc-snapshot).
     Snapshot(create::SnapshotArgs),
     /// Start a container (lxc-start).

@@ -88,6 +88,11 @@ pub fn run_copy(a: &CopyArgs, ctx: &Ctx) -> anyhow::Result<()> {
         };
         return ephemeral(&paths, &a.name, e, ctx);
     }
+    if a.rename {
+        let origin = Container::load(&paths, &a.name, None, &[], false)?;
+        origin.rename(&ctx.registry, o)?;
+        return Ok(());
+    }
     copy(&paths, &a.name, o, ctx)
 }
 

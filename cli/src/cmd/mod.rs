@@ -1,6 +1,7 @@
 //! Command handlers: `run(args, ctx)` per command.
 
 pub mod attach;
+pub mod backup;
 pub mod checkconfig;
 pub mod config;
 pub mod console;

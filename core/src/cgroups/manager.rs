@@ -334,7 +334,19 @@ impl ContainerCgroups {
     pub fn remove(&self, sys: &dyn Sys) -> Vec<CgroupError> {
         let mut errors = Vec::new();
         for d in &self.dirs {
-            if let Err(e) = remove_tree(sys, &d.path) {
+            // The last processes of a killed container may still be on their
+            // way out (EBUSY) for a moment after init is reaped: retried for 1 s.
+            let mut result = remove_tree(sys, &d.path);
+            for _ in 0..100 {
+                match &result {
+                    Err(e) if e.errno() == Some(nix::Error::EBUSY) => {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                        result = remove_tree(sys, &d.path);
+                    }
+                    _ => break,
+                }
+            }
+            if let Err(e) = result {
                 if e.errno() != Some(nix::Error::ENOENT) {
                     errors.push((self.sys_err("removing"))(e));
                 }

@@ -99,6 +99,29 @@ impl Container {
         Ok(made?)
     }
 
+    /// `copy -R`: a copy under the new name (same backend, same MACs), then
+    /// the original destroyed. Refused for a container with snapshots or
+    /// clones, as in LXC: they name the old one.
+    pub fn rename(
+        &self,
+        registry: &Registry,
+        mut o: CopyOptions,
+    ) -> Result<PathBuf, ContainerError> {
+        let dir = self.paths.container_dir(&self.name)?;
+        let clones = super::deps::live_clones(&dir).unwrap_or_default();
+        if !self.snapshot_list()?.is_empty() || !clones.deps.is_empty() || clones.legacy_count > 0 {
+            return Err(invalid(
+                &self.name,
+                "renaming a container with snapshots or clones is not supported".into(),
+            ));
+        }
+        o.keep_mac = true;
+        o.snapshot = false;
+        let made = self.copy(registry, o)?;
+        self.destroy(registry, false, false)?;
+        Ok(made)
+    }
+
     fn clone_backend(
         &self,
         registry: &Registry,

@@ -104,6 +104,7 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
     })?;
     let staging_root = job.dst_paths.lxcpath.join(STAGING);
     std::fs::create_dir_all(&staging_root).map_err(io_err(new, &staging_root))?;
+    super::create::sweep_stale(&staging_root);
     let dir = staging_root.join(format!("{new}.{}", std::process::id()));
     // Private while it is built: nobody can reach into the copy meanwhile.
     std::fs::DirBuilder::new()

@@ -388,7 +388,7 @@ fn config_text(
 }
 
 /// Removes staging entries of processes that no longer exist.
-fn sweep_stale(staging_root: &Path) {
+pub(super) fn sweep_stale(staging_root: &Path) {
     let Ok(entries) = std::fs::read_dir(staging_root) else {
         return;
     };

@@ -126,6 +126,18 @@ pub fn add_clone(origin_dir: &Path, clone: &Dep) -> std::io::Result<()> {
         return crate::config::document::write_atomic(&origin_dir.join(SNAPSHOTS), n.as_bytes())
             .map_err(|e| std::io::Error::other(e.to_string()));
     }
+    // Pairs an interrupted copy left (their clone never appeared) go now,
+    // so that LXC, which counts every pair, does not see them either.
+    let mut deps = l.deps;
+    if deps.iter().any(|d| !d.exists()) {
+        deps.retain(Dep::exists);
+        deps.push(clone.clone());
+        return crate::config::document::write_atomic(
+            &origin_dir.join(SNAPSHOTS),
+            render(&deps).as_bytes(),
+        )
+        .map_err(|e| std::io::Error::other(e.to_string()));
+    }
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .create(true)

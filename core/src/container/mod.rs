@@ -1,6 +1,8 @@
 //! Containers: the [`Container`] façade every command goes through, and on
 //! disk: names, paths, locks and the list of defined containers.
 
+pub mod archive;
+pub mod backup;
 pub mod clone_ops;
 pub mod copy;
 pub mod create;

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 pub mod copy_tree;
+pub mod tree_digest;
 
 pub use copy_tree::{copy_tree, copy_tree_into, tree_size, CopyError, CopyStats};
+pub use tree_digest::tree_digest;
 
 use crate::sys::{Sys, SysError};
 
