@@ -337,3 +337,97 @@ fn a_copy_killed_at_any_point_leaves_the_old_state_or_a_whole_clone() {
     lab.ok(&["destroy", "-n", &c, "-s"]);
     lab.assert_clean(&c);
 }
+
+#[test]
+fn a_full_disk_fails_a_copy_cleanly() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("fullsrc");
+    // The copy goes to a 4 MiB tmpfs lxcpath (-p), in a private mount namespace.
+    let small = lab.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    std::fs::write(lab.rootfs(&c).join("big"), vec![7u8; 8 << 20]).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=4m tmpfs {d} && {bin} copy -P {lp} -n {c} -N full -p {d}; echo \"rc=$?\"; ls -A {d}; ls -A {d}/.rlxc-staging",
+        d = small.display(),
+        lp = lab.lxcpath,
+        bin = rlxc_tests::rlxc_bin().display()
+    );
+    let o = run(std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .env("RLXC_RUNDIR", &lab.rundir)
+        .env("RLXC_SYSTEM_CONFIG", lab.path().join("lxc.conf")));
+    let out = rlxc_tests::stdout(&o);
+    let err = rlxc_tests::stderr(&o);
+    assert!(out.starts_with("rc=1\n"), "{out}{err}");
+    assert!(err.contains("No space left"), "{err}");
+    let left: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter(|l| *l != ".rlxc-staging")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!Path::new(&lab.lxcpath)
+        .join(&c)
+        .join("lxc_snapshots")
+        .exists());
+}
+
+#[test]
+fn concurrent_copies_and_a_racing_destroy_are_serialised_by_the_locks() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("race");
+    let data = lab.rootfs(&c).join("data");
+    std::fs::create_dir(&data).unwrap();
+    for i in 0..20 {
+        std::fs::write(data.join(format!("f{i}")), vec![1u8; 1 << 20]).unwrap();
+    }
+    let (a, b) = (lab.name("racea"), lab.name("raceb"));
+    let spawn = |args: &[&str]| {
+        lab.cmd(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let ca = spawn(&["copy", "-n", &c, "-N", &a]);
+    let cb = spawn(&["copy", "-n", &c, "-N", &b, "-s"]);
+    let d = spawn(&["destroy", "-n", &c]);
+    let outs: Vec<_> = [ca, cb, d]
+        .into_iter()
+        .map(|p| p.wait_with_output().unwrap())
+        .collect();
+    let lp = Path::new(&lab.lxcpath);
+    for (o, what) in outs.iter().zip(["copy", "copy -s", "destroy"]) {
+        if !o.status.success() {
+            let err = String::from_utf8_lossy(&o.stderr);
+            // The loser is told about the lock (or about the clone the other made).
+            assert!(
+                err.contains("lock") || err.contains("has clones"),
+                "{what}: {err}"
+            );
+        }
+    }
+    // Whatever won, every container there is whole.
+    for n in [&c, &a, &b] {
+        let dir = lp.join(n);
+        if dir.exists() {
+            assert!(dir.join("config").is_file(), "{n} without a config");
+            let cfg = std::fs::read_to_string(dir.join("config")).unwrap();
+            assert!(cfg.contains("lxc.rootfs.path"), "{n}: {cfg}");
+        }
+    }
+    if lp.join(&b).exists() {
+        assert!(lp.join(&c).exists(), "an overlay clone outlived its origin");
+    }
+    for n in [&b, &a, &c] {
+        let _ = lab.run(&["destroy", "-n", n]);
+    }
+}
