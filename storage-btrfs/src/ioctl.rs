@@ -62,6 +62,27 @@ fn check(r: libc::c_int) -> std::io::Result<()> {
     }
 }
 
+/// `_IOR(0x94, 31, struct btrfs_ioctl_fs_info_args)`.
+const FS_INFO: libc::c_ulong = 0x8400_941f;
+
+/// The filesystem's uuid (`BTRFS_IOC_FS_INFO`), which every subvolume of
+/// it shares.
+fn fsid(p: &Path) -> Option<[u8; 16]> {
+    let f = std::fs::File::open(p).ok()?;
+    let mut args = [0u8; 1024];
+    // SAFETY: FS_INFO fills a 1024-byte btrfs_ioctl_fs_info_args.
+    if unsafe { libc::ioctl(f.as_raw_fd(), FS_INFO, args.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // max_id (8) and num_devices (8), then the 16-byte fsid.
+    args[16..32].try_into().ok()
+}
+
+/// Whether `a` and `b` are on one btrfs filesystem.
+fn same_btrfs(a: &Path, b: &Path) -> bool {
+    matches!((fsid(a), fsid(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// Whether `p` is on a btrfs filesystem.
 pub fn on_btrfs(p: &Path) -> bool {
     nix::sys::statfs::statfs(p).is_ok_and(|s| s.filesystem_type().0 == SUPER_MAGIC)
@@ -145,11 +166,12 @@ fn find_nested(dir: &Path, dev: u64, out: &mut Vec<std::path::PathBuf>) -> std::
             continue;
         }
         if m.dev() != dev {
-            if m.ino() == SUBVOL_ROOT_INO {
+            // A subvolume of this same filesystem (btrfs gives each its own
+            // device number); anything else is not ours to walk.
+            if m.ino() == SUBVOL_ROOT_INO && same_btrfs(dir, &e.path()) {
                 out.push(e.path());
                 find_nested(&e.path(), m.dev(), out)?;
             }
-            // Another filesystem mounted here: not ours to walk.
             continue;
         }
         find_nested(&e.path(), dev, out)?;
@@ -170,6 +192,11 @@ mod tests {
         assert_eq!(u64::from(SUBVOL_CREATE as u32), iow(14));
         assert_eq!(u64::from(SNAP_DESTROY as u32), iow(15));
         assert_eq!(u64::from(SNAP_CREATE_V2 as u32), iow(23));
+        // _IOR(0x94, 31, 1024).
+        assert_eq!(
+            u64::from(FS_INFO as u32),
+            (2u64 << 30) | (1024 << 16) | (0x94 << 8) | 31
+        );
     }
 
     #[test]

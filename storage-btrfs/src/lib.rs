@@ -223,8 +223,27 @@ impl Storage for Btrfs {
             }
             Ok(_) => {}
         }
-        if ioctl::is_subvolume(path) {
-            return ioctl::destroy_recursive(path).map_err(|e| StorageError::io(path, e));
+        // As for dir: never `/`, never a tree with something mounted in it
+        // (a bind of a host directory, of another btrfs: not ours to delete).
+        let canonical = std::fs::canonicalize(path).map_err(|e| StorageError::io(path, e))?;
+        if canonical == Path::new("/") {
+            return Err(invalid(&spec.to_string(), "refusing to delete `/`"));
+        }
+        let mounted =
+            rlxc_core::storage::mounts_below(Path::new("/proc/self/mountinfo"), &canonical)
+                .map_err(|e| StorageError::io(path, e))?;
+        if !mounted.is_empty() {
+            let list: Vec<String> = mounted.iter().map(|p| p.display().to_string()).collect();
+            return Err(invalid(
+                &spec.to_string(),
+                format!(
+                    "refusing to delete: still mounted below it: {}",
+                    list.join(", ")
+                ),
+            ));
+        }
+        if ioctl::is_subvolume(&canonical) {
+            return ioctl::destroy_recursive(&canonical).map_err(|e| StorageError::io(path, e));
         }
         // A plain directory under a `btrfs:` name (what LXC's copy from dir
         // leaves): removed as a directory.

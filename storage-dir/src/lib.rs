@@ -20,7 +20,6 @@
 pub mod loop_image;
 pub mod loopdev;
 pub mod overlay;
-mod tree;
 
 use std::path::{Path, PathBuf};
 
@@ -28,8 +27,7 @@ use async_trait::async_trait;
 use rlxc_core::storage::{CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError};
 use rlxc_core::sys::{MountRequest, Sys};
 
-pub use rlxc_core::storage::tree_size;
-pub use tree::mounts_below;
+pub use rlxc_core::storage::{mounts_below, tree_size};
 
 /// The backend name.
 pub const NAME: &str = "dir";

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 const LOOP_CTL_GET_FREE: libc::c_ulong = 0x4C82;
 const LOOP_CONFIGURE: libc::c_ulong = 0x4C0A;
+const LOOP_SET_FD: libc::c_ulong = 0x4C00;
+const LOOP_CLR_FD: libc::c_ulong = 0x4C01;
+const LOOP_SET_STATUS64: libc::c_ulong = 0x4C04;
 const LO_FLAGS_AUTOCLEAR: u32 = 4;
 
 /// `struct loop_info64`.
@@ -96,7 +99,22 @@ pub fn attach(file: &Path) -> std::io::Result<Attached> {
         if unsafe { libc::ioctl(dev.as_raw_fd(), LOOP_CONFIGURE, &cfg) } == 0 {
             return Ok(Attached { path, _dev: dev });
         }
-        let e = std::io::Error::last_os_error();
+        let mut e = std::io::Error::last_os_error();
+        // Before Linux 5.8: the backing file, then the flags, in two steps.
+        if e.raw_os_error() == Some(libc::EINVAL) || e.raw_os_error() == Some(libc::ENOTTY) {
+            // SAFETY: SET_FD with our backing fd, then SET_STATUS64 reading our loop_info64.
+            unsafe {
+                if libc::ioctl(dev.as_raw_fd(), LOOP_SET_FD, backing.as_raw_fd()) == 0 {
+                    if libc::ioctl(dev.as_raw_fd(), LOOP_SET_STATUS64, &cfg.info) == 0 {
+                        return Ok(Attached { path, _dev: dev });
+                    }
+                    e = std::io::Error::last_os_error();
+                    libc::ioctl(dev.as_raw_fd(), LOOP_CLR_FD, 0);
+                    return Err(e);
+                }
+                e = std::io::Error::last_os_error();
+            }
+        }
         if e.raw_os_error() != Some(libc::EBUSY) {
             return Err(e);
         }

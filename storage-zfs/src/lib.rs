@@ -252,6 +252,21 @@ impl Storage for Zfs {
             .find(|d| d.name == spec.location)
             .and_then(|d| d.mountpoint.clone())
             .ok_or_else(|| invalid(&spec.to_string(), "the dataset has no mountpoint"))?;
+        // Not mounted (after a reboot without `zfs mount -a`): its mountpoint
+        // would be an empty directory, so it is mounted first.
+        if mounted_at(&spec.location).is_empty() {
+            let out = sys
+                .run(&Tool::new("zfs", ["mount", spec.location.as_str()]))
+                .await
+                .map_err(err(&spec.to_string()))?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status != 0 && !stderr.contains("already mounted") {
+                return Err(invalid(
+                    &spec.to_string(),
+                    format!("zfs mount: {}", stderr.trim()),
+                ));
+            }
+        }
         Ok(Some(PathBuf::from(mp)))
     }
 

@@ -163,6 +163,26 @@ fn containers_are_datasets_and_clones_are_zfs_clones() {
         .datasets()
         .contains(&format!("{}/{z2}-snap0", pool.name)));
     host_ok(&lab, &["destroy", "-n", &z2, "-s"]);
+    // An ephemeral clone: a zfs clone, destroyed (with its snapshot) when it stops.
+    let before = pool.datasets();
+    host_ok(
+        &lab,
+        &[
+            "copy",
+            "-n",
+            &z1,
+            "-e",
+            "-N",
+            &lab.name("zeph"),
+            "--",
+            "true",
+        ],
+    );
+    assert_eq!(
+        pool.datasets(),
+        before,
+        "the ephemeral clone and its snapshot are gone"
+    );
     // zfs → dir and dir → zfs.
     let d = lab.name("zdir");
     host_ok(&lab, &["copy", "-n", &z1, "-N", &d, "-B", "dir"]);

@@ -130,6 +130,8 @@ impl Container {
         if self.state() != super::state::State::Stopped {
             return Err(fail(&name, "it runs; stop it before you back it up"));
         }
+        // Held throughout: the rootfs cannot change between digest and tar.
+        let _lock = self.hold_lock()?;
         let dir = self.paths.container_dir(&name)?;
         let (storage, spec) = self.rootfs(registry)?;
         let view = self
@@ -153,7 +155,7 @@ impl Container {
                 Some(&root),
                 &v.join("rootfs"),
                 None::<&str>,
-                nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+                nix::mount::MsFlags::MS_BIND,
                 None::<&str>,
             )
             .map_err(|e| format!("binding the rootfs: {}", e.desc()))?;
@@ -167,8 +169,10 @@ impl Container {
                 digest,
             };
             std::fs::write(v.join(MANIFEST), m.render()).map_err(|e| e.to_string())?;
+            // One filesystem, as the digest reads it.
             let mut args: Vec<String> = vec![
                 "--create".into(),
+                "--one-file-system".into(),
                 "--sparse".into(),
                 "--file".into(),
                 t.display().to_string(),

@@ -44,12 +44,19 @@ impl Container {
     pub fn backup_local(&self, registry: &Registry) -> Result<u32, ContainerError> {
         let name = self.name.as_str();
         self.require_stopped_to("back it up")?;
+        // Held throughout: a start waits for it, and so sees a whole rootfs.
+        let _lock = self.hold_lock()?;
         let dir = self.paths.container_dir(name)?;
         let (storage, spec) = self.rootfs(registry)?;
         let n = backups(&dir).last().map_or(1, |(n, _)| n + 1);
         let tmp = dir.join(format!(".{PREFIX}{n}.tmp"));
         let done = dir.join(format!("{PREFIX}{n}"));
-        let made = if storage.name() == "btrfs" {
+        let subvolume = storage.name() == "btrfs"
+            && std::fs::symlink_metadata(&spec.location).is_ok_and(|m| {
+                use std::os::unix::fs::MetadataExt;
+                m.ino() == 256
+            });
+        let made = if subvolume {
             let req = CreateRequest {
                 container_dir: dir.clone(),
                 options: [("dir".to_string(), tmp.display().to_string())].into(),
@@ -86,6 +93,7 @@ impl Container {
     ) -> Result<u32, ContainerError> {
         let name = self.name.as_str();
         self.require_stopped_to("restore a backup over it")?;
+        let _lock = self.hold_lock()?;
         let dir = self.paths.container_dir(name)?;
         let all = backups(&dir);
         let (n, backup) = match n {
@@ -117,6 +125,14 @@ impl Container {
         };
         restored.map_err(|why| fail(name, format!("restore of {}: {why}", backup.display())))?;
         Ok(n)
+    }
+
+    /// The container's lock, for an operation on its stopped rootfs.
+    pub(super) fn hold_lock(&self) -> Result<super::lock::ContainerLock, ContainerError> {
+        Ok(super::lock::ContainerLock::try_acquire(
+            &self.name,
+            &self.paths.lock_file(&self.name)?,
+        )?)
     }
 
     fn require_stopped_to(&self, what: &str) -> Result<(), ContainerError> {

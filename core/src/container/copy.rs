@@ -119,7 +119,14 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
         lxcpath: job.dst_paths.lxcpath.clone(),
         name: new.to_string(),
     };
-    let built = build(sys, &job, &dir, &final_dir, &src_dir, &origin_doc).await;
+    let staged = match make_rootfs(sys, &job, &dir).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
+    let built = configure(&job, &dir, &final_dir, &src_dir, &origin_doc, &staged);
     // A snapshot depends on its origin and on everything the origin does
     // (an overlay of an overlay has the first origin's rootfs as its lower).
     let mut origins = Vec::new();
@@ -142,20 +149,25 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
             let _ = deps::remove_clone(&o.dir(), &clone);
         }
     };
-    let spec = match recorded {
+    let renamed = recorded.and_then(|spec| {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .and_then(|()| std::fs::rename(&dir, &final_dir))
+            .map_err(io_err(new, &final_dir))?;
+        Ok(spec)
+    });
+    let spec = match renamed {
         Ok(spec) => spec,
         Err(e) => {
+            // The backend's volume (a dataset, an LV, a subvolume) goes too,
+            // not only the directory.
             forget(&origins);
+            if let Err(d) = job.target.destroy(sys, &staged).await {
+                tracing::error!("container `{new}`: removing the half-made rootfs {staged}: {d}");
+            }
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
     };
-    let opened = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
-    if let Err(e) = opened.and_then(|()| std::fs::rename(&dir, &final_dir)) {
-        forget(&origins);
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(io_err(new, &final_dir)(e));
-    }
     if let Err(e) = job.target.relocate(sys, &spec, &final_dir).await {
         tracing::warn!("container `{new}`: {e}");
     }
@@ -189,16 +201,8 @@ async fn remove_clone(
     std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
-/// The rootfs and config in the staging directory `dir`; the rootfs spec
-/// as it reads after the rename.
-async fn build(
-    sys: &dyn Sys,
-    job: &CopyJob,
-    dir: &Path,
-    final_dir: &Path,
-    src_dir: &Path,
-    origin_doc: &Document,
-) -> Result<RootfsSpec, CreateError> {
+/// The new rootfs, in the staging directory `dir`.
+async fn make_rootfs(sys: &dyn Sys, job: &CopyJob, dir: &Path) -> Result<RootfsSpec, CreateError> {
     let new = job.new.as_str();
     let req = CreateRequest {
         name: new.into(),
@@ -223,6 +227,21 @@ async fn build(
     } else {
         copy_mounted(job, &req, dir)?
     };
+    Ok(spec)
+}
+
+/// The config (and the origin's own hook files) in the staging directory
+/// `dir`, for the rootfs `spec` made there; the spec as it reads after the
+/// rename.
+fn configure(
+    job: &CopyJob,
+    dir: &Path,
+    final_dir: &Path,
+    src_dir: &Path,
+    origin_doc: &Document,
+    spec: &RootfsSpec,
+) -> Result<RootfsSpec, CreateError> {
+    let new = job.new.as_str();
     let final_spec = RootfsSpec {
         backend: spec.backend.clone(),
         location: replace_dir(&spec.location, dir, final_dir),

@@ -396,6 +396,15 @@ pub(super) fn sweep_stale(staging_root: &Path) {
         let name = e.file_name().to_string_lossy().into_owned();
         let pid = name.rsplit('.').next().and_then(|p| p.parse::<i32>().ok());
         if let Some(pid) = pid {
+            // A restore killed between its renames may have left the old
+            // rootfs there: that is for its owner to look at, not to delete.
+            if name.contains(".restore.") {
+                tracing::warn!(
+                    "{} was left by an interrupted restore (pid {pid}): it may hold a container's previous rootfs",
+                    e.path().display()
+                );
+                continue;
+            }
             if !Path::new("/proc").join(pid.to_string()).exists() {
                 tracing::warn!(
                     "removing {} left by an interrupted rlxc (pid {pid})",

@@ -5,7 +5,7 @@
 //! container's `snaps` stay. A failure before the swap leaves the container
 //! as it was.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::create::STAGING;
@@ -108,9 +108,15 @@ impl Container {
         cur_storage: &Arc<dyn Storage>,
     ) -> Result<(RootfsSpec, Document), ContainerError> {
         let name = self.name.as_str();
+        // A volume backend names the new rootfs apart from the live one.
         let req = CreateRequest {
             name: name.into(),
             container_dir: staging.to_path_buf(),
+            options: [(
+                "volume".to_string(),
+                format!("{name}-restored-{}", std::process::id()),
+            )]
+            .into(),
             ..CreateRequest::default()
         };
         let same = snap_storage.name() == cur_storage.name();
@@ -167,15 +173,28 @@ fn swap(dir: &Path, staging: &Path, old: &Path, doc: &Document) -> Result<(), St
     let mv = |a: &Path, b: &Path| {
         std::fs::rename(a, b).map_err(|e| format!("moving {} to {}: {e}", a.display(), b.display()))
     };
-    for e in ROOTFS_ENTRIES {
-        if dir.join(e).exists() {
-            mv(&dir.join(e), &old.join(e))?;
+    // Every move is undone when a later one fails: the container keeps its
+    // old rootfs then.
+    let mut done: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let moves = ROOTFS_ENTRIES
+        .iter()
+        .map(|e| (dir.join(e), old.join(e)))
+        .chain(
+            ROOTFS_ENTRIES
+                .iter()
+                .map(|e| (staging.join(e), dir.join(e))),
+        );
+    for (a, b) in moves {
+        if !a.exists() {
+            continue;
         }
-    }
-    for e in ROOTFS_ENTRIES {
-        if staging.join(e).exists() {
-            mv(&staging.join(e), &dir.join(e))?;
+        if let Err(e) = mv(&a, &b) {
+            for (x, y) in done.iter().rev() {
+                let _ = std::fs::rename(y, x);
+            }
+            return Err(e);
         }
+        done.push((a, b));
     }
     doc.write_atomic(&dir.join("config"))
         .map_err(|e| e.to_string())

@@ -16,6 +16,35 @@ use crate::start::StartPlan;
 use crate::storage::Storage;
 use crate::sys::RealSys;
 
+/// The mount namespace rlxc was started in, before the monitor made its
+/// own: a backend's volumes (a ZFS dataset) are mounted there, so the
+/// destroy runs there.
+static ORIGINAL_MNT_NS: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
+
+/// Keeps the current mount namespace (once per process: a reboot's launch
+/// runs in the monitor's own already).
+pub fn remember_mount_ns() {
+    if ORIGINAL_MNT_NS.get().is_none() {
+        if let Ok(f) = std::fs::File::open("/proc/self/ns/mnt") {
+            let _ = ORIGINAL_MNT_NS.set(f.into());
+        }
+    }
+}
+
+/// Back into the namespace [`remember_mount_ns`] kept (a single-threaded
+/// process only; otherwise this one stays, with a warning).
+fn enter_original_mount_ns(name: &str) {
+    let Some(fd) = ORIGINAL_MNT_NS.get() else {
+        return;
+    };
+    if let Err(e) = nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNS) {
+        tracing::warn!(
+            "container `{name}`: destroying it from the monitor's mount namespace ({})",
+            e.desc()
+        );
+    }
+}
+
 fn storage_of(plan: &StartPlan) -> Option<Arc<dyn Storage>> {
     plan.rootfs.as_ref().map(|r| r.storage.clone())
 }
@@ -27,6 +56,8 @@ pub fn destroy_now(plan: &StartPlan) {
     if let Ok(dir) = plan.paths.container_dir(&plan.name) {
         unmount_below(&dir);
     }
+    crate::start::runtime::shed_threads();
+    enter_original_mount_ns(&plan.name);
     let storage = storage_of(plan);
     let done = block_on(destroy_holding_lock(
         &RealSys,
@@ -46,6 +77,16 @@ pub fn destroy_now(plan: &StartPlan) {
 /// socket) but a pidfd of it.
 pub fn spawn_reaper(plan: &StartPlan) {
     let monitor = std::process::id() as libc::pid_t;
+    // A fork must come from a single thread: the stages' runtime may have
+    // left blocking-pool threads, which this joins.
+    crate::start::runtime::shed_threads();
+    if super::clone::thread_count() > 1 {
+        tracing::warn!(
+            "container `{}`: no reaper for the ephemeral container (the monitor has threads): a killed monitor would leave it",
+            plan.name
+        );
+        return;
+    }
     // SAFETY: the monitor is single-threaded here; the child only waits,
     // then destroys and exits.
     match unsafe { nix::unistd::fork() } {
@@ -71,7 +112,8 @@ fn reap(plan: &StartPlan, monitor: libc::pid_t) {
     }
     // SAFETY: ours.
     let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
-    close_all_but(pidfd.as_raw_fd());
+    let ns = ORIGINAL_MNT_NS.get().map(AsRawFd::as_raw_fd);
+    close_all_but(&[Some(pidfd.as_raw_fd()), ns]);
     let _ = nix::unistd::setsid();
     let mut pfd = libc::pollfd {
         fd: pidfd.as_raw_fd(),
@@ -104,11 +146,14 @@ fn reap(plan: &StartPlan, monitor: libc::pid_t) {
     {
         unmount_below(&dir);
     }
+    enter_original_mount_ns(&plan.name);
     let lxcpath = plan.paths.lxcpath.display().to_string();
     for _ in 0..100 {
         let done = std::process::Command::new("/proc/self/exe")
             .arg0("rlxc")
-            .args(["destroy", "-P", &lxcpath, "-n", &plan.name, "-f", "-q"])
+            // Not -f: a container started again meanwhile is left to its own
+            // monitor, which destroys it when it stops.
+            .args(["destroy", "-P", &lxcpath, "-n", &plan.name, "-q"])
             .stdin(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
@@ -147,9 +192,9 @@ fn unmount_below(dir: &std::path::Path) {
     }
 }
 
-/// Closes every fd above stdio but `keep` (the monitor's lock, socket and
-/// pipes must not be held by the reaper).
-fn close_all_but(keep: i32) {
+/// Closes every fd above stdio but those in `keep` (the monitor's lock,
+/// socket and pipes must not be held by the reaper).
+fn close_all_but(keep: &[Option<i32>]) {
     let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
         .map(|rd| {
             rd.flatten()
@@ -158,7 +203,7 @@ fn close_all_but(keep: i32) {
         })
         .unwrap_or_default();
     for fd in fds {
-        if fd > 2 && fd != keep {
+        if fd > 2 && !keep.contains(&Some(fd)) {
             // SAFETY: closing fds this forked child inherited and will not use.
             unsafe { libc::close(fd) };
         }

@@ -317,6 +317,9 @@ impl Launch {
         if let Some(w) = self.warm.take() {
             w.finish();
         }
+        if self.plan.spec.ephemeral {
+            crate::run::ephemeral::remember_mount_ns();
+        }
         self.sys
             .unshare(libc::CLONE_NEWNS)
             .map_err(self.sys_err("making the monitor's mount namespace"))?;

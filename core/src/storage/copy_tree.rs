@@ -114,7 +114,9 @@ fn copy_tree_to(src: &Path, dst: &Path, create: bool) -> Result<CopyStats, CopyE
     // The workers are done: now the directories' modes, then their times
     // (each entry made in a directory changes its mtime).
     let walked = walked.and_then(|(entries, dirs)| {
-        for (d, m) in dirs.iter().rev() {
+        // Children first (the list is in the walk's post-order): a parent's
+        // mode may take away the way into it.
+        for (d, m) in &dirs {
             set_mode(d, m)?;
             set_times(d, m)?;
         }

@@ -1,4 +1,5 @@
-//! What is mounted below a path.
+//! What is mounted below a path: backends refuse to delete a tree that
+//! has a mount inside it (a leftover bind of a host directory).
 
 use std::path::{Path, PathBuf};
 
