@@ -129,6 +129,19 @@ fn start_ephemeral_passes_the_commands_status() {
         "cat /etc/hostname 2>/dev/null; exit 3",
     ]));
     assert_eq!(o.status.code(), Some(3), "{}", rlxc_tests::stderr(&o));
+    // -b USER: the command runs as that user (its home bound in when it has one).
+    let o = run(&mut lab.cmd(&[
+        "start-ephemeral",
+        "-o",
+        &c,
+        "-b",
+        "nobody",
+        "--",
+        "id",
+        "-u",
+    ]));
+    assert!(o.status.success(), "{}", rlxc_tests::stderr(&o));
+    assert_eq!(rlxc_tests::stdout(&o), "65534\n");
     let left: Vec<_> = std::fs::read_dir(&lab.lxcpath)
         .unwrap()
         .flatten()

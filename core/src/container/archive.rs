@@ -118,8 +118,8 @@ fn reach(storage: &Arc<dyn Storage>, spec: &RootfsSpec, mnt: &Path) -> Result<Pa
 }
 
 impl Container {
-    /// Writes this (stopped) container to `file`; `progress` prints tar's
-    /// progress dots (on a terminal).
+    /// Writes this (stopped) container to `file`; `progress` keeps a line
+    /// of tar's totals (bytes so far, rate) on the terminal.
     pub fn backup_to(
         &self,
         registry: &crate::registry::Registry,
@@ -180,7 +180,12 @@ impl Container {
             args.extend(KEEP.iter().map(|s| (*s).to_string()));
             args.extend(compress);
             if progress {
-                args.extend(["--checkpoint=1000".into(), "--checkpoint-action=dot".into()]);
+                // A line on the terminal, rewritten as tar goes: bytes so far
+                // and the rate.
+                args.extend([
+                    "--checkpoint=1000".into(),
+                    "--checkpoint-action=ttyout=%T%*\r".into(),
+                ]);
             }
             args.extend([
                 "-C".into(),
