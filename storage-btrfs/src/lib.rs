@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use rlxc_core::storage::{CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError};
-use rlxc_core::sys::{MountRequest, Sys};
+use rlxc_core::sys::Sys;
 
 /// The backend name.
 pub const NAME: &str = "btrfs";
@@ -173,24 +173,7 @@ impl Storage for Btrfs {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        let src = Path::new(&spec.location);
-        if !src.is_dir() {
-            return Err(invalid(
-                &spec.to_string(),
-                "the rootfs subvolume does not exist",
-            ));
-        }
-        let req = MountRequest {
-            source: Some(src.to_path_buf()),
-            target: target.to_path_buf(),
-            fstype: None,
-            flags: nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
-            data: None,
-        };
-        sys.mount(&req).map_err(|source| StorageError::Sys {
-            rootfs: spec.to_string(),
-            source,
-        })
+        rlxc_core::storage::bind_rootfs(sys, spec, Path::new(&spec.location), target)
     }
 
     async fn umount(
@@ -199,18 +182,7 @@ impl Storage for Btrfs {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        match sys.umount(target, true) {
-            Ok(()) => Ok(()),
-            Err(rlxc_core::sys::SysError::Syscall { source, .. })
-                if source == nix::Error::EINVAL || source == nix::Error::ENOENT =>
-            {
-                Ok(())
-            }
-            Err(source) => Err(StorageError::Sys {
-                rootfs: spec.to_string(),
-                source,
-            }),
-        }
+        rlxc_core::storage::umount_quietly(sys, spec, target)
     }
 
     async fn destroy(&self, _sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError> {

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use rlxc_core::storage::{CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError};
-use rlxc_core::sys::{MountRequest, Sys};
+use rlxc_core::sys::Sys;
 
 pub use rlxc_core::storage::{mounts_below, tree_size};
 
@@ -124,21 +124,7 @@ impl Storage for Driver {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        let src = Path::new(&spec.location);
-        if !src.is_dir() {
-            return Err(invalid(spec, "the rootfs directory does not exist"));
-        }
-        let req = MountRequest {
-            source: Some(src.to_path_buf()),
-            target: target.to_path_buf(),
-            fstype: None,
-            flags: nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
-            data: None,
-        };
-        sys.mount(&req).map_err(|source| StorageError::Sys {
-            rootfs: spec.to_string(),
-            source,
-        })
+        rlxc_core::storage::bind_rootfs(sys, spec, Path::new(&spec.location), target)
     }
 
     async fn umount(
@@ -147,7 +133,7 @@ impl Storage for Driver {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        umount_target(sys, spec, target)
+        rlxc_core::storage::umount_quietly(sys, spec, target)
     }
 
     async fn destroy(&self, _sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError> {
@@ -178,27 +164,6 @@ impl Storage for Driver {
     async fn size(&self, _sys: &dyn Sys, spec: &RootfsSpec) -> Result<u64, StorageError> {
         let path = Path::new(&spec.location);
         tree_size(path).map_err(|e| StorageError::io(path, e))
-    }
-}
-
-/// Unmounts `target`; not mounted or gone is nothing to undo.
-pub(crate) fn umount_target(
-    sys: &dyn Sys,
-    spec: &RootfsSpec,
-    target: &Path,
-) -> Result<(), StorageError> {
-    match sys.umount(target, true) {
-        Ok(()) => Ok(()),
-        // Not mounted (EINVAL) or gone (ENOENT): nothing to undo.
-        Err(rlxc_core::sys::SysError::Syscall { source, .. })
-            if source == nix::Error::EINVAL || source == nix::Error::ENOENT =>
-        {
-            Ok(())
-        }
-        Err(source) => Err(StorageError::Sys {
-            rootfs: spec.to_string(),
-            source,
-        }),
     }
 }
 

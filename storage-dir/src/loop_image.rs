@@ -116,20 +116,11 @@ impl Storage for Loop {
         let spec = self.create(sys, req).await?;
         // Mounted for the copy in a private mount namespace: nothing to undo
         // in the host's if the copy is killed half-way.
-        let (src, mnt, s2) = (
-            src_path.to_path_buf(),
-            req.container_dir.join("rootfs"),
-            spec.clone(),
-        );
-        let copied = rlxc_core::container::private_mounts::in_private_mounts(
-            "filling the image",
-            move || {
-                let sys = rlxc_core::sys::RealSys;
-                rlxc_core::container::private_mounts::block_on_forked(Loop.mount(&sys, &s2, &mnt))?
-                    .map_err(|e| e.to_string())?;
-                rlxc_core::storage::copy_tree_into(&src, &mnt).map_err(|e| e.to_string())?;
-                Ok(String::new())
-            },
+        let copied = rlxc_core::storage::fill_by_mount(
+            std::sync::Arc::new(Self),
+            &spec,
+            &req.container_dir.join("rootfs"),
+            src_path,
         );
         if let Err(why) = copied {
             let _ = std::fs::remove_file(&spec.location);
@@ -165,7 +156,7 @@ impl Storage for Loop {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        crate::umount_target(sys, spec, target)
+        rlxc_core::storage::umount_quietly(sys, spec, target)
     }
 
     async fn destroy(&self, _sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError> {

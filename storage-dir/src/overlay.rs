@@ -164,7 +164,7 @@ impl Storage for Overlay {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        super::umount_target(sys, spec, target)
+        rlxc_core::storage::umount_quietly(sys, spec, target)
     }
 
     async fn destroy(&self, _sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError> {

@@ -226,20 +226,11 @@ impl Storage for Lvm {
         req: &CreateRequest,
     ) -> Result<RootfsSpec, StorageError> {
         let spec = self.create(sys, req).await?;
-        let (src, mnt, s2) = (
-            src_path.to_path_buf(),
-            req.container_dir.join("rootfs"),
-            spec.clone(),
-        );
-        let copied = rlxc_core::container::private_mounts::in_private_mounts(
-            "filling the volume",
-            move || {
-                let sys = rlxc_core::sys::RealSys;
-                rlxc_core::container::private_mounts::block_on_forked(Lvm.mount(&sys, &s2, &mnt))?
-                    .map_err(|e| e.to_string())?;
-                rlxc_core::storage::copy_tree_into(&src, &mnt).map_err(|e| e.to_string())?;
-                Ok(String::new())
-            },
+        let copied = rlxc_core::storage::fill_by_mount(
+            std::sync::Arc::new(Self),
+            &spec,
+            &req.container_dir.join("rootfs"),
+            src_path,
         );
         if let Err(why) = copied {
             let _ = self.destroy(sys, &spec).await;
@@ -311,18 +302,7 @@ impl Storage for Lvm {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        match sys.umount(target, true) {
-            Ok(()) => Ok(()),
-            Err(SysError::Syscall { source, .. })
-                if source == nix::Error::EINVAL || source == nix::Error::ENOENT =>
-            {
-                Ok(())
-            }
-            Err(source) => Err(StorageError::Sys {
-                rootfs: spec.to_string(),
-                source,
-            }),
-        }
+        rlxc_core::storage::umount_quietly(sys, spec, target)
     }
 
     async fn destroy(&self, sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError> {

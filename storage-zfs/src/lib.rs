@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use rlxc_core::storage::{CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError};
-use rlxc_core::sys::{run_checked, MountRequest, Sys, SysError, Tool};
+use rlxc_core::sys::{run_checked, Sys, SysError, Tool};
 
 /// The backend name.
 pub const NAME: &str = "zfs";
@@ -280,14 +280,7 @@ impl Storage for Zfs {
             .host_path(sys, spec)
             .await?
             .ok_or_else(|| invalid(&spec.to_string(), "the dataset has no mountpoint"))?;
-        let req = MountRequest {
-            source: Some(src),
-            target: target.to_path_buf(),
-            fstype: None,
-            flags: nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
-            data: None,
-        };
-        sys.mount(&req).map_err(err(&spec.to_string()))
+        rlxc_core::storage::bind_rootfs(sys, spec, &src, target)
     }
 
     async fn umount(
@@ -296,15 +289,7 @@ impl Storage for Zfs {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError> {
-        match sys.umount(target, true) {
-            Ok(()) => Ok(()),
-            Err(SysError::Syscall { source, .. })
-                if source == nix::Error::EINVAL || source == nix::Error::ENOENT =>
-            {
-                Ok(())
-            }
-            Err(source) => Err(err(&spec.to_string())(source)),
-        }
+        rlxc_core::storage::umount_quietly(sys, spec, target)
     }
 
     async fn destroy(&self, sys: &dyn Sys, spec: &RootfsSpec) -> Result<(), StorageError> {

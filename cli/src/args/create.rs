@@ -239,18 +239,9 @@ pub struct SnapshotArgs {
 /// (its `-o` is the origin, so the common `-o LOGFILE` is `--logfile` only).
 #[derive(Debug, Args)]
 pub struct StartEphemeralArgs {
-    /// The lxcpath.
-    #[arg(short = 'P', long = "lxcpath", value_name = "PATH")]
-    pub lxcpath: Option<PathBuf>,
-    /// Write the log to FILE.
-    #[arg(long = "logfile", value_name = "FILE")]
-    pub logfile: Option<PathBuf>,
-    /// Log level.
-    #[arg(short = 'l', long = "logpriority", value_name = "LEVEL")]
-    pub logpriority: Option<String>,
-    /// Print nothing but errors.
-    #[arg(short = 'q', long = "quiet")]
-    pub quiet: bool,
+    /// LXC's common options, with the log file as `--logfile` only.
+    #[command(flatten)]
+    pub common: super::common::CommonLongLog,
     /// The container to start a copy of.
     #[arg(short = 'o', long = "orig")]
     pub orig: String,
@@ -271,35 +262,13 @@ pub struct StartEphemeralArgs {
     pub command: Vec<String>,
 }
 
-impl StartEphemeralArgs {
-    /// Its common options, as the other commands take them.
-    pub fn common(&self) -> Common {
-        Common {
-            lxcpath: self.lxcpath.clone(),
-            logfile: self.logfile.clone(),
-            logpriority: self.logpriority.clone(),
-            quiet: self.quiet,
-            ..Common::default()
-        }
-    }
-}
-
 /// `backup [-n NAME] [-o FILE]`: the guide's rootfs.backup.N of one or every
 /// container, or with -o the container as one compressed tar.
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// The lxcpath.
-    #[arg(short = 'P', long = "lxcpath", value_name = "PATH")]
-    pub lxcpath: Option<PathBuf>,
-    /// Write the log to FILE (`-o` is the archive here).
-    #[arg(long = "logfile", value_name = "FILE")]
-    pub logfile: Option<PathBuf>,
-    /// Log level.
-    #[arg(short = 'l', long = "logpriority", value_name = "LEVEL")]
-    pub logpriority: Option<String>,
-    /// Print nothing but errors.
-    #[arg(short = 'q', long = "quiet")]
-    pub quiet: bool,
+    /// LXC's common options, with the log file as `--logfile` only.
+    #[command(flatten)]
+    pub common: super::common::CommonLongLog,
     /// The container (default: every container of the lxcpath).
     #[arg(short = 'n', long = "name")]
     pub name: Option<String>,
@@ -309,19 +278,6 @@ pub struct BackupArgs {
     /// Write the container to this archive (`.tar.zst`, `.tar.gz`, `.tar`).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-impl BackupArgs {
-    /// Its common options, as the other commands take them.
-    pub fn common(&self) -> Common {
-        Common {
-            lxcpath: self.lxcpath.clone(),
-            logfile: self.logfile.clone(),
-            logpriority: self.logpriority.clone(),
-            quiet: self.quiet,
-            ..Common::default()
-        }
-    }
 }
 
 /// `restore -n NAME [N]` (the guide's) or `restore -i FILE [-n NEW] [-B TYPE]`.

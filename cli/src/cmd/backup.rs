@@ -10,13 +10,13 @@ use crate::args::create::{BackupArgs, RestoreArgs};
 
 /// Backs up one container (or every one), locally or to `-o FILE`.
 pub fn backup(a: &BackupArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let paths = ctx.paths(a.lxcpath.as_deref());
+    let paths = ctx.paths(a.common.lxcpath.as_deref());
     let name = a.name.clone().or(a.name_arg.clone());
     if let Some(file) = &a.output {
         let name =
             name.ok_or_else(|| anyhow::anyhow!("backup -o needs the container (-n NAME)"))?;
         let c = Container::load(&paths, &name, None, &[], false)?;
-        let progress = std::io::stderr().is_terminal() && !a.quiet;
+        let progress = std::io::stderr().is_terminal() && !a.common.quiet;
         c.backup_to(&ctx.registry, file, progress)?;
         if progress {
             eprintln!();

@@ -99,7 +99,7 @@ pub fn run_copy(a: &CopyArgs, ctx: &Ctx) -> anyhow::Result<()> {
 /// The guide's lxc-start-ephemeral: an ephemeral copy, in the foreground
 /// unless -d or a command.
 pub fn run_start_ephemeral(a: &StartEphemeralArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let paths = ctx.paths(a.lxcpath.as_deref());
+    let paths = ctx.paths(a.common.lxcpath.as_deref());
     let mut e = EphemeralOptions {
         copy: CopyOptions {
             new_name: a.name.clone().unwrap_or_default(),

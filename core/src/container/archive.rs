@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::create::STAGING;
 use super::handle::{Container, ContainerError};
 use super::lock::ContainerLock;
-use super::private_mounts::{block_on_forked, in_private_mounts};
+use super::private_mounts::in_private_mounts;
 use super::Paths;
 use crate::config::clone::{clone_config, replace_dir, CloneNames};
 use crate::config::document::Document;
@@ -106,17 +106,6 @@ fn tar(args: &[String], what: &str) -> Result<(), String> {
     ))
 }
 
-/// The rootfs readable at a path here (its host path, or mounted at `mnt`).
-fn reach(storage: &Arc<dyn Storage>, spec: &RootfsSpec, mnt: &Path) -> Result<PathBuf, String> {
-    let sys = RealSys;
-    if let Some(p) = block_on_forked(storage.host_path(&sys, spec))?.map_err(|e| e.to_string())? {
-        return Ok(p);
-    }
-    std::fs::create_dir_all(mnt).map_err(|e| format!("{}: {e}", mnt.display()))?;
-    block_on_forked(storage.mount(&sys, spec, mnt))?.map_err(|e| e.to_string())?;
-    Ok(mnt.to_path_buf())
-}
-
 impl Container {
     /// Writes this (stopped) container to `file`; `progress` keeps a line
     /// of tar's totals (bytes so far, rate) on the terminal.
@@ -149,7 +138,7 @@ impl Container {
         let (v, t, d, n) = (view.clone(), tmp.clone(), dir.clone(), name.clone());
         let compress = compression(file);
         let written = in_private_mounts("the backup", move || {
-            let root = reach(&storage, &spec, &v.join(".mnt"))?;
+            let root = crate::storage::reach_rootfs(&storage, &spec, &v.join(".mnt"))?;
             // The rootfs bound where tar reads it, beside the config and manifest.
             nix::mount::mount(
                 Some(&root),
@@ -337,7 +326,7 @@ fn fill(
         m.digest.clone(),
     );
     in_private_mounts("the restore", move || {
-        let root = reach(&storage, &s, &st.join("rootfs"))?;
+        let root = crate::storage::reach_rootfs(&storage, &s, &st.join("rootfs"))?;
         let mut args: Vec<String> = vec!["--extract".into(), "--file".into(), f, "-C".into(), root.display().to_string(), "--strip-components=1".into()];
         args.extend(KEEP.iter().map(|s| (*s).to_string()));
         args.push("rootfs".into());

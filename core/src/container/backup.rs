@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::handle::{Container, ContainerError};
-use super::private_mounts::{block_on_forked, in_private_mounts};
+use super::private_mounts::in_private_mounts;
 use crate::registry::Registry;
 use crate::start::block_on;
 use crate::storage::{copy_tree, copy_tree_into, CreateRequest, RootfsSpec};
@@ -68,7 +68,7 @@ impl Container {
         } else {
             let (s, tmp2) = (spec.clone(), tmp.clone());
             in_private_mounts("the backup", move || {
-                let root = mounted_root(&storage, &s, &tmp2.with_extension("mnt"))?;
+                let root = crate::storage::reach_rootfs(&storage, &s, &tmp2.with_extension("mnt"))?;
                 copy_tree(&root, &tmp2)
                     .map(|_| String::new())
                     .map_err(|e| e.to_string())
@@ -114,7 +114,7 @@ impl Container {
         } else {
             let (s, b, mnt) = (spec.clone(), backup.clone(), dir.join(".restore.mnt"));
             let r = in_private_mounts("the restore", move || {
-                let root = mounted_root(&storage, &s, &mnt)?;
+                let root = crate::storage::reach_rootfs(&storage, &s, &mnt)?;
                 empty_dir(&root)?;
                 copy_tree_into(&b, &root)
                     .map(|_| String::new())
@@ -145,22 +145,6 @@ impl Container {
             format!("it is {}; stop it before you {what}", s.as_str()),
         ))
     }
-}
-
-/// The rootfs readable here: its host path, or mounted at `mnt` (in the
-/// caller's private mount namespace).
-fn mounted_root(
-    storage: &std::sync::Arc<dyn crate::storage::Storage>,
-    spec: &RootfsSpec,
-    mnt: &Path,
-) -> Result<PathBuf, String> {
-    let sys = RealSys;
-    if let Some(p) = block_on_forked(storage.host_path(&sys, spec))?.map_err(|e| e.to_string())? {
-        return Ok(p);
-    }
-    std::fs::create_dir_all(mnt).map_err(|e| format!("{}: {e}", mnt.display()))?;
-    block_on_forked(storage.mount(&sys, spec, mnt))?.map_err(|e| e.to_string())?;
-    Ok(mnt.to_path_buf())
 }
 
 /// A dir or btrfs rootfs: a copy (a snapshot on btrfs) of the backup made

@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 pub mod copy_tree;
+pub mod helpers;
 pub mod mounts;
 pub mod tree_digest;
 
 pub use copy_tree::{copy_tree, copy_tree_into, tree_size, CopyError, CopyStats};
+pub use helpers::{bind_rootfs, fill_by_mount, reach_rootfs, umount_quietly};
 pub use mounts::mounts_below;
 pub use tree_digest::tree_digest;
 
