@@ -74,7 +74,7 @@ pub enum TemplateError {
         reason: String,
     },
     /// A host prerequisite is missing (a package, a binary).
-    #[error("template `{template}`: {what} is missing: {hint}")]
+    #[error("template `{template}`: missing on this host: {what}; {hint}")]
     Missing {
         /// Template name.
         template: String,

@@ -235,3 +235,95 @@ fn lxc_template_scripts_run_unchanged_and_fail_cleanly() {
     let e = lab.fails(&["create", "-n", &f, "-t", "nosuch"], 1);
     assert!(e.contains("/usr/share/lxc/templates/lxc-nosuch"), "{e}");
 }
+
+#[test]
+fn a_busybox_guest_matches_its_config_and_lets_users_ping() {
+    let Some(lab) = rlxc_tests::Lab::new() else {
+        return;
+    };
+    let c = lab.busybox("bbguest");
+    let cfg = std::fs::read_to_string(Path::new(&lab.lxcpath).join(&c).join("config")).unwrap();
+    let ttys: u32 = cfg
+        .lines()
+        .find_map(|l| l.strip_prefix("lxc.tty.max = "))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    let inittab = std::fs::read_to_string(lab.rootfs(&c).join("etc/inittab")).unwrap();
+    for n in 1..=ttys {
+        assert!(
+            inittab.contains(&format!("tty{n}::respawn:/sbin/getty -L tty{n} ")),
+            "{inittab}"
+        );
+    }
+    assert!(inittab.contains("console::askfirst:/bin/sh"), "{inittab}");
+    lab.ok(&["start", "-n", &c, "-d"]);
+    // A getty on every tty; busybox's SUID handling: a user keeps their
+    // ids, and ping (which needs a raw socket) works for them.
+    // (init starts them once rcS is done: waited for, up to 3 s)
+    let gettys = lab.attach_sh(
+        &c,
+        &format!("for i in $(seq 30); do n=$(ps | grep -c '[g]etty -L tty'); [ $n -ge {ttys} ] && break; sleep 0.1; done; echo $n"),
+    );
+    assert_eq!(gettys.trim(), ttys.to_string());
+    let id = lab.ok(&[
+        "attach", "-n", &c, "-u", "1000", "-g", "1000", "--", "id", "-u",
+    ]);
+    assert_eq!(id, "1000\n");
+    lab.ok(&[
+        "attach",
+        "-n",
+        &c,
+        "-u",
+        "1000",
+        "-g",
+        "1000",
+        "--",
+        "ping",
+        "-c1",
+        "-W2",
+        "127.0.0.1",
+    ]);
+    lab.ok(&["stop", "-n", &c, "-k"]);
+    lab.assert_clean(&c);
+}
+
+#[test]
+fn an_lxc_script_whose_host_tools_are_missing_is_not_started() {
+    let Some(lab) = rlxc_tests::Lab::new() else {
+        return;
+    };
+    if !Path::new("/usr/share/lxc/templates/lxc-download").exists() {
+        assert!(rlxc_tests::require(false, "lxc-templates"));
+        return;
+    }
+    // A PATH without wget and gpg (they live in /usr/bin here).
+    let name = lab.name("dl");
+    let o = rlxc_tests::run(
+        lab.cmd_host(&["create", "-n", &name, "-t", "download"])
+            .env("PATH", "/nonexistent"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = rlxc_tests::stderr(&o);
+    assert!(
+        err.contains("missing on this host: wget and gpg; LXC's lxc-download runs them: install them first (`apt-get install wget gpg`)"),
+        "{err}"
+    );
+    let o = rlxc_tests::run(
+        lab.cmd_host(&[
+            "create",
+            "-n",
+            &name,
+            "-t",
+            "download",
+            "--",
+            "--no-validate",
+        ])
+        .env("PATH", "/nonexistent"),
+    );
+    let err = rlxc_tests::stderr(&o);
+    assert!(err.contains("missing on this host: wget; "), "{err}");
+    assert!(
+        !Path::new(&lab.lxcpath).join(&name).exists(),
+        "nothing made"
+    );
+}

@@ -2,7 +2,9 @@
 //!
 //! It lays out the same tree as LXC's `lxc-busybox` script and writes the same
 //! config lines, but makes the ~400 applet links itself instead of forking
-//! `ln` once per applet, which is most of LXC's 400 ms.
+//! `ln` once per applet, which is most of LXC's 400 ms. Init runs a getty on
+//! every tty the config gives and a shell on the console; rcS takes a DHCP
+//! lease on eth0; busybox is set-user-id so that `ping` works for users.
 
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -57,7 +59,20 @@ const DIRS: &[&str] = &[
 const RCS: &str = "#!/bin/sh\nsyslogd\nmount -a\n\
 ip -4 addr show eth0 2>/dev/null | grep -q inet || \
 udhcpc -b -i eth0 -s /usr/share/udhcpc/default.script -x hostname:$(hostname) >/dev/null 2>&1\n";
-const INITTAB: &str = "::sysinit:/etc/init.d/rcS\ntty1::respawn:/sbin/getty -L tty1 115200 vt100\nconsole::askfirst:/bin/sh\n";
+/// The ttys the config gives (`lxc.tty.max` in [`config_lines`]); init runs
+/// a getty on each, and a shell on the console.
+const TTYS: u32 = 5;
+
+fn inittab() -> String {
+    let mut t = String::from("::sysinit:/etc/init.d/rcS\n");
+    for n in 1..=TTYS {
+        t.push_str(&format!(
+            "tty{n}::respawn:/sbin/getty -L tty{n} 115200 vt100\n"
+        ));
+    }
+    t.push_str("console::askfirst:/bin/sh\n");
+    t
+}
 const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
 case "$1" in
   deconfig)
@@ -159,7 +174,7 @@ fn config_lines(name: &str, static_busybox: bool) -> Vec<String> {
         "lxc.signal.halt = SIGUSR1",
         "lxc.signal.reboot = SIGTERM",
         "lxc.autodev = 1",
-        "lxc.tty.max = 5",
+        "lxc.tty.max = @TTYS@",
         "lxc.pty.max = 1",
         "lxc.cap.drop = sys_module mac_admin mac_override sys_time",
         "lxc.mount.auto = cgroup:mixed proc:mixed sys:ro",
@@ -167,7 +182,7 @@ fn config_lines(name: &str, static_busybox: bool) -> Vec<String> {
         "lxc.mount.entry = mqueue dev/mqueue mqueue defaults,optional,create=dir 0 0",
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(|s| s.replace("@TTYS@", &TTYS.to_string()))
     .collect();
     lines.insert(2, format!("lxc.uts.name = {name}"));
     if !static_busybox {
@@ -206,7 +221,7 @@ fn lay_out(rootfs: &Path) -> Result<(), TemplateError> {
     write_file(&rootfs.join("etc/shadow"), "", 0o600)?;
     write_file(&rootfs.join("etc/fstab"), "", 0o644)?;
     write_file(&rootfs.join("etc/init.d/rcS"), RCS, 0o744)?;
-    write_file(&rootfs.join("etc/inittab"), INITTAB, 0o644)?;
+    write_file(&rootfs.join("etc/inittab"), inittab(), 0o644)?;
     write_file(
         &rootfs.join("usr/share/udhcpc/default.script"),
         UDHCPC_SCRIPT,
@@ -269,7 +284,10 @@ impl Template for Busybox {
         let applets = parse_applets(&list.stdout_text());
         lay_out(&req.rootfs)?;
         let dest = req.rootfs.join("bin/busybox");
-        write_file(&dest, &bytes, 0o755)?;
+        // Set-user-id, as busybox's own SUID handling expects: it drops to
+        // the caller's ids for every applet but those that need root
+        // (ping's raw socket, passwd, su), so users can ping.
+        write_file(&dest, &bytes, 0o4755)?;
         let init = req.rootfs.join("sbin/init");
         std::fs::hard_link(&dest, &init).map_err(io(&init))?;
         let n = link_applets(&req.rootfs, &applets)?;

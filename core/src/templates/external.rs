@@ -4,6 +4,9 @@
 //! convention (`--path DIR --name NAME --rootfs ROOTFS` then the user's
 //! arguments), so LXC's own templates run unchanged.
 //!
+//! The host tools a known script needs are checked first and named when
+//! missing ([`super::prerequisites`]).
+//!
 //! LXC writes the container's config before it calls a script, and scripts
 //! read it (`lxc.rootfs.path`) and append their keys to it. rlxc does the
 //! same in the staging directory and takes back what the script added.
@@ -84,6 +87,21 @@ impl Template for ExternalTemplate {
         sys: &dyn Sys,
         req: &TemplateRequest,
     ) -> Result<TemplateOutput, TemplateError> {
+        // Before anything runs: the host tools the script will need.
+        let script = self
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lacking =
+            super::prerequisites::missing(&script, &req.args, super::prerequisites::on_path);
+        if !lacking.is_empty() {
+            return Err(TemplateError::Missing {
+                template: self.label.clone(),
+                what: lacking.join(" and "),
+                hint: super::prerequisites::hint(&script, &lacking),
+            });
+        }
         let config = req.path.join("config");
         let io = |source| TemplateError::Io {
             template: self.label.clone(),

@@ -3,6 +3,7 @@
 
 mod busybox;
 pub mod external;
+pub mod prerequisites;
 
 pub use busybox::{parse_applets, Busybox};
 pub use external::ExternalTemplate;
