@@ -112,6 +112,12 @@ pub trait Template: Send + Sync + fmt::Debug {
     /// Help for the template's own arguments (`create -t NAME -h`).
     fn help(&self) -> String;
 
+    /// A program whose output is the rest of that help (a script's own
+    /// `-h`), run by the caller through its `Sys`.
+    fn help_tool(&self) -> Option<crate::sys::Tool> {
+        None
+    }
+
     /// Fills `req.rootfs`. On failure the caller removes the rootfs; the template
     /// need not clean up after itself beyond its own temporary files.
     async fn create(

@@ -327,3 +327,35 @@ fn an_lxc_script_whose_host_tools_are_missing_is_not_started() {
         "nothing made"
     );
 }
+
+#[test]
+fn create_h_prints_the_templates_own_options_after_rlxcs() {
+    let o = rlxc_tests::rlxc(&["create", "-t", "busybox", "-h"]);
+    assert!(o.status.success());
+    let out = rlxc_tests::stdout(&o);
+    let (ours, theirs) = out
+        .split_once("Options of template `busybox` (after `--`):")
+        .expect("both parts");
+    assert!(
+        ours.contains("--bdev") && ours.contains("--fssize"),
+        "{ours}"
+    );
+    assert!(theirs.contains("--busybox-path PATH"), "{theirs}");
+    if Path::new("/usr/share/lxc/templates/lxc-debian").exists() {
+        let out = rlxc_tests::stdout(&rlxc_tests::rlxc(&["create", "-t", "debian", "-h"]));
+        assert!(
+            out.contains("Options of template `debian`") && out.contains("MIRROR"),
+            "{out}"
+        );
+    }
+    // An option the template does not take is named, and nothing is made.
+    let Some(lab) = rlxc_tests::Lab::new() else {
+        return;
+    };
+    let err = lab.fails(
+        &["create", "-n", "never", "-t", "busybox", "--", "--bogus"],
+        1,
+    );
+    assert!(err.contains("unknown argument `--bogus`"), "{err}");
+    assert!(!Path::new(&lab.lxcpath).join("never").exists());
+}

@@ -8,12 +8,21 @@ use super::Common;
 
 /// `create -n NAME [-t TEMPLATE] [-f CONFIG] [-B BACKEND] [backend options] [-- TEMPLATE ARGS]`.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct CreateArgs {
     /// LXC's common options.
     #[command(flatten)]
     pub common: Common,
+    /// Print help (with `-t`: the template's own options too).
+    #[arg(short = 'h', long = "help")]
+    pub help: bool,
     /// Container name.
-    #[arg(short = 'n', long = "name")]
+    #[arg(
+        short = 'n',
+        long = "name",
+        required_unless_present = "help",
+        default_value = ""
+    )]
     pub name: String,
     /// Template (built-in name, e.g. busybox).
     #[arg(short = 't', long = "template")]

@@ -10,6 +10,9 @@ use crate::args::create::{CloneArgs, CopyArgs, CreateArgs, DestroyArgs, StartEph
 /// Creates a container.
 pub fn run_create(a: &CreateArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let paths = ctx.paths(a.common.lxcpath.as_deref());
+    if a.help {
+        return create_help(a, &paths, ctx);
+    }
     let mut storage_options = BTreeMap::new();
     for (flag, v) in [
         ("dir", a.dir.as_ref().map(|d| d.display().to_string())),
@@ -36,6 +39,24 @@ pub fn run_create(a: &CreateArgs, ctx: &Ctx) -> anyhow::Result<()> {
         },
     )?;
     tracing::info!("container `{}` created in {}", a.name, dir.display());
+    Ok(())
+}
+
+/// `create -h`: rlxc's options, then (with `-t`) the template's, as the
+/// guide describes.
+fn create_help(
+    a: &CreateArgs,
+    paths: &rlxc_core::container::Paths,
+    ctx: &Ctx,
+) -> anyhow::Result<()> {
+    let mut cmd = <crate::args::Cli as clap::CommandFactory>::command();
+    if let Some(sub) = cmd.find_subcommand_mut("create") {
+        println!("{}", sub.render_help());
+    }
+    if let Some(t) = &a.template {
+        let help = Container::define(paths, "help")?.template_help(&ctx.registry, t)?;
+        println!("\nOptions of template `{t}` (after `--`):\n{help}");
+    }
     Ok(())
 }
 

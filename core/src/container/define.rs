@@ -154,6 +154,22 @@ impl Container {
         })
     }
 
+    /// The help of template `t` (`create -t NAME -h`): a built-in's own,
+    /// or what an LXC script prints for `-h`.
+    pub fn template_help(&self, registry: &Registry, t: &str) -> Result<String, ContainerError> {
+        let tpl = self.template(registry, t)?;
+        let mut text = tpl.help();
+        if let Some(tool) = tpl.help_tool() {
+            use crate::sys::Sys;
+            let out = RealSys
+                .run_blocking(&tool)
+                .map_err(|e| invalid(&self.name, e.to_string()))?;
+            text.push_str(&out.stdout_text());
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(text)
+    }
+
     /// A built-in template, else LXC's script `lxc-NAME` (or the executable at PATH).
     fn template(&self, registry: &Registry, t: &str) -> Result<Arc<dyn Template>, ContainerError> {
         let builtin = match registry.template(t) {

@@ -77,9 +77,13 @@ impl Template for ExternalTemplate {
 
     fn help(&self) -> String {
         format!(
-            "an LXC template script ({}): run it with --help for its options",
+            "an LXC template script ({}); its own help:\n",
             self.path.display()
         )
+    }
+
+    fn help_tool(&self) -> Option<Tool> {
+        Some(Tool::new(&self.path.display().to_string(), ["-h"]))
     }
 
     async fn create(
