@@ -130,6 +130,7 @@ fn run(cli: &Cli, registry: Registry) -> anyhow::Result<()> {
         Command::Checkconfig(a) => cmd::checkconfig::run(a),
         Command::Unshare(a) => cmd::unshare::run(a),
         Command::Net(a) => cmd::net::run(a, &ctx),
+        Command::Cache(a) => cmd::cache::run(a, &ctx),
         Command::Netstat(a) => cmd::info::netstat(a, &ctx),
         Command::Version => cmd::version::run(),
         Command::Backends(a) => cmd::checkconfig::backends(a, &ctx),

@@ -359,3 +359,38 @@ fn create_h_prints_the_templates_own_options_after_rlxcs() {
     assert!(err.contains("unknown argument `--bogus`"), "{err}");
     assert!(!Path::new(&lab.lxcpath).join("never").exists());
 }
+
+#[test]
+fn the_template_cache_is_listed_and_freed() {
+    let Some(lab) = rlxc_tests::Lab::new() else {
+        return;
+    };
+    let cache = lab.path().join("cache");
+    let entry = cache.join("debian/rootfs-bookworm-amd64");
+    std::fs::create_dir_all(entry.join("etc")).unwrap();
+    std::fs::write(entry.join("etc/big"), vec![1u8; 200_000]).unwrap();
+    let mut sys = std::fs::read_to_string(lab.path().join("lxc.conf")).unwrap();
+    sys.push_str(&format!("lxc.cache_dir = {}\n", cache.display()));
+    std::fs::write(lab.path().join("lxc.conf"), sys).unwrap();
+    // `cache` takes no lxcpath: run without the lab's `-P`.
+    let cache_cmd = |args: &[&str]| {
+        rlxc_tests::run(
+            std::process::Command::new(rlxc_tests::rlxc_bin())
+                .arg("cache")
+                .args(args)
+                .env("RLXC_SYSTEM_CONFIG", lab.path().join("lxc.conf")),
+        )
+    };
+    let out = rlxc_tests::stdout(&cache_cmd(&["ls"]));
+    assert!(
+        out.starts_with("debian       rootfs-bookworm-amd64"),
+        "{out}"
+    );
+    assert!(out.contains(&entry.display().to_string()), "{out}");
+    let o = cache_cmd(&["rm", "debian", "rootfs-sid-amd64"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(rlxc_tests::stderr(&o).contains("no cache entry debian/rootfs-sid-amd64"));
+    assert!(cache_cmd(&["rm", "debian"]).status.success());
+    assert!(!entry.exists());
+    assert!(rlxc_tests::stdout(&cache_cmd(&["ls"])).contains("is empty"));
+}

@@ -1,6 +1,7 @@
 //! Command-line arguments: clap structs only, one file per command. Flags
 //! follow LXC's spellings so `lxc-NAME` scripts keep working.
 
+pub mod cache;
 pub mod checkconfig;
 pub mod common;
 pub mod config;
@@ -95,6 +96,8 @@ pub enum Command {
     Netstat(control::NetstatArgs),
     /// The default network: lxcbr0 with NAT and DHCP (LXC's lxc-net).
     Net(net::NetArgs),
+    /// The template cache: list it, free it.
+    Cache(cache::CacheArgs),
     /// Print the version (lxc-version).
     Version,
     /// List the storage, network and template backends of this build.

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod backup;
+pub mod cache;
 pub mod checkconfig;
 pub mod config;
 pub mod console;

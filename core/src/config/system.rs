@@ -22,6 +22,8 @@ pub const KEYS: &[(&str, Option<&str>)] = &[
 
 /// Keys accepted in the file but not listed by `-l` (as in LXC).
 const EXTRA_KEYS: &[(&str, Option<&str>)] = &[
+    // rlxc's: where templates cache what they download (LXC's scripts use this place).
+    ("lxc.cache_dir", Some("/var/cache/lxc")),
     ("lxc.bdev.rbd.rbdpool", Some("lxc")),
     ("lxc.bdev.rbd.rbduser", Some("admin")),
 ];
@@ -109,6 +111,16 @@ impl SystemConfig {
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| "/var/lib/lxc".into()),
+        )
+    }
+
+    /// The template cache (`lxc.cache_dir`).
+    pub fn cache_dir(&self) -> PathBuf {
+        PathBuf::from(
+            self.get("lxc.cache_dir")
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "/var/cache/lxc".into()),
         )
     }
 

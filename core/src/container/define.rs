@@ -23,7 +23,7 @@ use crate::templates::external::{ExternalTemplate, TEMPLATE_DIR};
 /// The order `-B best` tries backends in (LXC's).
 pub const BEST: &[&str] = &["btrfs", "zfs", "lvm", "dir"];
 
-/// The template cache directory.
+/// The template cache directory by default (`lxc.cache_dir` moves it).
 pub const CACHE_DIR: &str = "/var/cache/lxc";
 
 /// What `lxc-create` was asked for.
@@ -89,7 +89,7 @@ impl Container {
                 .transpose()?,
             template_args: o.template_args,
             base_config: Some(o.config.unwrap_or_else(|| system.default_config())),
-            cache_dir: PathBuf::from(CACHE_DIR),
+            cache_dir: system.cache_dir(),
         };
         let made = block_on(create(&RealSys, &self.paths, new))
             .map_err(|e| invalid(&self.name, format!("cannot start the I/O runtime: {e}")))?;

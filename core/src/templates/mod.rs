@@ -2,6 +2,7 @@
 //! their own crates).
 
 mod busybox;
+pub mod cache;
 pub mod external;
 pub mod prerequisites;
 
