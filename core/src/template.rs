@@ -29,6 +29,10 @@ pub struct TemplateRequest {
     pub mapped_gid: Option<u32>,
     /// The template cache directory (`/var/cache/lxc`).
     pub cache_dir: PathBuf,
+    /// The container's network interfaces by their names inside it
+    /// (`eth0` …), from the config it starts with: a template writes the
+    /// guest's network config for these.
+    pub nics: Vec<String>,
 }
 
 impl TemplateRequest {
@@ -141,6 +145,7 @@ mod tests {
             mapped_uid: Some(100000),
             mapped_gid: Some(100000),
             cache_dir: "/var/cache/lxc".into(),
+            nics: Vec::new(),
         };
         assert_eq!(
             req.lxc_args().join(" "),

@@ -257,6 +257,7 @@ async fn build(
             mapped_uid: None,
             mapped_gid: None,
             cache_dir: new.cache_dir.clone(),
+            nics: base_nics(new.base_config.as_deref()),
         };
         let out =
             match here {
@@ -308,6 +309,19 @@ async fn build(
             name: name.into(),
             source: e.into(),
         })
+}
+
+/// The names inside the container of the NICs the base config gives
+/// (`lxc.net.N.name`, else `ethN`), leaving out `empty` and `none` ones.
+fn base_nics(base: Option<&Path>) -> Vec<String> {
+    let Some(cfg) = base.and_then(|b| crate::config::load_file(b).ok()) else {
+        return Vec::new();
+    };
+    cfg.nics()
+        .into_iter()
+        .filter(|n| !matches!(n.kind.as_deref(), Some("empty" | "none") | None))
+        .map(|n| n.name.clone().unwrap_or_else(|| format!("eth{}", n.index)))
+        .collect()
 }
 
 /// Runs the template into a rootfs that must be mounted (an image, a

@@ -1,0 +1,264 @@
+//! The debian template's options, as LXC's `lxc-debian` spells them, with
+//! its environment variables (`SUITE`, `MIRROR`, `SECURITY_MIRROR`).
+
+use rlxc_core::template::TemplateError;
+
+/// What `-t debian -- …` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `-r SUITE` / `$SUITE` (default: the host's release when it is Debian,
+    /// else the current stable).
+    pub release: String,
+    /// `-a ARCH` (default: the host's).
+    pub arch: String,
+    /// `--mirror` / `$MIRROR`.
+    pub mirror: String,
+    /// `--security-mirror` / `$SECURITY_MIRROR`.
+    pub security_mirror: String,
+    /// `--packages a,b`: more packages.
+    pub packages: Vec<String>,
+    /// `--variant` (debootstrap's; default minbase).
+    pub variant: String,
+    /// `--clean`: remove the cache of this release and arch (and make nothing).
+    pub clean: bool,
+    /// `-F` / `--flush-cache`: build the cache again.
+    pub flush_cache: bool,
+    /// `--enable-non-free`: contrib and non-free components.
+    pub non_free: bool,
+}
+
+/// The help text (`create -t debian -h`).
+pub const HELP: &str = "debian template: debootstrap into a cache, copied into the container
+
+  -r, --release SUITE      Debian release (default: the host's, else bookworm; $SUITE)
+  -a, --arch ARCH          architecture (default: the host's)
+      --mirror URL         package mirror ($MIRROR; default http://deb.debian.org/debian)
+      --security-mirror URL  security mirror ($SECURITY_MIRROR)
+      --packages A,B       more packages to install
+      --variant NAME       debootstrap variant (default minbase)
+      --enable-non-free    add the contrib and non-free components
+  -F, --flush-cache        build the cached rootfs again
+      --clean              remove the cached rootfs of this release and arch
+";
+
+/// The packages every guest gets on top of the variant: an init, DHCP on
+/// its NICs, the tools a container's services expect.
+pub const BASE_PACKAGES: &[&str] = &[
+    "init",
+    "ifupdown",
+    "isc-dhcp-client",
+    "iproute2",
+    "netbase",
+    "ca-certificates",
+];
+
+fn usage(reason: String) -> TemplateError {
+    TemplateError::Usage {
+        template: "debian".into(),
+        reason,
+    }
+}
+
+/// The host's Debian codename, from `/etc/os-release`.
+fn host_release(os_release: &str) -> Option<String> {
+    let id = os_release.lines().find_map(|l| l.strip_prefix("ID="))?;
+    if id.trim_matches('"') != "debian" {
+        return None;
+    }
+    os_release
+        .lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl Options {
+    /// Parses the arguments after `--`; `env` looks up `SUITE`, `MIRROR`,
+    /// `SECURITY_MIRROR`.
+    pub fn parse(
+        args: &[String],
+        env: impl Fn(&str) -> Option<String>,
+        os_release: &str,
+        host_arch: &str,
+    ) -> Result<Options, TemplateError> {
+        let mut o = Options {
+            release: env("SUITE")
+                .or_else(|| host_release(os_release))
+                .unwrap_or_else(|| "bookworm".into()),
+            arch: host_arch.to_string(),
+            mirror: env("MIRROR").unwrap_or_else(|| "http://deb.debian.org/debian".into()),
+            security_mirror: env("SECURITY_MIRROR")
+                .unwrap_or_else(|| "http://security.debian.org/debian-security".into()),
+            packages: Vec::new(),
+            variant: "minbase".into(),
+            clean: false,
+            flush_cache: false,
+            non_free: false,
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let (flag, inline) = match a.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+                _ => (a.as_str(), None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| it.next().cloned())
+                    .ok_or_else(|| usage(format!("`{flag}` needs a value")))
+            };
+            match flag {
+                "-r" | "--release" => o.release = value()?,
+                "-a" | "--arch" => o.arch = value()?,
+                "--mirror" => o.mirror = value()?,
+                "--security-mirror" => o.security_mirror = value()?,
+                "--packages" => o.packages.extend(
+                    value()?
+                        .split(',')
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string),
+                ),
+                "--variant" => o.variant = value()?,
+                "--clean" => o.clean = true,
+                "-F" | "--flush-cache" => o.flush_cache = true,
+                "--enable-non-free" => o.non_free = true,
+                other => {
+                    return Err(usage(format!(
+                        "unknown argument `{other}` (see `create -t debian -h`)"
+                    )))
+                }
+            }
+        }
+        let safe = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+        };
+        if !safe(&o.release) || !safe(&o.arch) {
+            return Err(usage(format!(
+                "`{}`/`{}` is not a release/architecture name",
+                o.release, o.arch
+            )));
+        }
+        Ok(o)
+    }
+
+    /// The cache entry's name: `rootfs-SUITE-ARCH`, as lxc-debian names it.
+    pub fn cache_entry(&self) -> String {
+        format!("rootfs-{}-{}", self.release, self.arch)
+    }
+
+    /// debootstrap's arguments for `dir`.
+    pub fn debootstrap_args(&self, dir: &str) -> Vec<String> {
+        let mut include: Vec<String> = BASE_PACKAGES.iter().map(|p| (*p).to_string()).collect();
+        include.extend(self.packages.iter().cloned());
+        let mut v = vec![
+            format!("--variant={}", self.variant),
+            format!("--arch={}", self.arch),
+            format!("--include={}", include.join(",")),
+        ];
+        if self.non_free {
+            v.push("--components=main,contrib,non-free,non-free-firmware".into());
+        }
+        v.extend([self.release.clone(), dir.to_string(), self.mirror.clone()]);
+        v
+    }
+
+    /// The guest's `sources.list`.
+    pub fn sources_list(&self) -> String {
+        let comps = if self.non_free {
+            "main contrib non-free non-free-firmware"
+        } else {
+            "main"
+        };
+        let mut s = format!("deb {} {} {comps}\n", self.mirror, self.release);
+        if !matches!(self.release.as_str(), "sid" | "unstable") {
+            s.push_str(&format!(
+                "deb {} {}-updates {comps}\n",
+                self.mirror, self.release
+            ));
+            s.push_str(&format!(
+                "deb {} {}-security {comps}\n",
+                self.security_mirror, self.release
+            ));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OS: &str =
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_CODENAME=bookworm\n";
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Options, TemplateError> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Options::parse(
+            &args,
+            |k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
+            OS,
+            "amd64",
+        )
+    }
+
+    #[test]
+    fn lxc_debians_options_and_environment() {
+        let o = parse(&[], &[]).unwrap();
+        assert_eq!(
+            (o.release.as_str(), o.arch.as_str(), o.variant.as_str()),
+            ("bookworm", "amd64", "minbase")
+        );
+        assert_eq!(o.cache_entry(), "rootfs-bookworm-amd64");
+        let o = parse(
+            &[
+                "-r",
+                "trixie",
+                "--packages",
+                "vim,less",
+                "--mirror=http://m/debian",
+                "-F",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(o.release, "trixie");
+        assert!(o.flush_cache);
+        let args = o.debootstrap_args("/c/x");
+        assert_eq!(
+            args[2],
+            "--include=init,ifupdown,isc-dhcp-client,iproute2,netbase,ca-certificates,vim,less"
+        );
+        assert_eq!(&args[3..], &["trixie", "/c/x", "http://m/debian"]);
+        assert_eq!(parse(&[], &[("SUITE", "sid")]).unwrap().release, "sid");
+        assert_eq!(
+            parse(&[], &[("SUITE", "sid")]).unwrap().sources_list(),
+            "deb http://deb.debian.org/debian sid main\n"
+        );
+        assert!(parse(&["--bogus"], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("unknown argument `--bogus`"));
+        assert!(parse(&["-r"], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("`-r` needs a value"));
+        assert!(parse(&["-r", "../x"], &[]).is_err());
+        assert_eq!(
+            Options::parse(
+                &[],
+                |_| None,
+                "ID=ubuntu\nVERSION_CODENAME=noble\n",
+                "arm64"
+            )
+            .unwrap()
+            .release,
+            "bookworm"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The native debian template, live: debootstrap against the Debian
+//! archive into a template cache that later runs reuse
+//! (`/var/tmp/rlxc-test-cache`: the first run takes a minute, the next ones
+//! copy it), then a container that boots systemd to `running` with a getty
+//! on each tty, and stops at once on `rlxc stop`.
+
+use std::path::Path;
+
+use rlxc_tests::{run, Lab};
+
+const CACHE: &str = "/var/tmp/rlxc-test-cache";
+
+fn with_cache(lab: &Lab) {
+    let conf = lab.path().join("lxc.conf");
+    let mut sys = std::fs::read_to_string(&conf).unwrap();
+    sys.push_str(&format!("lxc.cache_dir = {CACHE}\n"));
+    std::fs::write(conf, sys).unwrap();
+}
+
+#[test]
+fn a_debian_guest_boots_to_running_and_stops_cleanly() {
+    let Some(lab) = Lab::new() else { return };
+    let have = run(std::process::Command::new("sh").args([
+        "-c",
+        "command -v debootstrap || test -x /usr/sbin/debootstrap",
+    ]))
+    .status
+    .success();
+    if !rlxc_tests::require(have, "debootstrap") {
+        return;
+    }
+    with_cache(&lab);
+    let c = lab.name("deb");
+    lab.ok(&["create", "-n", &c, "-t", "debian"]);
+    let entry = Path::new(CACHE).join("debian/rootfs-bookworm-amd64");
+    assert!(
+        entry.join("etc/debian_version").is_file(),
+        "the cache is filled"
+    );
+    let cfg = std::fs::read_to_string(Path::new(&lab.lxcpath).join(&c).join("config")).unwrap();
+    assert!(
+        cfg.contains("lxc.tty.max = 4\n") && cfg.contains("lxc.arch = amd64\n"),
+        "{cfg}"
+    );
+    let root = lab.rootfs(&c);
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/hostname")).unwrap(),
+        format!("{c}\n")
+    );
+    // The lab's NIC is `empty`: no DHCP stanza to fail at boot.
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/network/interfaces")).unwrap(),
+        "auto lo\niface lo inet loopback\n"
+    );
+    lab.ok(&["start", "-n", &c, "-d"]);
+    // systemd's bus comes up a moment after init starts.
+    let state = lab.attach_sh(
+        &c,
+        "for i in $(seq 100); do s=$(systemctl is-system-running --wait 2>/dev/null) && break; sleep 0.1; done; echo $s",
+    );
+    assert_eq!(state, "running\n", "systemd's state");
+    let gettys = lab.attach_sh(
+        &c,
+        "systemctl list-units --no-legend --state=running 'getty@*' | wc -l",
+    );
+    assert_eq!(gettys.trim(), "4");
+    assert_eq!(lab.attach_sh(&c, "hostname"), format!("{c}\n"));
+    // SIGPWR powers it off (not the 60 s timeout then SIGKILL).
+    let o = run(&mut lab.cmd(&["stop", "-n", &c, "-t", "20", "--nokill"]));
+    assert!(
+        o.status.success(),
+        "a clean stop: {}",
+        rlxc_tests::stderr(&o)
+    );
+    // A second create copies the cache: debootstrap does not run again.
+    let before = std::fs::metadata(&entry).unwrap().modified().unwrap();
+    let c2 = lab.name("deb2");
+    lab.ok(&["create", "-n", &c2, "-t", "debian"]);
+    assert_eq!(
+        std::fs::metadata(&entry).unwrap().modified().unwrap(),
+        before
+    );
+    assert!(lab.rootfs(&c2).join("usr/bin/apt").is_file());
+    for n in [&c, &c2] {
+        lab.ok(&["destroy", "-n", n]);
+        lab.assert_clean(n);
+    }
+}
