@@ -84,10 +84,12 @@ async fn fill_cache(
         o.mirror,
         entry.display()
     );
-    let tool = Tool::new(
+    let mut tool = Tool::new(
         "debootstrap",
         o.debootstrap_args(&staging.display().to_string()),
     );
+    // On a terminal its progress lines show as it goes; in a pipe it stays quiet.
+    tool.show_output = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let out = sys.run(&tool).await.map_err(|source| TemplateError::Sys {
         template: NAME.into(),
         source,
@@ -99,6 +101,11 @@ async fn fill_cache(
             out.stdout_text(),
             String::from_utf8_lossy(&out.stderr)
         );
+        let text = if tool.show_output {
+            "its output is above".to_string()
+        } else {
+            text
+        };
         let tail: Vec<&str> = text.lines().rev().take(6).collect();
         return Err(failed(format!(
             "`{}` failed with exit status {}: {}",

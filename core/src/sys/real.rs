@@ -34,6 +34,13 @@ impl Sys for RealSys {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if tool.show_output {
+            // Both streams to our stderr, where a terminal shows them.
+            use std::os::fd::AsFd;
+            if let Ok(err) = std::io::stderr().as_fd().try_clone_to_owned() {
+                cmd.stdout(Stdio::from(err)).stderr(Stdio::inherit());
+            }
+        }
         let mut child = cmd.spawn().map_err(spawn_err)?;
         if let (Some(input), Some(mut pipe)) = (&tool.stdin, child.stdin.take()) {
             // A program that exits without reading all input is not an error here;

@@ -13,6 +13,9 @@ pub struct Tool {
     pub env: Vec<(String, String)>,
     /// Bytes written to the program's standard input.
     pub stdin: Option<Vec<u8>>,
+    /// Let the program's output through to rlxc's stderr as it runs (a
+    /// long step's progress on a terminal) instead of capturing it.
+    pub show_output: bool,
 }
 
 impl Tool {
