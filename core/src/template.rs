@@ -33,6 +33,9 @@ pub struct TemplateRequest {
     /// (`eth0` …), from the config it starts with: a template writes the
     /// guest's network config for these.
     pub nics: Vec<String>,
+    /// `lxc.tty.max` of the config it starts with, when that sets it (a
+    /// template then runs a getty on each and does not set it again).
+    pub tty_max: Option<u32>,
 }
 
 impl TemplateRequest {
@@ -146,6 +149,7 @@ mod tests {
             mapped_gid: Some(100000),
             cache_dir: "/var/cache/lxc".into(),
             nics: Vec::new(),
+            tty_max: None,
         };
         assert_eq!(
             req.lxc_args().join(" "),

@@ -30,7 +30,8 @@ use options::Options;
 /// The template's name.
 pub const NAME: &str = "debian";
 
-/// The ttys the config gives (LXC's lxc-debian's number); a getty runs on each.
+/// The ttys a config without `lxc.tty.max` gets (lxc-debian's number); a
+/// getty runs on each.
 pub const TTYS: u32 = 4;
 
 /// The debian template.
@@ -71,12 +72,14 @@ async fn fill_cache(
     cache: &Path,
     entry: &Path,
 ) -> Result<(), TemplateError> {
+    // Under the lock every staging directory is a dead build's: removed,
+    // after what debootstrap mounted in it (proc, sys) is detached.
+    remove_stale_builds(cache);
     let staging = cache.join(format!(
         ".partial-{}.{}",
         o.cache_entry(),
         std::process::id()
     ));
-    let _ = std::fs::remove_dir_all(&staging);
     tracing::warn!(
         "debian template: debootstrap of {} {} from {} into {} (minutes, the first time)",
         o.release,
@@ -114,7 +117,96 @@ async fn fill_cache(
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         )));
     }
-    std::fs::rename(&staging, entry).map_err(|e| failed(format!("{}: {e}", entry.display())))
+    std::fs::rename(&staging, entry).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&staging);
+        failed(format!("{}: {e}", entry.display()))
+    })
+}
+
+/// Removes `.partial-*` builds left in `cache` (the caller holds its lock).
+fn remove_stale_builds(cache: &Path) {
+    let Ok(rd) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(".partial-") {
+            continue;
+        }
+        let p = e.path();
+        let mut below = rlxc_core::storage::mounts_below(Path::new("/proc/self/mountinfo"), &p)
+            .unwrap_or_default();
+        below.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+        for m in &below {
+            let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
+        }
+        tracing::warn!(
+            "debian template: removing {}, left by an interrupted build",
+            p.display()
+        );
+        let _ = std::fs::remove_dir_all(&p);
+    }
+}
+
+/// LXC's lxc-debian takes this lock around its cache: held too, so that
+/// the two never build or read the shared cache at once.
+const LXC_LOCK: &str = "/var/lock/subsys/lxc-debian";
+
+fn lxc_lock() -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    std::fs::create_dir_all("/var/lock/subsys").ok()?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(LXC_LOCK)
+        .ok()?;
+    // SAFETY: flock on our fd (waits for an lxc-debian that holds it).
+    (unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0).then_some(f)
+}
+
+/// New ssh host keys: a cache built with openssh-server has them, and no
+/// two guests may share them (as lxc-debian makes them per container).
+async fn new_host_keys(sys: &dyn Sys, rootfs: &Path) -> Result<(), TemplateError> {
+    let ssh = rootfs.join("etc/ssh");
+    let Ok(rd) = std::fs::read_dir(&ssh) else {
+        return Ok(());
+    };
+    let mut had = false;
+    for e in rd.flatten() {
+        if e.file_name().to_string_lossy().starts_with("ssh_host_") {
+            had = true;
+            std::fs::remove_file(e.path())
+                .map_err(|err| failed(format!("{}: {err}", e.path().display())))?;
+        }
+    }
+    if !had && !ssh.join("sshd_config").exists() {
+        return Ok(());
+    }
+    if !rlxc_core::templates::prerequisites::on_path("ssh-keygen") {
+        tracing::warn!("debian template: no ssh-keygen here: the guest's sshd has no host keys until `ssh-keygen -A` runs in it");
+        return Ok(());
+    }
+    let out = sys
+        .run(&Tool::new(
+            "ssh-keygen",
+            [
+                "-A".to_string(),
+                "-f".to_string(),
+                rootfs.display().to_string(),
+            ],
+        ))
+        .await
+        .map_err(|source| TemplateError::Sys {
+            template: NAME.into(),
+            source,
+        })?;
+    if out.status != 0 {
+        return Err(failed(format!(
+            "ssh-keygen -A: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -151,6 +243,7 @@ impl Template for Debian {
         // Waits for another create building the same cache.
         let _lock = CacheLock::take(&req.cache_dir, NAME, true)
             .map_err(|e| failed(format!("{}: {e}", cache.display())))?;
+        let _lxc = lxc_lock();
         if o.clean || o.flush_cache {
             if entry.exists() {
                 std::fs::remove_dir_all(&entry)
@@ -168,14 +261,19 @@ impl Template for Debian {
         }
         rlxc_core::storage::copy_tree_into(&entry, &req.rootfs)
             .map_err(|e| failed(e.to_string()))?;
-        guest::configure(&req.rootfs, &req.name, &o.sources_list(), &req.nics, TTYS)
+        let ttys = req.tty_max.unwrap_or(TTYS);
+        guest::configure(&req.rootfs, &req.name, &o.sources_list(), &req.nics, ttys)
             .map_err(failed)?;
+        new_host_keys(sys, &req.rootfs).await?;
         let mut lines = Vec::new();
         let common = "/usr/share/lxc/config/debian.common.conf";
         if Path::new(common).is_file() {
             lines.push(format!("lxc.include = {common}"));
         }
-        lines.push(format!("lxc.tty.max = {TTYS}"));
+        // The config's own number stays when it gives one.
+        if req.tty_max.is_none() {
+            lines.push(format!("lxc.tty.max = {TTYS}"));
+        }
         lines.push(format!("lxc.arch = {}", o.arch));
         Ok(TemplateOutput {
             config_lines: lines,

@@ -143,9 +143,23 @@ impl Options {
         Ok(o)
     }
 
-    /// The cache entry's name: `rootfs-SUITE-ARCH`, as lxc-debian names it.
+    /// The cache entry's name: `rootfs-SUITE-ARCH`, as lxc-debian names it,
+    /// for the default package set; what else was asked for (packages, a
+    /// variant, non-free) gets an entry of its own, suffixed by a digest of it.
     pub fn cache_entry(&self) -> String {
-        format!("rootfs-{}-{}", self.release, self.arch)
+        let base = format!("rootfs-{}-{}", self.release, self.arch);
+        if self.packages.is_empty() && self.variant == "minbase" && !self.non_free {
+            return base;
+        }
+        let mut pkgs = self.packages.clone();
+        pkgs.sort();
+        let key = format!("{}|{}|{}", pkgs.join(","), self.variant, self.non_free);
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in key.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{base}-{:08x}", h as u32)
     }
 
     /// debootstrap's arguments for `dir`.
@@ -229,6 +243,10 @@ mod tests {
         .unwrap();
         assert_eq!(o.release, "trixie");
         assert!(o.flush_cache);
+        assert!(
+            o.cache_entry().starts_with("rootfs-trixie-amd64-"),
+            "extra packages: an entry of their own"
+        );
         let args = o.debootstrap_args("/c/x");
         assert_eq!(
             args[2],

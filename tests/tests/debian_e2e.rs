@@ -81,6 +81,29 @@ fn a_debian_guest_boots_to_running_and_stops_cleanly() {
         before
     );
     assert!(lab.rootfs(&c2).join("usr/bin/apt").is_file());
+    // A config's own tty count stays, and the gettys follow it.
+    let f = lab.path().join("two-ttys.conf");
+    std::fs::write(&f, "lxc.net.0.type = empty\nlxc.tty.max = 2\n").unwrap();
+    let c3 = lab.name("deb3");
+    lab.ok(&[
+        "create",
+        "-n",
+        &c3,
+        "-t",
+        "debian",
+        "-f",
+        &f.display().to_string(),
+    ]);
+    let cfg3 = std::fs::read_to_string(Path::new(&lab.lxcpath).join(&c3).join("config")).unwrap();
+    assert_eq!(cfg3.matches("lxc.tty.max").count(), 1, "{cfg3}");
+    let wants = lab
+        .rootfs(&c3)
+        .join("etc/systemd/system/getty.target.wants");
+    // (links to a path inside the guest: looked at, not followed)
+    let linked =
+        |n: u32| std::fs::symlink_metadata(wants.join(format!("getty@tty{n}.service"))).is_ok();
+    assert!(linked(2) && !linked(3));
+    lab.ok(&["destroy", "-n", &c3]);
     for n in [&c, &c2] {
         lab.ok(&["destroy", "-n", n]);
         lab.assert_clean(n);

@@ -150,7 +150,7 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
         }
     };
     let renamed = recorded.and_then(|spec| {
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o770))
             .and_then(|()| std::fs::rename(&dir, &final_dir))
             .map_err(io_err(new, &final_dir))?;
         Ok(spec)

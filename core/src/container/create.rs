@@ -7,6 +7,7 @@
 //! Destroy renames the directory away first, so the container disappears at
 //! once, then removes the rootfs through its backend and the rest of the tree.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -190,7 +191,12 @@ pub async fn create(
     std::fs::create_dir_all(&staging_root).map_err(io_err(name, &staging_root))?;
     sweep_stale(&staging_root);
     let dir = staging_root.join(format!("{name}.{}", std::process::id()));
-    std::fs::create_dir(&dir).map_err(io_err(name, &dir))?;
+    // 0770, as LXC makes a container's directory: host users do not reach
+    // into its rootfs (and its set-user-id files).
+    std::fs::DirBuilder::new()
+        .mode(0o770)
+        .create(&dir)
+        .map_err(io_err(name, &dir))?;
     let mut staging = Staging {
         sys,
         dir: dir.clone(),
@@ -258,6 +264,11 @@ async fn build(
             mapped_gid: None,
             cache_dir: new.cache_dir.clone(),
             nics: base_nics(new.base_config.as_deref()),
+            tty_max: new
+                .base_config
+                .as_deref()
+                .and_then(|b| crate::config::load_file(b).ok())
+                .and_then(|c| c.get("lxc.tty.max").and_then(|v| v.parse().ok())),
         };
         let out =
             match here {

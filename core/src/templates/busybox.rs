@@ -199,6 +199,13 @@ fn config_lines(name: &str, static_busybox: bool) -> Vec<String> {
     lines
 }
 
+/// Whether a busybox binary was built with FEATURE_SUID (its message for
+/// applets that need the bit is in it).
+fn has_suid_handling(bytes: &[u8]) -> bool {
+    let needle = b"must be suid to work properly";
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
 fn write_file(path: &Path, text: impl AsRef<[u8]>, mode: u32) -> Result<(), TemplateError> {
     std::fs::write(path, text).map_err(io(path))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io(path))
@@ -284,10 +291,15 @@ impl Template for Busybox {
         let applets = parse_applets(&list.stdout_text());
         lay_out(&req.rootfs)?;
         let dest = req.rootfs.join("bin/busybox");
-        // Set-user-id, as busybox's own SUID handling expects: it drops to
-        // the caller's ids for every applet but those that need root
-        // (ping's raw socket, passwd, su), so users can ping.
-        write_file(&dest, &bytes, 0o4755)?;
+        // Set-user-id only for a busybox built with its SUID handling
+        // (FEATURE_SUID: it drops to the caller's ids for every applet but
+        // those that need root, such as ping's raw socket), so users can
+        // ping; any other busybox would run every applet as root.
+        let suid = has_suid_handling(&bytes);
+        if !suid {
+            tracing::warn!("busybox template: {} has no SUID handling: not made set-user-id (ping is for root only)", busybox.display());
+        }
+        write_file(&dest, &bytes, if suid { 0o4755 } else { 0o755 })?;
         let init = req.rootfs.join("sbin/init");
         std::fs::hard_link(&dest, &init).map_err(io(&init))?;
         let n = link_applets(&req.rootfs, &applets)?;
@@ -306,6 +318,12 @@ impl Template for Busybox {
 mod tests {
     use super::*;
     use crate::sys::{FakeSys, ToolOutput};
+
+    #[test]
+    fn only_a_busybox_with_suid_handling_is_made_set_user_id() {
+        assert!(has_suid_handling(b"xx must be suid to work properly yy"));
+        assert!(!has_suid_handling(b"a busybox built without FEATURE_SUID"));
+    }
 
     #[test]
     fn applet_list() {

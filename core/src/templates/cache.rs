@@ -35,7 +35,9 @@ pub fn list(cache_dir: &Path) -> std::io::Result<Vec<CacheEntry>> {
         }
         for e in std::fs::read_dir(t.path())?.flatten() {
             let entry = e.file_name().to_string_lossy().into_owned();
-            if entry.starts_with('.') {
+            // Hidden: a lock, rlxc's build in progress; `partial-*`: an LXC
+            // script's build in progress.
+            if entry.starts_with('.') || entry.starts_with("partial-") {
                 continue;
             }
             let path = e.path();

@@ -7,7 +7,11 @@
 /// `(script, tools)`: the scripts of Debian's `lxc-templates` that need
 /// tools a minimal host lacks.
 const NEEDS: &[(&str, &[&str])] = &[
-    ("lxc-debian", &["debootstrap", "rsync"]),
+    // wget: without it lxc-debian's mirror check quietly picks debian-ports.
+    (
+        "lxc-debian",
+        &["debootstrap", "rsync", "wget", "debian-distro-info"],
+    ),
     ("lxc-ubuntu", &["debootstrap", "rsync"]),
     ("lxc-kali", &["debootstrap", "rsync"]),
     ("lxc-devuan", &["debootstrap", "rsync"]),
@@ -23,6 +27,7 @@ fn package(tool: &str) -> &str {
     match tool {
         "sshd" => "openssh-server",
         "ssh-keygen" => "openssh-client",
+        "debian-distro-info" => "distro-info",
         other => other,
     }
 }
@@ -75,10 +80,10 @@ mod tests {
         let none = |_: &str| false;
         assert_eq!(
             missing("lxc-debian", &[], none),
-            vec!["debootstrap", "rsync"]
+            vec!["debootstrap", "rsync", "wget", "debian-distro-info"]
         );
         assert_eq!(
-            missing("lxc-debian", &[], |t| t == "rsync"),
+            missing("lxc-debian", &[], |t| t != "debootstrap"),
             vec!["debootstrap"]
         );
         assert_eq!(
