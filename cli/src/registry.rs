@@ -55,6 +55,7 @@ mod tests {
             "ubuntu",
             "ubuntu-cloud",
             "debian",
+            "sshd",
         ] {
             assert!(
                 names.iter().any(|x| x == n),

@@ -36,6 +36,8 @@ pub struct TemplateRequest {
     /// `lxc.tty.max` of the config it starts with, when that sets it (a
     /// template then runs a getty on each and does not set it again).
     pub tty_max: Option<u32>,
+    /// `-q`: long steps show no progress even on a terminal.
+    pub quiet: bool,
 }
 
 impl TemplateRequest {
@@ -150,6 +152,7 @@ mod tests {
             cache_dir: "/var/cache/lxc".into(),
             nics: Vec::new(),
             tty_max: None,
+            quiet: false,
         };
         assert_eq!(
             req.lxc_args().join(" "),

@@ -1,46 +1,12 @@
 //! What makes a copy of the cached rootfs this container's: its hostname
 //! and `/etc/hosts`, DHCP through ifupdown on each NIC its config gives, the archive's sources,
 //! a machine id of its own at first boot, C.UTF-8, root's password locked.
-//! Every write goes through [`write_in`], which refuses a path that leaves
-//! the rootfs through a symlink.
+//! Every write goes through core's `write_in`, which refuses a path that
+//! leaves the rootfs through a symlink.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
-/// Writes `text` to `rel` inside `rootfs` (mode 0644), refusing a symlink
-/// anywhere on the way: the rootfs is the container's.
-pub fn write_in(rootfs: &Path, rel: &str, text: &str) -> Result<(), String> {
-    let mut p = rootfs.to_path_buf();
-    let parts: Vec<Component<'_>> = Path::new(rel).components().collect();
-    for (i, c) in parts.iter().enumerate() {
-        let Component::Normal(n) = c else {
-            return Err(format!("{rel}: not a plain relative path"));
-        };
-        p.push(n);
-        let last = i + 1 == parts.len();
-        match std::fs::symlink_metadata(&p) {
-            Ok(m) if m.file_type().is_symlink() => {
-                // A symlink to be replaced is fine at the end (resolv.conf).
-                if last {
-                    std::fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                } else {
-                    return Err(format!(
-                        "{}: a symlink on the way into the rootfs",
-                        p.display()
-                    ));
-                }
-            }
-            Ok(_) => {}
-            Err(_) if !last => {
-                std::fs::create_dir(&p).map_err(|e| format!("{}: {e}", p.display()))?
-            }
-            Err(_) => {}
-        }
-    }
-    std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| format!("{}: {e}", p.display()))
-}
+use rlxc_core::templates::guest_files::{hosts, lock_root, systemd_in_container, write_in};
 
 /// ifupdown's config: the loopback, and DHCP on each of `nics`.
 pub fn interfaces(nics: &[String]) -> String {
@@ -55,10 +21,7 @@ pub fn interfaces(nics: &[String]) -> String {
 pub fn files(name: &str, sources: &str, nics: &[String]) -> Vec<(&'static str, String)> {
     vec![
         ("etc/hostname", format!("{name}\n")),
-        (
-            "etc/hosts",
-            format!("127.0.0.1 localhost\n127.0.1.1 {name}\n::1 localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n"),
-        ),
+        ("etc/hosts", hosts(name)),
         ("etc/network/interfaces", interfaces(nics)),
         ("etc/apt/sources.list", sources.to_string()),
         // Empty: systemd makes one at first boot, so no two guests share it.
@@ -67,84 +30,7 @@ pub fn files(name: &str, sources: &str, nics: &[String]) -> Vec<(&'static str, S
     ]
 }
 
-/// Locks root's password in `etc/shadow` (`!` before the hash), as a
-/// template must say and do; returns whether it was set before.
-pub fn lock_root(rootfs: &Path) -> Result<(), String> {
-    let shadow: PathBuf = rootfs.join("etc/shadow");
-    if std::fs::symlink_metadata(&shadow).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(format!("{}: a symlink", shadow.display()));
-    }
-    let text =
-        std::fs::read_to_string(&shadow).map_err(|e| format!("{}: {e}", shadow.display()))?;
-    let locked: String = text
-        .lines()
-        .map(|l| match l.split_once(':') {
-            Some(("root", rest)) if !rest.starts_with('!') && !rest.starts_with('*') => {
-                format!("root:!{rest}\n")
-            }
-            _ => format!("{l}\n"),
-        })
-        .collect();
-    std::fs::write(&shadow, locked).map_err(|e| format!("{}: {e}", shadow.display()))
-}
-
-/// systemd in a container, as LXC's lxc-debian sets it up: SIGPWR (the
-/// halt signal `rlxc stop` sends) powers the guest off, and a getty runs
-/// on each of the `ttys` the config gives (getty@'s device condition does
-/// not hold for a container's ttys, so a copy of the unit drops it).
-pub fn systemd(rootfs: &Path, ttys: u32) -> Result<(), String> {
-    let units = rootfs.join("lib/systemd/system");
-    let Ok(getty) = std::fs::read_to_string(units.join("getty@.service")) else {
-        return Ok(()); // not systemd (sysvinit on an old release)
-    };
-    let own: String = getty
-        .lines()
-        .map(|l| {
-            if l.starts_with("ConditionPathExists=") {
-                format!("# {l}")
-            } else if l.starts_with("After=dev-%i.device") {
-                "After=".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .map(|l| l + "\n")
-        .collect();
-    write_in(rootfs, "etc/systemd/system/getty@.service", &own)?;
-    link_in(
-        rootfs,
-        "etc/systemd/system/sigpwr.target",
-        "/lib/systemd/system/poweroff.target",
-    )?;
-    for n in 1..=ttys {
-        link_in(
-            rootfs,
-            &format!("etc/systemd/system/getty.target.wants/getty@tty{n}.service"),
-            "/etc/systemd/system/getty@.service",
-        )?;
-    }
-    Ok(())
-}
-
-/// A symlink `rel` inside `rootfs` pointing at `target` (replacing one).
-fn link_in(rootfs: &Path, rel: &str, target: &str) -> Result<(), String> {
-    // The directories on the way, checked as for a file.
-    let parent = Path::new(rel)
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    if !parent.is_empty() {
-        write_in(rootfs, &format!("{parent}/.rlxc"), "")?;
-        let _ = std::fs::remove_file(rootfs.join(&parent).join(".rlxc"));
-    }
-    let p = rootfs.join(rel);
-    if std::fs::symlink_metadata(&p).is_ok() {
-        std::fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    }
-    std::os::unix::fs::symlink(target, &p).map_err(|e| format!("{}: {e}", p.display()))
-}
-
-/// Applies [`files`], [`lock_root`] and [`systemd`] to `rootfs`.
+/// Applies [`files`], then locks root and sets systemd up for a container.
 pub fn configure(
     rootfs: &Path,
     name: &str,
@@ -156,7 +42,7 @@ pub fn configure(
         write_in(rootfs, rel, &text)?;
     }
     lock_root(rootfs)?;
-    systemd(rootfs, ttys)
+    systemd_in_container(rootfs, ttys)
 }
 
 #[cfg(test)]

@@ -162,8 +162,8 @@ impl Options {
         format!("{base}-{:08x}", h as u32)
     }
 
-    /// debootstrap's arguments for `dir`.
-    pub fn debootstrap_args(&self, dir: &str) -> Vec<String> {
+    /// debootstrap's options (the suite, target and mirror follow them).
+    pub fn debootstrap_options(&self) -> Vec<String> {
         let mut include: Vec<String> = BASE_PACKAGES.iter().map(|p| (*p).to_string()).collect();
         include.extend(self.packages.iter().cloned());
         let mut v = vec![
@@ -174,7 +174,6 @@ impl Options {
         if self.non_free {
             v.push("--components=main,contrib,non-free,non-free-firmware".into());
         }
-        v.extend([self.release.clone(), dir.to_string(), self.mirror.clone()]);
         v
     }
 
@@ -247,12 +246,12 @@ mod tests {
             o.cache_entry().starts_with("rootfs-trixie-amd64-"),
             "extra packages: an entry of their own"
         );
-        let args = o.debootstrap_args("/c/x");
+        let args = o.debootstrap_options();
         assert_eq!(
             args[2],
             "--include=init,ifupdown,isc-dhcp-client,iproute2,netbase,ca-certificates,vim,less"
         );
-        assert_eq!(&args[3..], &["trixie", "/c/x", "http://m/debian"]);
+        assert_eq!(o.mirror, "http://m/debian");
         assert_eq!(parse(&[], &[("SUITE", "sid")]).unwrap().release, "sid");
         assert_eq!(
             parse(&[], &[("SUITE", "sid")]).unwrap().sources_list(),

@@ -36,6 +36,7 @@ pub fn run_create(a: &CreateArgs, ctx: &Ctx) -> anyhow::Result<()> {
             storage_options,
             fssize: a.fssize.clone(),
             fstype: a.fstype.clone(),
+            quiet: a.common.quiet,
         },
     )?;
     tracing::info!("container `{}` created in {}", a.name, dir.display());

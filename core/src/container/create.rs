@@ -119,6 +119,8 @@ pub struct NewContainer {
     pub base_config: Option<PathBuf>,
     /// Template cache directory.
     pub cache_dir: PathBuf,
+    /// `-q`: no progress from the template's long steps.
+    pub quiet: bool,
 }
 
 /// Staged work that is undone on drop unless committed.
@@ -269,6 +271,7 @@ async fn build(
                 .as_deref()
                 .and_then(|b| crate::config::load_file(b).ok())
                 .and_then(|c| c.get("lxc.tty.max").and_then(|v| v.parse().ok())),
+            quiet: new.quiet,
         };
         let out =
             match here {

@@ -43,6 +43,8 @@ pub struct CreateOptions {
     pub fssize: Option<String>,
     /// `--fstype`.
     pub fstype: Option<String>,
+    /// `-q`: no progress from the template's long steps.
+    pub quiet: bool,
 }
 
 fn invalid(name: &str, why: String) -> ContainerError {
@@ -90,6 +92,7 @@ impl Container {
             template_args: o.template_args,
             base_config: Some(o.config.unwrap_or_else(|| system.default_config())),
             cache_dir: system.cache_dir(),
+            quiet: o.quiet,
         };
         let made = block_on(create(&RealSys, &self.paths, new))
             .map_err(|e| invalid(&self.name, format!("cannot start the I/O runtime: {e}")))?;

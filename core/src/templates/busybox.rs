@@ -73,7 +73,7 @@ fn inittab() -> String {
     t.push_str("console::askfirst:/bin/sh\n");
     t
 }
-const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
+pub(crate) const UDHCPC_SCRIPT: &str = r#"#!/bin/sh
 case "$1" in
   deconfig)
     ip addr flush dev $interface

@@ -1,10 +1,14 @@
 //! Built-in templates (small ones live in core; distribution templates have
-//! their own crates).
+//! their own crates), and what the distribution templates share.
 
 mod busybox;
 pub mod cache;
+pub mod debootstrap;
 pub mod external;
+pub mod guest_files;
 pub mod prerequisites;
+mod sshd;
 
 pub use busybox::{parse_applets, Busybox};
 pub use external::ExternalTemplate;
+pub use sshd::Sshd;
