@@ -38,7 +38,34 @@ pub struct TemplateRequest {
     pub tty_max: Option<u32>,
     /// `-q`: long steps show no progress even on a terminal.
     pub quiet: bool,
+    /// The new rootfs as its backend sees it, when the template fills it in
+    /// place: a template that keeps a cache can have the backend make its
+    /// entries as volumes and the rootfs a snapshot of one.
+    pub volume: Option<RootfsVolume>,
 }
+
+/// A new rootfs and its backend, handed to a template.
+#[derive(Clone)]
+pub struct RootfsVolume {
+    /// The backend.
+    pub storage: std::sync::Arc<dyn crate::storage::Storage>,
+    /// The rootfs.
+    pub spec: crate::storage::RootfsSpec,
+}
+
+impl fmt::Debug for RootfsVolume {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RootfsVolume({})", self.spec)
+    }
+}
+
+impl PartialEq for RootfsVolume {
+    fn eq(&self, other: &Self) -> bool {
+        self.storage.name() == other.storage.name() && self.spec == other.spec
+    }
+}
+
+impl Eq for RootfsVolume {}
 
 impl TemplateRequest {
     /// LXC's argument list for an external template script.
@@ -153,6 +180,7 @@ mod tests {
             nics: Vec::new(),
             tty_max: None,
             quiet: false,
+            volume: None,
         };
         assert_eq!(
             req.lxc_args().join(" "),

@@ -167,6 +167,54 @@ impl Storage for Btrfs {
         Ok(spec(&path))
     }
 
+    fn make_cache_tree(&self, dir: &Path) -> Result<bool, StorageError> {
+        let (parent, name) = split(dir)?;
+        if !ioctl::on_btrfs(parent) {
+            return Ok(false);
+        }
+        ioctl::create_subvolume(parent, name).map_err(|e| StorageError::io(dir, e))?;
+        Ok(true)
+    }
+
+    async fn fill_from_tree(
+        &self,
+        _sys: &dyn Sys,
+        spec: &RootfsSpec,
+        src: &Path,
+    ) -> Result<bool, StorageError> {
+        let path = PathBuf::from(&spec.location);
+        let empty = std::fs::read_dir(&path)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !ioctl::is_subvolume(src) || !ioctl::is_subvolume(&path) || !empty {
+            return Ok(false);
+        }
+        // The empty subvolume gives way to a snapshot of the tree; the kernel
+        // says EXDEV before anything changes when the two are on different
+        // filesystems, so that is checked first with a snapshot aside.
+        let (parent, name) = split(&path)?;
+        let aside = std::ffi::OsString::from(format!(
+            ".{}.fill-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        match ioctl::snapshot(src, parent, &aside) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => return Ok(false),
+            Err(e) => return Err(StorageError::io(&path, e)),
+        }
+        let swap = ioctl::destroy_subvolume(parent, name)
+            .and_then(|()| std::fs::rename(parent.join(&aside), &path));
+        if let Err(e) = swap {
+            let _ = ioctl::destroy_subvolume(parent, &aside);
+            if !path.exists() {
+                let _ = ioctl::create_subvolume(parent, name);
+            }
+            return Err(StorageError::io(&path, e));
+        }
+        Ok(true)
+    }
+
     async fn mount(
         &self,
         sys: &dyn Sys,

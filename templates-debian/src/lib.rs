@@ -113,12 +113,12 @@ impl Template for Debian {
                 mirror: &o.mirror,
                 script: None,
                 progress: debootstrap::shows_progress(req.quiet),
+                volume: req.volume.as_ref(),
             }
             .run(sys)
             .await?;
         }
-        rlxc_core::storage::copy_tree_into(&entry, &req.rootfs)
-            .map_err(|e| failed(e.to_string()))?;
+        debootstrap::fill_rootfs(sys, NAME, req, &entry).await?;
         let ttys = req.tty_max.unwrap_or(TTYS);
         guest::configure(&req.rootfs, &req.name, &o.sources_list(), &req.nics, ttys)
             .map_err(failed)?;

@@ -193,12 +193,12 @@ impl Template for Ubuntu {
                 mirror: &o.mirror,
                 script: script_for(&o.release),
                 progress: debootstrap::shows_progress(req.quiet),
+                volume: req.volume.as_ref(),
             }
             .run(sys)
             .await?;
         }
-        rlxc_core::storage::copy_tree_into(&entry, &req.rootfs)
-            .map_err(|e| failed(e.to_string()))?;
+        debootstrap::fill_rootfs(sys, NAME, req, &entry).await?;
         let root = &req.rootfs;
         guest::configure_files(root, &req.name, &o.sources_list(), &req.nics).map_err(failed)?;
         lock_root(root).map_err(failed)?;

@@ -7,7 +7,7 @@
 
 pub mod netns;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The `rlxc` binary under test.
@@ -336,5 +336,44 @@ impl Drop for Lab {
                 let _ = self.cmd(&["destroy", "-n", &name, "-f", "-s"]).output();
             }
         }
+    }
+}
+
+/// A btrfs image mounted at `mnt`, unmounted (and its loop device freed)
+/// on drop, also when the test fails.
+#[derive(Debug)]
+pub struct LoopBtrfs {
+    /// Where it is mounted.
+    pub mnt: PathBuf,
+}
+
+impl LoopBtrfs {
+    /// A `size` (`256M`) image in `dir`, mounted at `dir/btrfs`; `None`
+    /// (skipped) without mkfs.btrfs.
+    pub fn new(dir: &Path, size: &str) -> Option<LoopBtrfs> {
+        let img = dir.join("btrfs.img");
+        let mnt = dir.join("btrfs");
+        std::fs::create_dir_all(&mnt).unwrap();
+        let made = run(Command::new("truncate").args(["-s", size]).arg(&img))
+            .status
+            .success()
+            && run(Command::new("mkfs.btrfs").arg("-q").arg(&img))
+                .status
+                .success();
+        if !require(made, "mkfs.btrfs (btrfs-progs)") {
+            return None;
+        }
+        let o = run(Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&img)
+            .arg(&mnt));
+        assert!(o.status.success(), "mount -o loop: {}", stderr(&o));
+        Some(LoopBtrfs { mnt })
+    }
+}
+
+impl Drop for LoopBtrfs {
+    fn drop(&mut self) {
+        let _ = run(Command::new("umount").arg(&self.mnt));
     }
 }

@@ -5,50 +5,9 @@
 //! subvolume; destroy removes nested subvolumes; nothing is left.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rlxc_tests::{run, Lab};
-
-/// A btrfs image mounted at `mnt`, unmounted (and its loop device freed)
-/// on drop, also when the test fails.
-struct LoopBtrfs {
-    mnt: PathBuf,
-}
-
-impl LoopBtrfs {
-    fn new(dir: &Path) -> Option<LoopBtrfs> {
-        let img = dir.join("btrfs.img");
-        let mnt = dir.join("btrfs");
-        std::fs::create_dir_all(&mnt).unwrap();
-        let made = run(std::process::Command::new("truncate")
-            .args(["-s", "256M"])
-            .arg(&img))
-        .status
-        .success()
-            && run(std::process::Command::new("mkfs.btrfs").arg("-q").arg(&img))
-                .status
-                .success();
-        if !rlxc_tests::require(made, "mkfs.btrfs (btrfs-progs)") {
-            return None;
-        }
-        let o = run(std::process::Command::new("mount")
-            .args(["-o", "loop"])
-            .arg(&img)
-            .arg(&mnt));
-        assert!(
-            o.status.success(),
-            "mount -o loop: {}",
-            rlxc_tests::stderr(&o)
-        );
-        Some(LoopBtrfs { mnt })
-    }
-}
-
-impl Drop for LoopBtrfs {
-    fn drop(&mut self) {
-        let _ = run(std::process::Command::new("umount").arg(&self.mnt));
-    }
-}
+use rlxc_tests::{run, Lab, LoopBtrfs};
 
 /// `(subvolume root?)` of a path: inode 256 on btrfs.
 fn is_subvolume(p: &Path) -> bool {
@@ -66,7 +25,7 @@ fn rootfs_path(lp: &Path, name: &str) -> String {
 #[test]
 fn containers_on_btrfs_are_subvolumes_and_clones_are_snapshots() {
     let Some(lab) = Lab::new() else { return };
-    let Some(fs) = LoopBtrfs::new(lab.path()) else {
+    let Some(fs) = LoopBtrfs::new(lab.path(), "256M") else {
         return;
     };
     let lp = fs.mnt.join("lxc");

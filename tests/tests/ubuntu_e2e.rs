@@ -310,3 +310,102 @@ fn bindhome_gives_the_guest_the_host_users_account_and_home() {
         "the host's home is untouched"
     );
 }
+
+/// `UUID` and `Parent UUID` of a subvolume, from `btrfs subvolume show`.
+fn uuids(p: &Path) -> (String, String) {
+    let o = run(Command::new("btrfs").args(["subvolume", "show"]).arg(p));
+    let text = rlxc_tests::stdout(&o);
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    (field("UUID:"), field("Parent UUID:"))
+}
+
+#[test]
+fn on_btrfs_the_cache_is_a_subvolume_and_rootfses_are_its_snapshots() {
+    let Some((lab, m)) = lab_with_cache() else {
+        return;
+    };
+    let Some(fs) = rlxc_tests::LoopBtrfs::new(lab.path(), "2G") else {
+        return;
+    };
+    let keyring = m.1.display().to_string();
+    // The lxcpath and the template cache on the btrfs.
+    let (lp, cache) = (fs.mnt.join("lxc"), fs.mnt.join("cache"));
+    std::fs::create_dir_all(&lp).unwrap();
+    let conf = lab.path().join("lxc.conf");
+    let sys = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace(CACHE, &cache.display().to_string());
+    std::fs::write(&conf, sys).unwrap();
+    let create = |c: &str, more: &[&str]| {
+        let mut args = create_args(c, m, &keyring, &["--trim"]);
+        args.extend_from_slice(more);
+        run(&mut lab.cmd_at(&lp, &args))
+    };
+    let c = lab.name("bt");
+    let o = create(&c, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let entries: Vec<PathBuf> = std::fs::read_dir(cache.join("ubuntu"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("rootfs-noble-amd64-")
+        })
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(entry).unwrap().ino(),
+        256,
+        "the entry is a subvolume"
+    );
+    let (entry_uuid, _) = uuids(entry);
+    let rootfs = lp.join(&c).join("rootfs");
+    let (_, parent) = uuids(&rootfs);
+    assert!(
+        !entry_uuid.is_empty() && parent == entry_uuid,
+        "the rootfs is a snapshot of the entry: {parent} / {entry_uuid}"
+    );
+    // Made its own all the same: its hostname, not in the cache.
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/hostname")).unwrap(),
+        format!("{c}\n")
+    );
+    assert!(!entry.join("home/ubuntu").exists());
+    let o = run(&mut lab.cmd_at(&lp, &["start", "-n", &c, "-d"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&mut lab.cmd_at(&lp, &["attach", "-n", &c, "--", "id", "-nG", "ubuntu"]));
+    assert!(rlxc_tests::stdout(&o).contains("sudo"), "{}", stderr(&o));
+    let o = run(&mut lab.cmd_at(&lp, &["stop", "-n", &c, "-k"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A build that fails leaves no subvolume behind.
+    let c2 = lab.name("bt2");
+    assert!(!create(&c2, &["--packages", "no-such-package"])
+        .status
+        .success());
+    let names: Vec<String> = std::fs::read_dir(cache.join("ubuntu"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".partial"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    let o = run(&mut lab.cmd_at(&lp, &["destroy", "-n", &c]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // `cache rm` frees a subvolume entry (`cache` takes no lxcpath).
+    let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+    let o = run(Command::new(rlxc_tests::rlxc_bin())
+        .args(["cache", "rm", "ubuntu", &name])
+        .env("RLXC_SYSTEM_CONFIG", &conf));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!entry.exists());
+}

@@ -272,6 +272,11 @@ async fn build(
                 .and_then(|b| crate::config::load_file(b).ok())
                 .and_then(|c| c.get("lxc.tty.max").and_then(|v| v.parse().ok())),
             quiet: new.quiet,
+            // Filled in place: the backend may snapshot a cache into it.
+            volume: here.as_ref().map(|_| crate::template::RootfsVolume {
+                storage: new.storage.clone(),
+                spec: spec.clone(),
+            }),
         };
         let out =
             match here {

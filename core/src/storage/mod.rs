@@ -262,6 +262,28 @@ pub trait Storage: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Makes `dir` (which must not exist) as a volume of this backend's
+    /// kind where its filesystem allows (btrfs: a subvolume), so that a
+    /// rootfs of this backend can later be a snapshot of what is built in
+    /// it ([`Storage::fill_from_tree`]): a template's cache entry. `Ok(false)`
+    /// when it made nothing, and the caller makes a plain directory.
+    fn make_cache_tree(&self, _dir: &Path) -> Result<bool, StorageError> {
+        Ok(false)
+    }
+
+    /// Fills `spec`, a new and empty rootfs of this backend, with the tree
+    /// at `src` by a snapshot, when `src` is a volume
+    /// [`Storage::make_cache_tree`] made on the same filesystem. `Ok(false)`
+    /// when it cannot (the rootfs is untouched and the caller copies).
+    async fn fill_from_tree(
+        &self,
+        _sys: &dyn Sys,
+        _spec: &RootfsSpec,
+        _src: &Path,
+    ) -> Result<bool, StorageError> {
+        Ok(false)
+    }
+
     /// Bytes used by the rootfs.
     async fn size(&self, _sys: &dyn Sys, _spec: &RootfsSpec) -> Result<u64, StorageError> {
         Err(StorageError::Unsupported {

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::sys::{Sys, Tool};
-use crate::template::TemplateError;
+use crate::template::{RootfsVolume, TemplateError, TemplateRequest};
 
 /// Debian's name for the host's architecture.
 pub fn host_arch() -> &'static str {
@@ -55,6 +55,9 @@ pub struct Bootstrap<'a> {
     pub script: Option<String>,
     /// Let its progress through (a terminal without `-q`).
     pub progress: bool,
+    /// The container's rootfs backend: it makes the build a volume of its
+    /// kind where it can, so that rootfses can be snapshots of the entry.
+    pub volume: Option<&'a RootfsVolume>,
 }
 
 impl Bootstrap<'_> {
@@ -89,6 +92,18 @@ impl Bootstrap<'_> {
             self.what,
             self.entry.display()
         );
+        if let Some(v) = self.volume {
+            match v.storage.make_cache_tree(&staging) {
+                Ok(true) => tracing::debug!(
+                    "{}: {} made as a {} volume",
+                    self.template,
+                    staging.display(),
+                    v.storage.name()
+                ),
+                Ok(false) => {}
+                Err(e) => return Err(failed(self.template, e.to_string())),
+            }
+        }
         let mut tool = Tool::new("debootstrap", self.args(&staging));
         tool.show_output = self.progress;
         let out = sys.run(&tool).await.map_err(|source| TemplateError::Sys {
@@ -136,6 +151,35 @@ impl Bootstrap<'_> {
             failed(self.template, format!("{}: {e}", self.entry.display()))
         })
     }
+}
+
+/// Fills the request's rootfs with the cache entry: a snapshot when the
+/// rootfs backend can make one of it (a btrfs subvolume entry on the
+/// rootfs's filesystem), else rlxc's tree copy.
+pub async fn fill_rootfs(
+    sys: &dyn Sys,
+    template: &str,
+    req: &TemplateRequest,
+    entry: &Path,
+) -> Result<(), TemplateError> {
+    if let Some(v) = &req.volume {
+        let snapped = v
+            .storage
+            .fill_from_tree(sys, &v.spec, entry)
+            .await
+            .map_err(|e| failed(template, e.to_string()))?;
+        if snapped {
+            tracing::debug!(
+                "{template}: {} is a snapshot of {}",
+                v.spec,
+                entry.display()
+            );
+            return Ok(());
+        }
+    }
+    crate::storage::copy_tree_into(entry, &req.rootfs)
+        .map(|_| ())
+        .map_err(|e| failed(template, e.to_string()))
 }
 
 /// Removes `.partial-*` builds left in `cache` (the caller holds its lock).
@@ -263,6 +307,7 @@ mod tests {
             mirror: "file:///m",
             script: Some("/usr/share/debootstrap/scripts/gutsy".into()),
             progress: false,
+            volume: None,
         }
     }
 
