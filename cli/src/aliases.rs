@@ -50,14 +50,18 @@ pub fn rewrite(args: Vec<String>) -> Vec<String> {
     let Some(first) = args.first() else {
         return args;
     };
-    match command_for(first) {
-        Some((_, cmd)) => {
-            let mut out = vec!["rlxc".to_string(), cmd.to_string()];
-            out.extend(args.into_iter().skip(1));
-            out
+    let base = first.rsplit('/').next().unwrap_or(first);
+    let mut out = match (command_for(first), base.strip_prefix("lxc-")) {
+        (Some((_, cmd)), _) => vec!["rlxc".to_string(), cmd.to_string()],
+        // Any other `lxc-NAME` is a template script's name (`lxc-debian`):
+        // the built-in template NAME, run with LXC's calling convention.
+        (None, Some(t)) if !t.is_empty() => {
+            vec!["rlxc".to_string(), "template-script".into(), t.to_string()]
         }
-        None => args,
-    }
+        _ => return args,
+    };
+    out.extend(args.into_iter().skip(1));
+    out
 }
 
 #[cfg(test)]
@@ -77,5 +81,12 @@ mod tests {
             Some(("lxc-start-ephemeral", "start-ephemeral"))
         );
         assert_eq!(command_for("lxc-nope"), None);
+        assert_eq!(
+            rewrite(vec![
+                "/usr/share/lxc/templates/lxc-debian".into(),
+                "--clean".into()
+            ]),
+            vec!["rlxc", "template-script", "debian", "--clean"]
+        );
     }
 }

@@ -134,7 +134,8 @@ fn run(cli: &Cli, registry: Registry) -> anyhow::Result<()> {
         Command::Netstat(a) => cmd::info::netstat(a, &ctx),
         Command::Version => cmd::version::run(),
         Command::Backends(a) => cmd::checkconfig::backends(a, &ctx),
-        Command::InstallLinks(a) => cmd::install_links::run(a),
+        Command::InstallLinks(a) => cmd::install_links::run(a, &ctx),
+        Command::TemplateScript(a) => cmd::template_script::run(a, &ctx),
     }
 }
 

@@ -154,6 +154,20 @@ pub trait Template: Send + Sync + fmt::Debug {
         None
     }
 
+    /// `--clean` (the guide's `SUITE=sid lxc-debian --clean`): removes
+    /// what the template cached under `cache_dir` for `args` and returns the
+    /// paths removed. A template without a cache has no `--clean`.
+    fn clean(
+        &self,
+        _cache_dir: &std::path::Path,
+        _args: &[String],
+    ) -> Result<Vec<PathBuf>, TemplateError> {
+        Err(TemplateError::Usage {
+            template: self.name().to_string(),
+            reason: "it has no `--clean` (it keeps no cache)".into(),
+        })
+    }
+
     /// Fills `req.rootfs`. On failure the caller removes the rootfs; the template
     /// need not clean up after itself beyond its own temporary files.
     async fn create(

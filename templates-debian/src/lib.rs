@@ -18,7 +18,7 @@
 pub mod guest;
 pub mod options;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use rlxc_core::sys::Sys;
@@ -65,6 +65,36 @@ impl Template for Debian {
         options::HELP.to_string()
     }
 
+    /// With a release (`-r` or `$SUITE`): that release's entries for the
+    /// architecture; without one, the whole debian cache, as lxc-debian's
+    /// `--clean` purges it. Under both locks, so no build is in progress.
+    fn clean(&self, cache_dir: &Path, args: &[String]) -> Result<Vec<PathBuf>, TemplateError> {
+        let env = |k: &str| std::env::var(k).ok();
+        let named =
+            env("SUITE").is_some() || args.iter().any(|a| a == "-r" || a.starts_with("--release"));
+        let o = Options::parse(args, env, "", debootstrap::host_arch())?;
+        let cache = cache_dir.join(NAME);
+        let _lock = CacheLock::take(cache_dir, NAME, true)
+            .map_err(|e| failed(format!("{}: {e}", cache.display())))?;
+        let _lxc = debootstrap::script_lock(Path::new(LXC_LOCK));
+        let prefix = format!("rootfs-{}-{}", o.release, o.arch);
+        let mut removed = Vec::new();
+        for e in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let take = if named {
+                n == prefix || n.starts_with(&format!("{prefix}-"))
+            } else {
+                !n.starts_with('.') || n.starts_with(".partial-")
+            };
+            if take && e.path().is_dir() {
+                std::fs::remove_dir_all(e.path())
+                    .map_err(|err| failed(format!("{}: {err}", e.path().display())))?;
+                removed.push(e.path());
+            }
+        }
+        Ok(removed)
+    }
+
     async fn create(
         &self,
         sys: &dyn Sys,
@@ -84,23 +114,23 @@ impl Template for Debian {
                 hint: "install it first (`apt-get install debootstrap`)".into(),
             });
         }
+        if o.clean {
+            let removed = self.clean(&req.cache_dir, &req.args)?;
+            return Err(failed(format!(
+                "--clean removed {} cache entr{} and makes no container",
+                removed.len(),
+                if removed.len() == 1 { "y" } else { "ies" }
+            )));
+        }
         let cache = req.cache_dir.join(NAME);
         let entry = cache.join(o.cache_entry());
         // Waits for another create building the same cache.
         let _lock = CacheLock::take(&req.cache_dir, NAME, true)
             .map_err(|e| failed(format!("{}: {e}", cache.display())))?;
         let _lxc = debootstrap::script_lock(Path::new(LXC_LOCK));
-        if o.clean || o.flush_cache {
-            if entry.exists() {
-                std::fs::remove_dir_all(&entry)
-                    .map_err(|e| failed(format!("{}: {e}", entry.display())))?;
-            }
-            if o.clean {
-                return Err(failed(format!(
-                    "--clean removed {} and makes no container",
-                    entry.display()
-                )));
-            }
+        if o.flush_cache && entry.exists() {
+            std::fs::remove_dir_all(&entry)
+                .map_err(|e| failed(format!("{}: {e}", entry.display())))?;
         }
         if !entry.is_dir() {
             Bootstrap {

@@ -38,7 +38,8 @@ pub const HELP: &str = "debian template: debootstrap into a cache, copied into t
       --variant NAME       debootstrap variant (default minbase)
       --enable-non-free    add the contrib and non-free components
   -F, --flush-cache        build the cached rootfs again
-      --clean              remove the cached rootfs of this release and arch
+  -c, --clean              remove the cached rootfs of this release and arch (with -r or $SUITE),
+                           else the whole debian cache, as lxc-debian does; makes no container
 ";
 
 /// The packages every guest gets on top of the variant: an init, DHCP on
@@ -119,7 +120,7 @@ impl Options {
                         .map(str::to_string),
                 ),
                 "--variant" => o.variant = value()?,
-                "--clean" => o.clean = true,
+                "-c" | "--clean" => o.clean = true,
                 "-F" | "--flush-cache" => o.flush_cache = true,
                 "--enable-non-free" => o.non_free = true,
                 other => {

@@ -11,6 +11,7 @@ pub mod install_links;
 pub mod ls;
 pub mod net;
 pub mod run;
+pub mod template_script;
 pub mod unshare;
 pub mod update_config;
 
@@ -104,6 +105,11 @@ pub enum Command {
     Backends(checkconfig::BackendsArgs),
     /// Create lxc-* symlinks to this binary in DIR.
     InstallLinks(install_links::InstallLinksArgs),
+    /// A built-in template run as LXC runs a template script (what an
+    /// `lxc-NAME` link to rlxc does: `lxc-debian --clean`, or LXC's lxc-create
+    /// calling it).
+    #[command(hide = true, disable_help_flag = true)]
+    TemplateScript(template_script::TemplateScriptArgs),
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod net;
 pub mod run;
 pub mod snapshot;
+pub mod template_script;
 pub mod unshare;
 pub mod update_config;
 pub mod version;

@@ -266,11 +266,7 @@ async fn build(
             mapped_gid: None,
             cache_dir: new.cache_dir.clone(),
             nics: base_nics(new.base_config.as_deref()),
-            tty_max: new
-                .base_config
-                .as_deref()
-                .and_then(|b| crate::config::load_file(b).ok())
-                .and_then(|c| c.get("lxc.tty.max").and_then(|v| v.parse().ok())),
+            tty_max: base_tty_max(new.base_config.as_deref()),
             quiet: new.quiet,
             // Filled in place: the backend may snapshot a cache into it.
             volume: here.as_ref().map(|_| crate::template::RootfsVolume {
@@ -332,7 +328,15 @@ async fn build(
 
 /// The names inside the container of the NICs the base config gives
 /// (`lxc.net.N.name`, else `ethN`), leaving out `empty` and `none` ones.
-fn base_nics(base: Option<&Path>) -> Vec<String> {
+/// `lxc.tty.max` of the config a template starts from, when it sets it.
+pub(crate) fn base_tty_max(base: Option<&Path>) -> Option<u32> {
+    let cfg = crate::config::load_file(base?).ok()?;
+    cfg.get("lxc.tty.max").and_then(|v| v.parse().ok())
+}
+
+/// The NICs of the config a template starts from, by their names inside
+/// (`empty` and `none` ones have no interface to configure).
+pub(crate) fn base_nics(base: Option<&Path>) -> Vec<String> {
     let Some(cfg) = base.and_then(|b| crate::config::load_file(b).ok()) else {
         return Vec::new();
     };

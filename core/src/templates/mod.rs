@@ -7,6 +7,7 @@ pub mod debootstrap;
 pub mod external;
 pub mod guest_files;
 pub mod prerequisites;
+pub mod script;
 mod sshd;
 
 pub use busybox::{parse_applets, Busybox};
