@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use rlxc_core::templates::guest_files::{hosts, lock_root, systemd_in_container, write_in};
+use rlxc_core::templates::guest_files::{
+    hosts, lock_root, systemd_in_container, sysvinit_in_container, write_in,
+};
 
 /// ifupdown's config: the loopback, and DHCP on each of `nics`.
 pub fn interfaces(nics: &[String]) -> String {
@@ -30,7 +32,8 @@ pub fn files(name: &str, sources: &str, nics: &[String]) -> Vec<(&'static str, S
     ]
 }
 
-/// Applies [`files`], then locks root and sets systemd up for a container.
+/// Applies [`files`], then locks root and sets the guest's init (systemd
+/// or sysvinit) up for a container.
 pub fn configure(
     rootfs: &Path,
     name: &str,
@@ -42,7 +45,8 @@ pub fn configure(
         write_in(rootfs, rel, &text)?;
     }
     lock_root(rootfs)?;
-    systemd_in_container(rootfs, ttys)
+    systemd_in_container(rootfs, ttys)?;
+    sysvinit_in_container(rootfs, ttys)
 }
 
 #[cfg(test)]

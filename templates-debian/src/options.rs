@@ -25,7 +25,19 @@ pub struct Options {
     pub flush_cache: bool,
     /// `--enable-non-free`: contrib and non-free components.
     pub non_free: bool,
+    /// `--keyring FILE`: the keys the mirror is signed with (debootstrap's
+    /// default, the host's debian-archive-keyring, otherwise).
+    pub keyring: Option<String>,
 }
+
+/// Releases in order, oldest first, as far as the template's choices
+/// depend on them; a name not listed (sid, testing, a newer one) is newer.
+const RELEASES: &[&str] = &[
+    "etch", "lenny", "squeeze", "wheezy", "jessie", "stretch", "buster", "bullseye", "bookworm",
+];
+
+/// The inits a guest may ask for instead of the default one.
+const OTHER_INITS: &[&str] = &["sysvinit-core", "runit-init", "openrc"];
 
 /// The help text (`create -t debian -h`).
 pub const HELP: &str = "debian template: debootstrap into a cache, copied into the container
@@ -37,6 +49,8 @@ pub const HELP: &str = "debian template: debootstrap into a cache, copied into t
       --packages A,B       more packages to install
       --variant NAME       debootstrap variant (default minbase)
       --enable-non-free    add the contrib and non-free components
+      --keyring FILE       keys the mirror is signed with (default: debootstrap's)
+                           releases before jessie boot sysvinit; newer ones too with --packages sysvinit-core
   -F, --flush-cache        build the cached rootfs again
   -c, --clean              remove the cached rootfs of this release and arch (with -r or $SUITE),
                            else the whole debian cache, as lxc-debian does; makes no container
@@ -87,14 +101,14 @@ impl Options {
                 .or_else(|| host_release(os_release))
                 .unwrap_or_else(|| "bookworm".into()),
             arch: host_arch.to_string(),
-            mirror: env("MIRROR").unwrap_or_else(|| "http://deb.debian.org/debian".into()),
-            security_mirror: env("SECURITY_MIRROR")
-                .unwrap_or_else(|| "http://security.debian.org/debian-security".into()),
+            mirror: env("MIRROR").unwrap_or_default(),
+            security_mirror: env("SECURITY_MIRROR").unwrap_or_default(),
             packages: Vec::new(),
             variant: "minbase".into(),
             clean: false,
             flush_cache: false,
             non_free: false,
+            keyring: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -123,6 +137,7 @@ impl Options {
                 "-c" | "--clean" => o.clean = true,
                 "-F" | "--flush-cache" => o.flush_cache = true,
                 "--enable-non-free" => o.non_free = true,
+                "--keyring" => o.keyring = Some(value()?),
                 other => {
                     return Err(usage(format!(
                         "unknown argument `{other}` (see `create -t debian -h`)"
@@ -135,6 +150,22 @@ impl Options {
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
         };
+        // Releases gone from the mirrors are on Debian's archive server.
+        let archived = !o.at_least("bullseye");
+        if o.mirror.is_empty() {
+            o.mirror = if archived {
+                "http://archive.debian.org/debian".into()
+            } else {
+                "http://deb.debian.org/debian".into()
+            };
+        }
+        if o.security_mirror.is_empty() {
+            o.security_mirror = if archived {
+                "http://archive.debian.org/debian-security".into()
+            } else {
+                "http://security.debian.org/debian-security".into()
+            };
+        }
         if !safe(&o.release) || !safe(&o.arch) {
             return Err(usage(format!(
                 "`{}`/`{}` is not a release/architecture name",
@@ -163,17 +194,51 @@ impl Options {
         format!("{base}-{:08x}", h as u32)
     }
 
+    /// Whether the release is `name` or newer.
+    pub fn at_least(&self, name: &str) -> bool {
+        let pos = |r: &str| RELEASES.iter().position(|x| *x == r).unwrap_or(usize::MAX);
+        pos(&self.release) >= pos(name)
+    }
+
+    /// The packages on top of the variant: [`BASE_PACKAGES`], less `init`
+    /// where the release predates it (sysvinit is then the init) or another
+    /// init is asked for, and with `iproute` for `iproute2` before jessie.
+    pub fn include(&self) -> Vec<String> {
+        let other_init = self
+            .packages
+            .iter()
+            .any(|p| OTHER_INITS.contains(&p.as_str()));
+        let old = !self.at_least("jessie");
+        let mut v: Vec<String> = BASE_PACKAGES
+            .iter()
+            .filter(|p| !(**p == "init" && (old || other_init)))
+            .map(|p| match *p {
+                "iproute2" if old => "iproute".to_string(),
+                p => p.to_string(),
+            })
+            .collect();
+        v.extend(self.packages.iter().cloned());
+        v
+    }
+
     /// debootstrap's options (the suite, target and mirror follow them).
     pub fn debootstrap_options(&self) -> Vec<String> {
-        let mut include: Vec<String> = BASE_PACKAGES.iter().map(|p| (*p).to_string()).collect();
-        include.extend(self.packages.iter().cloned());
+        let include = self.include();
         let mut v = vec![
             format!("--variant={}", self.variant),
             format!("--arch={}", self.arch),
             format!("--include={}", include.join(",")),
         ];
         if self.non_free {
-            v.push("--components=main,contrib,non-free,non-free-firmware".into());
+            let comps = if self.at_least("bookworm") {
+                "main,contrib,non-free,non-free-firmware"
+            } else {
+                "main,contrib,non-free"
+            };
+            v.push(format!("--components={comps}"));
+        }
+        if let Some(k) = &self.keyring {
+            v.push(format!("--keyring={k}"));
         }
         v
     }
@@ -191,9 +256,15 @@ impl Options {
                 "deb {} {}-updates {comps}\n",
                 self.mirror, self.release
             ));
+            // `SUITE-security` since bullseye, `SUITE/updates` before.
+            let security = if self.at_least("bullseye") {
+                format!("{}-security", self.release)
+            } else {
+                format!("{}/updates", self.release)
+            };
             s.push_str(&format!(
-                "deb {} {}-security {comps}\n",
-                self.security_mirror, self.release
+                "deb {} {security} {comps}\n",
+                self.security_mirror
             ));
         }
         s
@@ -258,6 +329,23 @@ mod tests {
             parse(&[], &[("SUITE", "sid")]).unwrap().sources_list(),
             "deb http://deb.debian.org/debian sid main\n"
         );
+        // Old suites: no `init` (sysvinit), iproute, the archive server.
+        let w = parse(&["-r", "wheezy"], &[]).unwrap();
+        assert_eq!(
+            w.include()[..4],
+            ["ifupdown", "isc-dhcp-client", "iproute", "netbase"]
+        );
+        assert_eq!(w.mirror, "http://archive.debian.org/debian");
+        assert!(w
+            .sources_list()
+            .contains("debian-security wheezy/updates main"));
+        let sv = parse(&["--packages", "sysvinit-core"], &[]).unwrap();
+        assert!(!sv.include().contains(&"init".to_string()));
+        assert!(sv.include().contains(&"sysvinit-core".to_string()));
+        assert!(parse(&["--keyring", "/k.gpg"], &[])
+            .unwrap()
+            .debootstrap_options()
+            .contains(&"--keyring=/k.gpg".to_string()));
         assert!(parse(&["--bogus"], &[])
             .unwrap_err()
             .to_string()

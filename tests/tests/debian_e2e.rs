@@ -109,3 +109,58 @@ fn a_debian_guest_boots_to_running_and_stops_cleanly() {
         lab.assert_clean(n);
     }
 }
+
+#[test]
+fn a_sysvinit_guest_runs_its_gettys_and_halts_on_stop() {
+    let Some(lab) = Lab::new() else { return };
+    let have = run(std::process::Command::new("sh").args([
+        "-c",
+        "command -v debootstrap || test -x /usr/sbin/debootstrap",
+    ]))
+    .status
+    .success();
+    if !rlxc_tests::require(have, "debootstrap") {
+        return;
+    }
+    with_cache(&lab);
+    // sysvinit instead of systemd: what old suites boot, asked for here on
+    // bookworm (the old suites' archive is not needed for the init's part).
+    let c = lab.name("sysv");
+    lab.ok(&[
+        "create",
+        "-n",
+        &c,
+        "-t",
+        "debian",
+        "--",
+        "--packages",
+        "sysvinit-core",
+    ]);
+    let root = lab.rootfs(&c);
+    let inittab = std::fs::read_to_string(root.join("etc/inittab")).unwrap();
+    assert!(
+        inittab.contains("c4:12345:respawn:/sbin/getty 38400 tty4 linux"),
+        "{inittab}"
+    );
+    assert!(!root.join("lib/systemd/systemd").exists(), "no systemd");
+    lab.ok(&["start", "-n", &c, "-d"]);
+    let state = lab.attach_sh(
+        &c,
+        "for i in $(seq 100); do r=$(runlevel) && [ \"$r\" = 'N 3' ] && break; sleep 0.1; done; echo $r",
+    );
+    assert_eq!(state, "N 3\n", "sysvinit's runlevel");
+    let gettys = lab.attach_sh(
+        &c,
+        "for i in $(seq 50); do n=$(for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done | grep -c '^/sbin/getty 38400 tty'); [ $n = 4 ] && break; sleep 0.1; done; echo $n",
+    );
+    assert_eq!(gettys.trim(), "4");
+    // SIGPWR: powerfail, `init 0`, a clean halt well inside the timeout.
+    let o = run(&mut lab.cmd(&["stop", "-n", &c, "-t", "20", "--nokill"]));
+    assert!(
+        o.status.success(),
+        "a clean stop: {}",
+        rlxc_tests::stderr(&o)
+    );
+    lab.ok(&["destroy", "-n", &c]);
+    lab.assert_clean(&c);
+}

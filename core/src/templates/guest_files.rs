@@ -145,6 +145,34 @@ pub fn systemd_in_container(rootfs: &Path, ttys: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// sysvinit in a container, as LXC's lxc-debian sets it up: an inittab
+/// with a getty on the console and on each of the `ttys`, and SIGPWR (the
+/// halt signal `rlxc stop` sends) running `init 0`. A guest without
+/// sysvinit's inittab is left alone.
+pub fn sysvinit_in_container(rootfs: &Path, ttys: u32) -> Result<(), String> {
+    if !rootfs.join("etc/inittab").is_file() {
+        return Ok(());
+    }
+    write_in(rootfs, "etc/inittab", &inittab(ttys))
+}
+
+/// lxc-debian's inittab for `ttys` ttys.
+pub fn inittab(ttys: u32) -> String {
+    let mut t = String::from("id:3:initdefault:\nsi::sysinit:/etc/init.d/rcS\n");
+    for l in 0..=6 {
+        t.push_str(&format!("l{l}:{l}:wait:/etc/init.d/rc {l}\n"));
+    }
+    t.push_str("# Normally not reached, but fallthrough in case of emergency.\nz6:6:respawn:/sbin/sulogin\n");
+    t.push_str("1:2345:respawn:/sbin/getty 38400 console\n");
+    for n in 1..=ttys {
+        t.push_str(&format!(
+            "c{n}:12345:respawn:/sbin/getty 38400 tty{n} linux\n"
+        ));
+    }
+    t.push_str("p6::ctrlaltdel:/sbin/init 6\np0::powerfail:/sbin/init 0\n");
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +238,15 @@ mod tests {
             .file_type()
             .is_symlink());
         assert!(write_in(r, "../x", "x").is_err());
+        // sysvinit: only where its inittab is.
+        sysvinit_in_container(r, 2).unwrap();
+        assert!(!r.join("etc/inittab").exists());
+        std::fs::write(r.join("etc/inittab"), "id:2:initdefault:\n").unwrap();
+        sysvinit_in_container(r, 2).unwrap();
+        let t = std::fs::read_to_string(r.join("etc/inittab")).unwrap();
+        assert!(
+            t.contains("c2:12345:respawn:/sbin/getty 38400 tty2 linux\n") && !t.contains("tty3")
+        );
+        assert!(t.contains("p0::powerfail:/sbin/init 0\n"));
     }
 }
