@@ -156,13 +156,14 @@ impl Registry {
     }
 
     /// The backends core itself has: the `empty` and `none` network types and
-    /// the `busybox` and `sshd` templates. A build adds its backend crates to this.
+    /// the `busybox`, `sshd` and `download` templates. A build adds its backend crates to this.
     pub fn core() -> Self {
         let mut r = Self::new();
         r.add_network(Arc::new(crate::network::EMPTY));
         r.add_network(Arc::new(crate::network::NONE));
         r.add_template(Arc::new(crate::templates::Busybox::new()));
         r.add_template(Arc::new(crate::templates::Sshd));
+        r.add_template(Arc::new(crate::templates::Download));
         r
     }
 

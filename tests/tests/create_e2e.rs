@@ -296,10 +296,12 @@ fn an_lxc_script_whose_host_tools_are_missing_is_not_started() {
         assert!(rlxc_tests::require(false, "lxc-templates"));
         return;
     }
-    // A PATH without wget and gpg (they live in /usr/bin here).
+    // A PATH without wget and gpg (they live in /usr/bin here). LXC's
+    // script by its path: `-t download` is rlxc's own template.
+    let script = "/usr/share/lxc/templates/lxc-download";
     let name = lab.name("dl");
     let o = rlxc_tests::run(
-        lab.cmd_host(&["create", "-n", &name, "-t", "download"])
+        lab.cmd_host(&["create", "-n", &name, "-t", script])
             .env("PATH", "/nonexistent"),
     );
     assert_eq!(o.status.code(), Some(1));
@@ -314,7 +316,7 @@ fn an_lxc_script_whose_host_tools_are_missing_is_not_started() {
             "-n",
             &name,
             "-t",
-            "download",
+            script,
             "--",
             "--no-validate",
         ])

@@ -4,6 +4,7 @@
 mod busybox;
 pub mod cache;
 pub mod debootstrap;
+mod download;
 pub mod external;
 pub mod guest_files;
 pub mod prerequisites;
@@ -11,5 +12,6 @@ pub mod script;
 mod sshd;
 
 pub use busybox::{parse_applets, Busybox};
+pub use download::Download;
 pub use external::ExternalTemplate;
 pub use sshd::Sshd;
