@@ -163,6 +163,10 @@ impl Template for Debian {
             lines.push(format!("lxc.tty.max = {TTYS}"));
         }
         lines.push(format!("lxc.arch = {}", o.arch));
+        tracing::warn!(
+            "debian template: root's password is locked; set one with `rlxc attach -n {} -- passwd`",
+            req.name
+        );
         Ok(TemplateOutput {
             config_lines: lines,
         })

@@ -2,6 +2,7 @@
 //! its environment variables (`SUITE`, `MIRROR`, `SECURITY_MIRROR`).
 
 use rlxc_core::template::TemplateError;
+use rlxc_core::templates::args::{entry_for, is_name, ArgReader};
 
 /// What `-t debian -- …` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,46 +111,27 @@ impl Options {
             non_free: false,
             keyring: None,
         };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let (flag, inline) = match a.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-                _ => (a.as_str(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| it.next().cloned())
-                    .ok_or_else(|| usage(format!("`{flag}` needs a value")))
-            };
-            match flag {
-                "-r" | "--release" => o.release = value()?,
-                "-a" | "--arch" => o.arch = value()?,
-                "--mirror" => o.mirror = value()?,
-                "--security-mirror" => o.security_mirror = value()?,
+        let mut r = ArgReader::new("debian", args);
+        while let Some(flag) = r.next_flag() {
+            match flag.as_str() {
+                "-r" | "--release" => o.release = r.value()?,
+                "-a" | "--arch" => o.arch = r.value()?,
+                "--mirror" => o.mirror = r.value()?,
+                "--security-mirror" => o.security_mirror = r.value()?,
                 "--packages" => o.packages.extend(
-                    value()?
+                    r.value()?
                         .split(',')
                         .filter(|p| !p.is_empty())
                         .map(str::to_string),
                 ),
-                "--variant" => o.variant = value()?,
+                "--variant" => o.variant = r.value()?,
                 "-c" | "--clean" => o.clean = true,
                 "-F" | "--flush-cache" => o.flush_cache = true,
                 "--enable-non-free" => o.non_free = true,
-                "--keyring" => o.keyring = Some(value()?),
-                other => {
-                    return Err(usage(format!(
-                        "unknown argument `{other}` (see `create -t debian -h`)"
-                    )))
-                }
+                "--keyring" => o.keyring = Some(r.value()?),
+                _ => return Err(r.unknown()),
             }
         }
-        let safe = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
-        };
         // Releases gone from the mirrors are on Debian's archive server.
         let archived = !o.at_least("bullseye");
         if o.mirror.is_empty() {
@@ -166,7 +148,7 @@ impl Options {
                 "http://security.debian.org/debian-security".into()
             };
         }
-        if !safe(&o.release) || !safe(&o.arch) {
+        if !is_name(&o.release) || !is_name(&o.arch) {
             return Err(usage(format!(
                 "`{}`/`{}` is not a release/architecture name",
                 o.release, o.arch
@@ -186,12 +168,7 @@ impl Options {
         let mut pkgs = self.packages.clone();
         pkgs.sort();
         let key = format!("{}|{}|{}", pkgs.join(","), self.variant, self.non_free);
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in key.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        format!("{base}-{:08x}", h as u32)
+        entry_for(&base, &key)
     }
 
     /// Whether the release is `name` or newer.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use rlxc_core::sys::{Sys, Tool};
 use rlxc_core::template::{Template, TemplateError, TemplateOutput, TemplateRequest};
+use rlxc_core::templates::args::{is_name, ArgReader};
 use rlxc_core::templates::cache::CacheLock;
 use rlxc_core::templates::debootstrap::{self, run_ok};
 use rlxc_core::templates::guest_files::{hosts, systemd_in_container, write_in};
@@ -83,48 +84,28 @@ impl CloudOptions {
             nolocales: false,
             flush_cache: false,
         };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let (flag, inline) = match a.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-                _ => (a.as_str(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| it.next().cloned())
-                    .ok_or_else(|| usage(format!("`{flag}` needs a value")))
-            };
-            match flag {
-                "-r" | "--release" => o.release = value()?,
-                "-a" | "--arch" => o.arch = value()?,
-                "-T" | "--tarball" => o.tarball = Some(value()?),
-                "-S" | "--auth-key" => o.auth_key = Some(value()?),
-                "-u" | "--userdata" => o.userdata = Some(value()?),
-                "-i" | "--hostid" => o.hostid = Some(value()?),
+        let mut r = ArgReader::new(NAME, args);
+        while let Some(flag) = r.next_flag() {
+            match flag.as_str() {
+                "-r" | "--release" => o.release = r.value()?,
+                "-a" | "--arch" => o.arch = r.value()?,
+                "-T" | "--tarball" => o.tarball = Some(r.value()?),
+                "-S" | "--auth-key" => o.auth_key = Some(r.value()?),
+                "-u" | "--userdata" => o.userdata = Some(r.value()?),
+                "-i" | "--hostid" => o.hostid = Some(r.value()?),
                 "-C" | "--cloud" => o.cloud = true,
                 "-L" | "--nolocales" => o.nolocales = true,
                 "-F" | "--flush-cache" => o.flush_cache = true,
-                other => {
-                    return Err(usage(format!(
-                        "unknown argument `{other}` (see `create -t ubuntu-cloud -h`)"
-                    )))
-                }
+                _ => return Err(r.unknown()),
             }
         }
-        let safe = |s: &str| {
-            !s.is_empty()
-                && !s.starts_with('-')
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
-        };
-        if !safe(&o.release) || !safe(&o.arch) {
+        if !is_name(&o.release) || !is_name(&o.arch) {
             return Err(usage(format!(
                 "`{}`/`{}` is not a release/architecture name",
                 o.release, o.arch
             )));
         }
-        if let Some(id) = o.hostid.as_deref().filter(|id| !safe(id)) {
+        if let Some(id) = o.hostid.as_deref().filter(|id| !is_name(id)) {
             return Err(usage(format!("`{id}` is not an instance id")));
         }
         Ok(o)

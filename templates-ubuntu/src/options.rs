@@ -4,6 +4,7 @@
 //! the guest's `sources.list`.
 
 use rlxc_core::template::TemplateError;
+use rlxc_core::templates::args::{entry_for, is_name, ArgReader};
 
 /// What `-t ubuntu -- …` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,42 +134,28 @@ impl Options {
             keyring: UBUNTU_KEYRING.into(),
         };
         let (mut mirror, mut security) = (env("MIRROR"), env("SECURITY_MIRROR"));
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let (flag, inline) = match a.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-                _ => (a.as_str(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| it.next().cloned())
-                    .ok_or_else(|| usage(format!("`{flag}` needs a value")))
-            };
-            match flag {
-                "-r" | "--release" => o.release = value()?,
-                "-a" | "--arch" => o.arch = value()?,
-                "-b" | "--bindhome" => o.bindhome = Some(value()?),
-                "-S" | "--auth-key" => o.auth_key = Some(value()?),
-                "-u" | "--user" => o.user = value()?,
-                "--password" => o.password = value()?,
+        let mut r = ArgReader::new("ubuntu", args);
+        while let Some(flag) = r.next_flag() {
+            match flag.as_str() {
+                "-r" | "--release" => o.release = r.value()?,
+                "-a" | "--arch" => o.arch = r.value()?,
+                "-b" | "--bindhome" => o.bindhome = Some(r.value()?),
+                "-S" | "--auth-key" => o.auth_key = Some(r.value()?),
+                "-u" | "--user" => o.user = r.value()?,
+                "--password" => o.password = r.value()?,
                 "--packages" => o.packages.extend(
-                    value()?
+                    r.value()?
                         .split(',')
                         .filter(|p| !p.is_empty())
                         .map(str::to_string),
                 ),
-                "-v" | "--variant" => o.variant = value()?,
+                "-v" | "--variant" => o.variant = r.value()?,
                 "--trim" => o.trim = true,
                 "-F" | "--flush-cache" => o.flush_cache = true,
-                "--mirror" => mirror = Some(value()?),
-                "--security-mirror" => security = Some(value()?),
-                "--keyring" => o.keyring = value()?,
-                other => {
-                    return Err(usage(format!(
-                        "unknown argument `{other}` (see `create -t ubuntu -h`)"
-                    )))
-                }
+                "--mirror" => mirror = Some(r.value()?),
+                "--security-mirror" => security = Some(r.value()?),
+                "--keyring" => o.keyring = r.value()?,
+                _ => return Err(r.unknown()),
             }
         }
         let ports = !matches!(o.arch.as_str(), "amd64" | "i386");
@@ -191,25 +178,20 @@ impl Options {
     }
 
     fn check(&self) -> Result<(), TemplateError> {
-        let safe = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
-        };
         for (what, v) in [
             ("release", &self.release),
             ("architecture", &self.arch),
             ("user", &self.user),
             ("variant", &self.variant),
         ] {
-            if !safe(v) || v.starts_with('-') {
+            if !is_name(v) {
                 return Err(usage(format!("`{v}` is not a {what} name")));
             }
         }
         if self.password.contains(['\n', ':']) {
             return Err(usage("a password cannot hold `:` or a newline".into()));
         }
-        if let Some(p) = self.packages.iter().find(|p| !safe(p)) {
+        if let Some(p) = self.packages.iter().find(|p| !is_name(p)) {
             return Err(usage(format!("`{p}` is not a package name")));
         }
         Ok(())
@@ -256,12 +238,7 @@ impl Options {
         let mut pkgs = self.packages.clone();
         pkgs.sort();
         let key = format!("{}|{}|{}", pkgs.join(","), self.variant, self.trim);
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in key.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        format!("{base}-{:08x}", h as u32)
+        entry_for(&base, &key)
     }
 
     /// debootstrap's options: the signature is checked, always.

@@ -311,16 +311,8 @@ fn an_lxc_script_whose_host_tools_are_missing_is_not_started() {
         "{err}"
     );
     let o = rlxc_tests::run(
-        lab.cmd_host(&[
-            "create",
-            "-n",
-            &name,
-            "-t",
-            script,
-            "--",
-            "--no-validate",
-        ])
-        .env("PATH", "/nonexistent"),
+        lab.cmd_host(&["create", "-n", &name, "-t", script, "--", "--no-validate"])
+            .env("PATH", "/nonexistent"),
     );
     let err = rlxc_tests::stderr(&o);
     assert!(err.contains("missing on this host: wget; "), "{err}");

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
+use super::args::{is_name, ArgReader};
 use super::cache::CacheLock;
 use super::debootstrap::run_ok;
 use super::guest_files::{make_parents, write_mode};
@@ -94,41 +95,21 @@ impl Options {
             force: false,
             list: false,
         };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let (flag, inline) = match a.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-                _ => (a.as_str(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| it.next().cloned())
-                    .ok_or_else(|| usage(format!("`{flag}` needs a value")))
-            };
-            match flag {
-                "-d" | "--dist" => o.dist = Some(value()?),
-                "-r" | "--release" => o.release = Some(value()?),
-                "-a" | "--arch" => o.arch = value()?,
-                "--variant" => o.variant = value()?,
-                "--server" => o.server = value()?,
-                "--keyring" => o.keyring = Some(value()?),
+        let mut r = ArgReader::new(NAME, args);
+        while let Some(flag) = r.next_flag() {
+            match flag.as_str() {
+                "-d" | "--dist" => o.dist = Some(r.value()?),
+                "-r" | "--release" => o.release = Some(r.value()?),
+                "-a" | "--arch" => o.arch = r.value()?,
+                "--variant" => o.variant = r.value()?,
+                "--server" => o.server = r.value()?,
+                "--keyring" => o.keyring = Some(r.value()?),
                 "--flush-cache" => o.flush = true,
                 "--force-cache" => o.force = true,
                 "-l" | "--list" => o.list = true,
-                other => {
-                    return Err(usage(format!(
-                        "unknown argument `{other}` (see `create -t download -h`)"
-                    )))
-                }
+                _ => return Err(r.unknown()),
             }
         }
-        let safe = |s: &str| {
-            !s.is_empty()
-                && !s.starts_with(['-', '.'])
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
-        };
         for v in [
             o.dist.as_deref(),
             o.release.as_deref(),
@@ -138,7 +119,7 @@ impl Options {
         .into_iter()
         .flatten()
         {
-            if !safe(v) {
+            if !is_name(v) {
                 return Err(usage(format!("`{v}` is not an image name")));
             }
         }

@@ -1,6 +1,7 @@
 //! Built-in templates (small ones live in core; distribution templates have
 //! their own crates), and what the distribution templates share.
 
+pub mod args;
 mod busybox;
 pub mod cache;
 pub mod debootstrap;
