@@ -164,7 +164,7 @@ pub trait Template: Send + Sync + fmt::Debug {
     ) -> Result<Vec<PathBuf>, TemplateError> {
         Err(TemplateError::Usage {
             template: self.name().to_string(),
-            reason: "it has no `--clean` (it keeps no cache)".into(),
+            reason: "it has no `--clean`".into(),
         })
     }
 

@@ -32,6 +32,36 @@ pub fn files(name: &str, sources: &str, nics: &[String]) -> Vec<(&'static str, S
     ]
 }
 
+/// On a sysvinit guest, lxc-debian's `update-rc.d -f … remove` of the
+/// boot scripts that touch what a container does not own (the root
+/// filesystem's check, unmounting everything, the hardware clock). A guest
+/// without them, or without sysvinit, is left as it is.
+pub async fn sysvinit_services(sys: &dyn rlxc_core::sys::Sys, rootfs: &Path) {
+    if rlxc_core::templates::guest_files::read_in(rootfs, "etc/inittab").is_none() {
+        return;
+    }
+    for s in ["checkroot.sh", "umountfs", "hwclock.sh", "hwclockfirst.sh"] {
+        if !rootfs.join("etc/init.d").join(s).exists() {
+            continue;
+        }
+        let tool = rlxc_core::sys::Tool::new(
+            "chroot",
+            [
+                rootfs.display().to_string(),
+                "/usr/sbin/update-rc.d".into(),
+                "-f".into(),
+                s.into(),
+                "remove".into(),
+            ],
+        )
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        match sys.run(&tool).await {
+            Ok(o) if o.status == 0 => {}
+            _ => tracing::warn!("debian template: `{tool}` failed; {s} stays in the guest's boot"),
+        }
+    }
+}
+
 /// Applies [`files`], then locks root and sets the guest's init (systemd
 /// or sysvinit) up for a container.
 pub fn configure(

@@ -87,8 +87,14 @@ impl Template for Debian {
                 !n.starts_with('.') || n.starts_with(".partial-")
             };
             if take && e.path().is_dir() {
-                std::fs::remove_dir_all(e.path())
-                    .map_err(|err| failed(format!("{}: {err}", e.path().display())))?;
+                // Mounts an interrupted build left (proc, sys) go first.
+                debootstrap::remove_build(NAME, &e.path(), false);
+                if e.path().exists() {
+                    return Err(failed(format!(
+                        "{}: could not be removed",
+                        e.path().display()
+                    )));
+                }
                 removed.push(e.path());
             }
         }
@@ -107,6 +113,7 @@ impl Template for Debian {
             &os_release,
             debootstrap::host_arch(),
         )?;
+        debootstrap::refuse_mapped(NAME, req)?;
         if !rlxc_core::templates::prerequisites::on_path("debootstrap") {
             return Err(TemplateError::Missing {
                 template: NAME.into(),
@@ -153,6 +160,10 @@ impl Template for Debian {
         guest::configure(&req.rootfs, &req.name, &o.sources_list(), &req.nics, ttys)
             .map_err(failed)?;
         debootstrap::new_host_keys(sys, NAME, &req.rootfs).await?;
+        if let Some(k) = &o.keyring {
+            debootstrap::trust_keyring(NAME, &req.rootfs, Path::new(k))?;
+        }
+        guest::sysvinit_services(sys, &req.rootfs).await;
         let mut lines = Vec::new();
         let common = "/usr/share/lxc/config/debian.common.conf";
         if Path::new(common).is_file() {

@@ -214,6 +214,9 @@ impl Options {
             };
             v.push(format!("--components={comps}"));
         }
+        // The Release signature is checked, always (debootstrap otherwise
+        // goes on unverified when it lacks the keys).
+        v.push("--force-check-gpg".into());
         if let Some(k) = &self.keyring {
             v.push(format!("--keyring={k}"));
         }

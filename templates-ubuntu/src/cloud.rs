@@ -4,7 +4,11 @@
 //!
 //! `-T` takes a local tarball (used in place) or a URL (fetched with curl
 //! into `<cache>/ubuntu-cloud/`, staged and renamed when complete); without
-//! it the release's current image on cloud-images.ubuntu.com is fetched.
+//! it the release's current image on cloud-images.ubuntu.com is fetched. A
+//! fetched image is checked against the `SHA256SUMS` beside it, whose
+//! signature gpgv checks first (Ubuntu's cloud image keys, or
+//! `--keyring`); a cached one is used while it still matches, so a newer
+//! build on the server replaces it.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +38,9 @@ pub const HELP: &str =
   -C, --cloud              no NoCloud seed: cloud-init asks the metadata service
   -L, --nolocales          set no locale in the default user-data
   -F, --flush-cache        fetch a cached tarball again
+      --keyring FILE       keys the SHA256SUMS beside a fetched image is signed with
+                           (default /usr/share/keyrings/ubuntu-cloudimage-keyring.gpg)
+      --no-validate        fetch without checking SHA256SUMS (not for an untrusted network)
 ";
 
 /// What `-t ubuntu-cloud -- …` asked for.
@@ -57,7 +64,15 @@ pub struct CloudOptions {
     pub nolocales: bool,
     /// `-F`.
     pub flush_cache: bool,
+    /// `--keyring FILE`: the keys `SHA256SUMS` is signed with.
+    pub keyring: String,
+    /// `--no-validate`: no `SHA256SUMS` check of a fetched image.
+    pub no_validate: bool,
 }
+
+/// The keys Ubuntu signs its cloud images' `SHA256SUMS` with (package
+/// ubuntu-cloudimage-keyring).
+pub const CLOUD_KEYRING: &str = "/usr/share/keyrings/ubuntu-cloudimage-keyring.gpg";
 
 fn usage(reason: String) -> TemplateError {
     TemplateError::Usage {
@@ -83,6 +98,8 @@ impl CloudOptions {
             cloud: false,
             nolocales: false,
             flush_cache: false,
+            keyring: CLOUD_KEYRING.into(),
+            no_validate: false,
         };
         let mut r = ArgReader::new(NAME, args);
         while let Some(flag) = r.next_flag() {
@@ -96,6 +113,8 @@ impl CloudOptions {
                 "-C" | "--cloud" => o.cloud = true,
                 "-L" | "--nolocales" => o.nolocales = true,
                 "-F" | "--flush-cache" => o.flush_cache = true,
+                "--keyring" => o.keyring = r.value()?,
+                "--no-validate" => o.no_validate = true,
                 _ => return Err(r.unknown()),
             }
         }
@@ -131,13 +150,29 @@ fn is_url(s: &str) -> bool {
         .any(|p| s.starts_with(p))
 }
 
-/// The cache entry of a URL: its last path part, as the image is named.
+/// The image's file name, the last part of its URL.
 fn entry_name(url: &str) -> Result<String, TemplateError> {
     url.rsplit('/')
         .next()
         .filter(|n| !n.is_empty() && !n.starts_with('.'))
         .map(str::to_string)
         .ok_or_else(|| usage(format!("{url}: names no file")))
+}
+
+/// The cache entry of a URL: its file name after a digest of the whole
+/// URL, so that two servers' images of one name do not meet.
+fn cache_name(url: &str) -> Result<String, TemplateError> {
+    let name = entry_name(url)?;
+    Ok(rlxc_core::templates::args::entry_for(&name, url))
+}
+
+/// The hash `SHA256SUMS` gives for `name` (`HASH *name` or `HASH  name`).
+pub fn sum_for(sums: &str, name: &str) -> Option<String> {
+    sums.lines().find_map(|l| {
+        let (hash, file) = l.split_once(' ')?;
+        (file.trim_start().trim_start_matches('*') == name && hash.len() == 64)
+            .then(|| hash.to_ascii_lowercase())
+    })
 }
 
 /// The NoCloud meta-data.
@@ -196,13 +231,98 @@ fn read(path: &str) -> Result<String, TemplateError> {
     })
 }
 
-/// Fetches `url` into `<cache>/ubuntu-cloud/` unless it is there (or `-F`):
-/// staged, renamed when curl finished.
+fn curl(url: &str, to: &Path, progress: bool) -> Tool {
+    // An https URL is not followed to a plain-http one.
+    let protos = if url.starts_with("https://") {
+        "=https"
+    } else {
+        "=http,https,file"
+    };
+    let mut tool = Tool::new(
+        "curl",
+        [
+            "-fL".to_string(),
+            "--proto".into(),
+            protos.into(),
+            "--proto-redir".into(),
+            protos.into(),
+            "-o".into(),
+            to.display().to_string(),
+            url.to_string(),
+        ],
+    );
+    tool.show_output = progress;
+    if !progress {
+        tool.args.insert(0, "-sS".into());
+    }
+    tool
+}
+
+/// `sha256sum` of a file.
+async fn sha256(sys: &dyn Sys, p: &Path) -> Result<String, TemplateError> {
+    let out = run_ok(
+        sys,
+        NAME,
+        &Tool::new("sha256sum", [p.display().to_string()]),
+    )
+    .await?;
+    Ok(out
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase())
+}
+
+/// The hash the server's signed `SHA256SUMS` gives for `url`'s image:
+/// fetched beside it into `tmp`, its signature checked with gpgv first.
+async fn signed_sum(
+    sys: &dyn Sys,
+    o: &CloudOptions,
+    url: &str,
+    tmp: &Path,
+) -> Result<String, TemplateError> {
+    if !Path::new(&o.keyring).is_file() {
+        return Err(TemplateError::Missing {
+            template: NAME.into(),
+            what: format!("the keyring {}", o.keyring),
+            hint: "install ubuntu-cloudimage-keyring, give --keyring FILE, or --no-validate".into(),
+        });
+    }
+    let dir = url.rsplit_once('/').map_or(url, |(d, _)| d);
+    let (sums, sig) = (tmp.join("SHA256SUMS"), tmp.join("SHA256SUMS.gpg"));
+    run_ok(sys, NAME, &curl(&format!("{dir}/SHA256SUMS"), &sums, false)).await?;
+    run_ok(
+        sys,
+        NAME,
+        &curl(&format!("{dir}/SHA256SUMS.gpg"), &sig, false),
+    )
+    .await?;
+    let check = Tool::new(
+        "gpgv",
+        [
+            "--keyring".to_string(),
+            o.keyring.clone(),
+            sig.display().to_string(),
+            sums.display().to_string(),
+        ],
+    );
+    run_ok(sys, NAME, &check).await.map_err(|e| {
+        failed(format!(
+            "{dir}/SHA256SUMS: its signature does not verify: {e}"
+        ))
+    })?;
+    let text = std::fs::read_to_string(&sums).unwrap_or_default();
+    let name = entry_name(url)?;
+    sum_for(&text, &name).ok_or_else(|| failed(format!("{dir}/SHA256SUMS has no line for {name}")))
+}
+
+/// Fetches `url` into `<cache>/ubuntu-cloud/` unless the cached copy still
+/// matches the server's signed sum (or `-F`): staged, checked, renamed.
 async fn fetch(
     sys: &dyn Sys,
     req: &TemplateRequest,
+    o: &CloudOptions,
     url: &str,
-    flush: bool,
 ) -> Result<PathBuf, TemplateError> {
     if !on_path("curl") {
         return Err(TemplateError::Missing {
@@ -214,42 +334,63 @@ async fn fetch(
         });
     }
     let cache = req.cache_dir.join(NAME);
-    let entry = cache.join(entry_name(url)?);
+    let entry = cache.join(cache_name(url)?);
     let _lock = CacheLock::take(&req.cache_dir, NAME, true)
         .map_err(|e| failed(format!("{}: {e}", cache.display())))?;
-    if flush {
+    // Under the lock, staging files are those of killed fetches.
+    for e in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(".partial-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    if o.flush_cache {
         let _ = std::fs::remove_file(&entry);
     }
-    if entry.is_file() {
-        return Ok(entry);
-    }
     let staging = cache.join(format!(".partial-{}", std::process::id()));
-    let mut tool = Tool::new(
-        "curl",
-        [
-            "-fL".to_string(),
-            "--proto".into(),
-            "=http,https,ftp,file".into(),
-            "-o".into(),
-            staging.display().to_string(),
-            url.to_string(),
-        ],
-    );
-    tool.show_output = debootstrap::shows_progress(req.quiet);
-    if !tool.show_output {
-        tool.args.insert(0, "-sS".into());
+    std::fs::create_dir_all(&staging).map_err(|e| failed(format!("{}: {e}", staging.display())))?;
+    let got = fetch_checked(sys, req, o, url, &entry, &staging).await;
+    let _ = std::fs::remove_dir_all(&staging);
+    got.map(|()| entry)
+}
+
+async fn fetch_checked(
+    sys: &dyn Sys,
+    req: &TemplateRequest,
+    o: &CloudOptions,
+    url: &str,
+    entry: &Path,
+    staging: &Path,
+) -> Result<(), TemplateError> {
+    let want = if o.no_validate {
+        tracing::warn!("ubuntu-cloud template: --no-validate: {url} is not checked");
+        None
+    } else {
+        Some(signed_sum(sys, o, url, staging).await?)
+    };
+    if entry.is_file() {
+        match &want {
+            None => return Ok(()),
+            Some(w) if sha256(sys, entry).await? == *w => return Ok(()),
+            Some(_) => tracing::warn!("ubuntu-cloud template: the server has a newer {url}"),
+        }
     }
+    let file = staging.join("image");
     tracing::warn!("ubuntu-cloud template: fetching {url}");
-    let got = run_ok(sys, NAME, &tool).await;
-    if let Err(e) = got {
-        let _ = std::fs::remove_file(&staging);
-        return Err(e);
+    run_ok(
+        sys,
+        NAME,
+        &curl(url, &file, debootstrap::shows_progress(req.quiet)),
+    )
+    .await?;
+    if let Some(w) = &want {
+        let got = sha256(sys, &file).await?;
+        if got != *w {
+            return Err(failed(format!(
+                "{url}: its sha256 is {got}, SHA256SUMS says {w}"
+            )));
+        }
     }
-    std::fs::rename(&staging, &entry).map_err(|e| {
-        let _ = std::fs::remove_file(&staging);
-        failed(format!("{}: {e}", entry.display()))
-    })?;
-    Ok(entry)
+    std::fs::rename(&file, entry).map_err(|e| failed(format!("{}: {e}", entry.display())))
 }
 
 /// The cloud-init seed and the guest's own files.
@@ -300,6 +441,7 @@ impl Template for UbuntuCloud {
         sys: &dyn Sys,
         req: &TemplateRequest,
     ) -> Result<TemplateOutput, TemplateError> {
+        debootstrap::refuse_mapped(NAME, req)?;
         let o = CloudOptions::parse(
             &req.args,
             &crate::default_release(),
@@ -311,7 +453,7 @@ impl Template for UbuntuCloud {
         }
         let src = o.source();
         let tarball = if is_url(&src) {
-            fetch(sys, req, &src, o.flush_cache).await?
+            fetch(sys, req, &o, &src).await?
         } else if Path::new(&src).is_file() {
             PathBuf::from(&src)
         } else {
@@ -377,6 +519,18 @@ mod tests {
             "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
         );
         assert_eq!(entry_name("file:///x/a.tar.xz").unwrap(), "a.tar.xz");
+        assert!(cache_name("file:///x/a.tar.xz")
+            .unwrap()
+            .starts_with("a.tar.xz-"));
+        assert_ne!(
+            cache_name("file:///x/a.tar.xz").unwrap(),
+            cache_name("file:///y/a.tar.xz").unwrap()
+        );
+        let h = "a".repeat(64);
+        let sums = format!("{h} *a.tar.xz\n{} b.tar.xz\n", "b".repeat(64));
+        assert_eq!(sum_for(&sums, "a.tar.xz"), Some(h));
+        assert_eq!(sum_for(&sums, "b.tar.xz"), Some("b".repeat(64)));
+        assert_eq!(sum_for(&sums, "c.tar.xz"), None);
         assert!(entry_name("http://h/").is_err());
         assert!(random_id().starts_with("iid-") && random_id().len() == 20);
     }

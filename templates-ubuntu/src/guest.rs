@@ -76,7 +76,7 @@ fn in_guest(rootfs: &Path, args: &[&str]) -> Tool {
 
 /// Whether the guest's `etc/<db>` has an entry named `name`.
 fn has_entry(rootfs: &Path, db: &str, name: &str) -> bool {
-    std::fs::read_to_string(rootfs.join("etc").join(db))
+    rlxc_core::templates::guest_files::read_in(rootfs, &format!("etc/{db}"))
         .unwrap_or_default()
         .lines()
         .any(|l| l.split(':').next() == Some(name))
@@ -225,7 +225,7 @@ pub fn bind_home(rootfs: &Path, a: &HostAccount) -> Result<String, TemplateError
 
 /// The guest's uid and gid of `user`, from its passwd.
 fn guest_ids(rootfs: &Path, user: &str) -> Option<(u32, u32)> {
-    let text = std::fs::read_to_string(rootfs.join("etc/passwd")).ok()?;
+    let text = rlxc_core::templates::guest_files::read_in(rootfs, "etc/passwd")?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
         (f.first() == Some(&user) && f.len() == 7)

@@ -168,6 +168,15 @@ impl Template for Ubuntu {
                 "-S with -b: the guest uses the host user's own home, whose ~/.ssh/authorized_keys applies; give one of them",
             ));
         }
+        debootstrap::refuse_mapped(NAME, req)?;
+        // The key is read before minutes of debootstrap, not after.
+        if let Some(k) = &o.auth_key {
+            std::fs::metadata(k).map_err(|source| TemplateError::Io {
+                template: NAME.into(),
+                path: k.into(),
+                source,
+            })?;
+        }
         check_host(&o)?;
         // Before anything is built: a bad -b is named at once.
         let account = match &o.bindhome {
@@ -219,6 +228,9 @@ impl Template for Ubuntu {
             guest::authorize_key(root, &user, Path::new(k))?;
         }
         debootstrap::new_host_keys(sys, NAME, root).await?;
+        if o.keyring != options::UBUNTU_KEYRING {
+            debootstrap::trust_keyring(NAME, root, Path::new(&o.keyring))?;
+        }
         let common = "/usr/share/lxc/config/ubuntu.common.conf";
         if Path::new(common).is_file() {
             lines.insert(0, format!("lxc.include = {common}"));

@@ -325,17 +325,38 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let Ok(rd) = std::fs::read_dir(&self.lxcpath) else {
+impl Lab {
+    /// Destroys (`-f -s`) every container at `lxcpath`.
+    pub fn destroy_all_at(&self, lxcpath: &Path) {
+        let Ok(rd) = std::fs::read_dir(lxcpath) else {
             return;
         };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if e.path().join("config").exists() {
-                let _ = self.cmd(&["destroy", "-n", &name, "-f", "-s"]).output();
+                let _ = self
+                    .cmd_at(lxcpath, &["destroy", "-n", &name, "-f", "-s"])
+                    .output();
             }
         }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.destroy_all_at(Path::new(&self.lxcpath));
+    }
+}
+
+/// Destroys the containers of another lxcpath of a lab when dropped (a
+/// test that failed midway): declared after what that lxcpath lives on
+/// (a loop-mounted filesystem), so it goes first.
+#[derive(Debug)]
+pub struct SweepAt<'a>(pub &'a Lab, pub PathBuf);
+
+impl Drop for SweepAt<'_> {
+    fn drop(&mut self) {
+        self.0.destroy_all_at(&self.1);
     }
 }
 

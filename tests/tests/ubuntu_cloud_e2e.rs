@@ -19,6 +19,28 @@ fn own_cache(lab: &Lab) -> std::path::PathBuf {
     cache
 }
 
+/// `SHA256SUMS` for `tarball` beside it, signed (`SHA256SUMS.gpg`) by a
+/// key made here; returns that key's keyring.
+fn sign_sums(lab: &Lab, tarball: &Path) -> std::path::PathBuf {
+    let dir = tarball.parent().unwrap();
+    let gnupg = lab.path().join("gnupg");
+    std::fs::create_dir_all(&gnupg).unwrap();
+    std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let script = format!(
+        "cd {d} && sha256sum --tag {f} >/dev/null && sha256sum -b {f} > SHA256SUMS
+         export GNUPGHOME={g}
+         gpg --batch --quiet --passphrase '' --quick-gen-key 'rlxc cloud <cloud@rlxc.invalid>' ed25519 sign never 2>/dev/null
+         gpg --batch --quiet --yes --detach-sign -o SHA256SUMS.gpg SHA256SUMS
+         gpg --batch --quiet --export > {g}/keyring.gpg; gpgconf --kill all 2>/dev/null || true",
+        d = dir.display(),
+        f = tarball.file_name().unwrap().to_string_lossy(),
+        g = gnupg.display()
+    );
+    let o = run(Command::new("sh").args(["-ec", &script]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    gnupg.join("keyring.gpg")
+}
+
 #[test]
 fn a_cloud_tarball_becomes_a_seeded_container() {
     let Some(lab) = Lab::new() else { return };
@@ -101,6 +123,10 @@ fn a_cloud_tarball_becomes_a_seeded_container() {
         "-C",
     ]);
     assert!(!lab.rootfs(&c2).join("var/lib/cloud/seed").exists());
+    // A URL: SHA256SUMS beside it, signed by a key made here.
+    let keyring = sign_sums(&lab, &tarball);
+    let k = keyring.display().to_string();
+    let url = format!("file://{t}");
     let c3 = lab.name("cloud3");
     lab.ok(&[
         "create",
@@ -110,7 +136,9 @@ fn a_cloud_tarball_becomes_a_seeded_container() {
         "ubuntu-cloud",
         "--",
         "-T",
-        &format!("file://{t}"),
+        &url,
+        "--keyring",
+        &k,
         "-L",
     ]);
     let meta = std::fs::read_to_string(
@@ -131,10 +159,22 @@ fn a_cloud_tarball_becomes_a_seeded_container() {
         ud3.starts_with("#cloud-config\n") && !ud3.contains("locale"),
         "{ud3}"
     );
-    // The URL's tarball is in the cache, whole.
-    let cached = cache.join("ubuntu-cloud/noble-server-cloudimg-amd64-root.tar.gz");
+    // The URL's tarball is in the cache, whole, under its name and a
+    // digest of the URL.
+    let cached: Vec<_> = std::fs::read_dir(cache.join("ubuntu-cloud"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("noble-server-cloudimg-amd64-root.tar.gz-")
+        })
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
     assert_eq!(
-        std::fs::read(&cached).unwrap(),
+        std::fs::read(&cached[0]).unwrap(),
         std::fs::read(&tarball).unwrap()
     );
     // (`cache` takes no lxcpath: run without the lab's `-P`)
@@ -146,6 +186,72 @@ fn a_cloud_tarball_becomes_a_seeded_container() {
         "{ls}"
     );
 
+    // An image that does not match the signed sums is refused (-F fetches
+    // it again); unsigned sums too; without the keyring, named.
+    let good = std::fs::read(&tarball).unwrap();
+    std::fs::write(&tarball, b"not the image").unwrap();
+    let bad = lab.name("bad");
+    let o = lab.run(&[
+        "create",
+        "-n",
+        &bad,
+        "-t",
+        "ubuntu-cloud",
+        "--",
+        "-T",
+        &url,
+        "--keyring",
+        &k,
+        "-F",
+    ]);
+    assert!(stderr(&o).contains("SHA256SUMS says"), "{}", stderr(&o));
+    std::fs::write(&tarball, &good).unwrap();
+    let sums = lab.path().join("SHA256SUMS");
+    let signed = std::fs::read(&sums).unwrap();
+    std::fs::write(
+        &sums,
+        format!(
+            "{} *noble-server-cloudimg-amd64-root.tar.gz\n",
+            "0".repeat(64)
+        ),
+    )
+    .unwrap();
+    let o = lab.run(&[
+        "create",
+        "-n",
+        &bad,
+        "-t",
+        "ubuntu-cloud",
+        "--",
+        "-T",
+        &url,
+        "--keyring",
+        &k,
+    ]);
+    assert!(
+        stderr(&o).contains("its signature does not verify"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&sums, signed).unwrap();
+    let o = lab.run(&[
+        "create",
+        "-n",
+        &bad,
+        "-t",
+        "ubuntu-cloud",
+        "--",
+        "-T",
+        &url,
+        "--keyring",
+        "/no/keys.gpg",
+    ]);
+    assert!(
+        stderr(&o).contains("the keyring /no/keys.gpg") && stderr(&o).contains("--no-validate"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new(&lab.lxcpath).join(&bad).exists());
     // It starts: the busybox inside runs.
     lab.ok(&["start", "-n", &c2, "-d"]);
     assert_eq!(lab.attach_sh(&c2, "cat /etc/hostname"), format!("{c2}\n"));
@@ -155,7 +261,6 @@ fn a_cloud_tarball_becomes_a_seeded_container() {
     let broken = lab.path().join("broken.tar.gz");
     let bytes = std::fs::read(&tarball).unwrap();
     std::fs::write(&broken, &bytes[..bytes.len() / 2]).unwrap();
-    let bad = lab.name("bad");
     for args in [
         vec!["-T", broken.to_str().unwrap()],
         vec!["-T", "/no/such.tar.xz"],

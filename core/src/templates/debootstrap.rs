@@ -196,7 +196,7 @@ pub fn remove_stale_builds(template: &str, cache: &Path) {
 
 /// Removes a build directory after detaching what debootstrap mounted in it
 /// (proc, sys), deepest first, so that the removal cannot reach the host's.
-fn remove_build(template: &str, p: &Path, stale: bool) {
+pub fn remove_build(template: &str, p: &Path, stale: bool) {
     let mut below =
         crate::storage::mounts_below(Path::new("/proc/self/mountinfo"), p).unwrap_or_default();
     below.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
@@ -219,7 +219,20 @@ pub async fn new_host_keys(
     template: &str,
     rootfs: &Path,
 ) -> Result<(), TemplateError> {
-    let ssh = rootfs.join("etc/ssh");
+    // The guest's own etc/ssh only: a link there (to the host's) is refused.
+    let Some(ssh) = super::guest_files::existing_path(rootfs, "etc/ssh") else {
+        return Ok(());
+    };
+    match std::fs::symlink_metadata(&ssh) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(failed(
+                template,
+                format!("{}: not a directory of the guest", ssh.display()),
+            ))
+        }
+        Err(_) => return Ok(()),
+    }
     let Ok(rd) = std::fs::read_dir(&ssh) else {
         return Ok(());
     };
@@ -247,6 +260,41 @@ pub async fn new_host_keys(
         ],
     );
     run_ok(sys, template, &tool).await.map(|_| ())
+}
+
+/// Refuses an unprivileged container (`--mapped-uid`, LXC's scripts do the
+/// same): the distribution templates do not map their files' owners yet.
+pub fn refuse_mapped(template: &str, req: &TemplateRequest) -> Result<(), TemplateError> {
+    match req.mapped_uid {
+        Some(_) => Err(failed(
+            template,
+            "it cannot make an unprivileged container (--mapped-uid): its files are not mapped"
+                .into(),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Puts the keyring a mirror was checked with (`--keyring`) among the
+/// guest's apt keys, so that apt in it trusts the same mirror (as
+/// lxc-debian copies it into `trusted.gpg.d`).
+pub fn trust_keyring(template: &str, rootfs: &Path, keyring: &Path) -> Result<(), TemplateError> {
+    let bytes = std::fs::read(keyring).map_err(|source| TemplateError::Io {
+        template: template.into(),
+        path: keyring.to_path_buf(),
+        source,
+    })?;
+    let name = keyring
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "mirror.gpg".into());
+    let name = if name.ends_with(".gpg") || name.ends_with(".asc") {
+        name
+    } else {
+        format!("{name}.gpg")
+    };
+    let rel = format!("etc/apt/trusted.gpg.d/{name}");
+    super::guest_files::write_bytes(rootfs, &rel, &bytes, 0o644).map_err(|e| failed(template, e))
 }
 
 /// Runs `tool` and fails with its stderr when it exits non-zero.

@@ -6,17 +6,64 @@
 use std::path::{Component, Path};
 
 /// Writes `text` to `rel` inside `rootfs` with `mode`, refusing a symlink
-/// anywhere on the way but at the end (a link there, such as
-/// `resolv.conf`, is replaced).
+/// anywhere on the way. What stands at the end and is not a regular file
+/// (a symlink such as `resolv.conf`, or a device node or fifo an image
+/// shipped there) is replaced, never written through: the file is made
+/// afresh, without following links.
 pub fn write_mode(rootfs: &Path, rel: &str, text: &str, mode: u32) -> Result<(), String> {
+    write_bytes(rootfs, rel, text.as_bytes(), mode)
+}
+
+/// [`write_mode`] for bytes.
+pub fn write_bytes(rootfs: &Path, rel: &str, bytes: &[u8], mode: u32) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let p = make_parents(rootfs, rel)?;
-    if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
-        std::fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    match std::fs::symlink_metadata(&p) {
+        Ok(m) if m.is_dir() => return Err(format!("{}: a directory", p.display())),
+        Ok(_) => std::fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?,
+        Err(_) => {}
     }
-    std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&p)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| format!("{}: {e}", p.display()))?;
     use std::os::unix::fs::PermissionsExt;
+    // The umask took bits off at creation.
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
         .map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// The text of `rel` inside `rootfs`, when it is a regular file reached
+/// without a symlink on the way (a guest's own file, never the host's).
+pub fn read_in(rootfs: &Path, rel: &str) -> Option<String> {
+    let p = existing_path(rootfs, rel)?;
+    std::fs::symlink_metadata(&p)
+        .is_ok_and(|m| m.is_file())
+        .then(|| std::fs::read_to_string(&p).ok())?
+}
+
+/// The path of `rel` in `rootfs` when every directory on the way exists
+/// and none is a symlink (nothing is made).
+pub fn existing_path(rootfs: &Path, rel: &str) -> Option<std::path::PathBuf> {
+    let mut p = rootfs.to_path_buf();
+    let parts: Vec<Component<'_>> = Path::new(rel.trim_start_matches('/'))
+        .components()
+        .collect();
+    for (i, c) in parts.iter().enumerate() {
+        let Component::Normal(n) = c else {
+            return None;
+        };
+        p.push(n);
+        if i + 1 < parts.len() && !std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+            return None;
+        }
+    }
+    (!parts.is_empty()).then_some(p)
 }
 
 /// [`write_mode`] with mode 0644.
@@ -66,12 +113,14 @@ pub fn link_in(rootfs: &Path, rel: &str, target: &str) -> Result<(), String> {
 /// symlink).
 pub fn append_in(rootfs: &Path, rel: &str, text: &str) -> Result<(), String> {
     let p = make_parents(rootfs, rel)?;
-    if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(format!("{}: a symlink", p.display()));
+    if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
+        return Err(format!("{}: not a regular file", p.display()));
     }
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&p)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .map_err(|e| format!("{}: {e}", p.display()))
@@ -86,11 +135,8 @@ pub fn hosts(name: &str) -> String {
 /// password) stays as it is.
 pub fn lock_root(rootfs: &Path) -> Result<(), String> {
     let shadow = rootfs.join("etc/shadow");
-    if std::fs::symlink_metadata(&shadow).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(format!("{}: a symlink", shadow.display()));
-    }
-    let text =
-        std::fs::read_to_string(&shadow).map_err(|e| format!("{}: {e}", shadow.display()))?;
+    let text = read_in(rootfs, "etc/shadow")
+        .ok_or_else(|| format!("{}: not a regular file of the guest", shadow.display()))?;
     let locked: String = text
         .lines()
         .map(|l| match l.split_once(':') {
@@ -100,7 +146,7 @@ pub fn lock_root(rootfs: &Path) -> Result<(), String> {
             _ => format!("{l}\n"),
         })
         .collect();
-    std::fs::write(&shadow, locked).map_err(|e| format!("{}: {e}", shadow.display()))
+    write_mode(rootfs, "etc/shadow", &locked, 0o640)
 }
 
 /// systemd in a container, as LXC's templates set it up: SIGPWR (the halt
@@ -109,11 +155,12 @@ pub fn lock_root(rootfs: &Path) -> Result<(), String> {
 /// for a container's ttys, so a copy of the unit drops it). A guest without
 /// systemd is left alone.
 pub fn systemd_in_container(rootfs: &Path, ttys: u32) -> Result<(), String> {
-    let units = ["lib/systemd/system", "usr/lib/systemd/system"]
+    // Read only through the guest's own directories (`lib` is a link on a
+    // merged-/usr guest; `usr/lib` is then the way).
+    let unit = ["usr/lib/systemd/system", "lib/systemd/system"]
         .iter()
-        .map(|d| rootfs.join(d).join("getty@.service"))
-        .find(|p| p.is_file());
-    let Some(getty) = units.and_then(|p| std::fs::read_to_string(p).ok()) else {
+        .find_map(|d| read_in(rootfs, &format!("{d}/getty@.service")));
+    let Some(getty) = unit else {
         return Ok(());
     };
     let own: String = getty
@@ -150,7 +197,7 @@ pub fn systemd_in_container(rootfs: &Path, ttys: u32) -> Result<(), String> {
 /// halt signal `rlxc stop` sends) running `init 0`. A guest without
 /// sysvinit's inittab is left alone.
 pub fn sysvinit_in_container(rootfs: &Path, ttys: u32) -> Result<(), String> {
-    if !rootfs.join("etc/inittab").is_file() {
+    if read_in(rootfs, "etc/inittab").is_none() {
         return Ok(());
     }
     write_in(rootfs, "etc/inittab", &inittab(ttys))
@@ -238,6 +285,26 @@ mod tests {
             .file_type()
             .is_symlink());
         assert!(write_in(r, "../x", "x").is_err());
+        // A fifo where a file is written is replaced, not written through
+        // (a device node would be the host's disk).
+        nix::unistd::mkfifo(
+            &r.join("etc/hostname"),
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .unwrap();
+        write_in(r, "etc/hostname", "c1\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(r.join("etc/hostname")).unwrap(),
+            "c1\n"
+        );
+        // A unit that is a link to a host file is not read.
+        let host = d.path().join("host-secret");
+        std::fs::write(&host, "secret").unwrap();
+        std::fs::create_dir_all(r.join("usr/lib/systemd/system")).unwrap();
+        std::os::unix::fs::symlink(&host, r.join("usr/lib/systemd/system/getty@.service")).unwrap();
+        assert_eq!(read_in(r, "usr/lib/systemd/system/getty@.service"), None);
+        assert!(append_in(r, "usr/lib/systemd/system/getty@.service", "x").is_err());
+        assert_eq!(std::fs::read_to_string(&host).unwrap(), "secret");
         // sysvinit: only where its inittab is.
         sysvinit_in_container(r, 2).unwrap();
         assert!(!r.join("etc/inittab").exists());

@@ -249,7 +249,10 @@ impl Template for Sshd {
             "lxc.autodev = 1".into(),
             "lxc.pty.max = 1024".into(),
             "lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed".into(),
-            "lxc.cap.drop = sys_module mac_admin mac_override sys_time".into(),
+            // sshd needs none of these; without sys_admin root cannot remount
+            // the host's trees writable.
+            "lxc.cap.drop = sys_module mac_admin mac_override sys_time sys_admin sys_rawio mknod"
+                .into(),
         ]);
         Ok(TemplateOutput {
             config_lines: lines,
