@@ -136,6 +136,7 @@ fn run(cli: &Cli, registry: Registry) -> anyhow::Result<()> {
         Command::Backends(a) => cmd::checkconfig::backends(a, &ctx),
         Command::InstallLinks(a) => cmd::install_links::run(a, &ctx),
         Command::TemplateScript(a) => cmd::template_script::run(a, &ctx),
+        Command::Usernsexec(a) => cmd::usernsexec::run(a),
     }
 }
 

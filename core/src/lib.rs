@@ -28,6 +28,7 @@ pub mod storage;
 pub mod sys;
 pub mod template;
 pub mod templates;
+pub mod userns;
 
 /// The version of rlxc.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

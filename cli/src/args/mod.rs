@@ -14,6 +14,7 @@ pub mod run;
 pub mod template_script;
 pub mod unshare;
 pub mod update_config;
+pub mod usernsexec;
 
 use clap::{Parser, Subcommand};
 
@@ -103,6 +104,8 @@ pub enum Command {
     Version,
     /// List the storage, network and template backends of this build.
     Backends(checkconfig::BackendsArgs),
+    /// Run a command as root in a new user namespace (lxc-usernsexec).
+    Usernsexec(usernsexec::UsernsexecArgs),
     /// Create lxc-* symlinks to this binary in DIR.
     InstallLinks(install_links::InstallLinksArgs),
     /// A built-in template run as LXC runs a template script (what an

@@ -18,6 +18,7 @@ pub mod snapshot;
 pub mod template_script;
 pub mod unshare;
 pub mod update_config;
+pub mod usernsexec;
 pub mod version;
 
 use std::path::{Path, PathBuf};
