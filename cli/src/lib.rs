@@ -98,7 +98,9 @@ fn common(cmd: &Command) -> Common {
 fn run(cli: &Cli, registry: Registry) -> anyhow::Result<()> {
     let c = common(&cli.command);
     logging::init(c.logfile.as_deref(), c.logpriority.as_deref(), c.quiet)?;
-    let system = rlxc_core::config::SystemConfig::load(&Ctx::system_config_path())?;
+    let user = rlxc_core::config::user_dirs::UserDirs::current();
+    let system =
+        rlxc_core::config::SystemConfig::load_for(&Ctx::system_config_path(user.as_ref()), user)?;
     let ctx = Ctx { system, registry };
     match &cli.command {
         Command::Config(a) => cmd::config::run(a, &ctx),

@@ -398,3 +398,102 @@ impl Drop for LoopBtrfs {
         let _ = run(Command::new("umount").arg(&self.mnt));
     }
 }
+
+/// A user made for the test, removed with its home and ranges on drop.
+#[derive(Debug)]
+pub struct TestUser {
+    /// Login name.
+    pub name: String,
+    /// Its uid.
+    pub uid: u32,
+    /// The first id of its first subordinate range.
+    pub sub: u32,
+    /// A copy of the binary under test the user can run (the checkout may
+    /// be in a directory only root reaches).
+    pub bin: PathBuf,
+}
+
+impl TestUser {
+    /// A new user `rlxc<tag><pid>` with a home and subordinate ranges.
+    pub fn new(tag: &str) -> Option<TestUser> {
+        let name = format!("rlxc{tag}{}", std::process::id());
+        let sub = 300_000 + (std::process::id() % 1000) * 70_000;
+        let o = run(Command::new("useradd").args(["-m", "-s", "/bin/sh", &name]));
+        assert!(o.status.success(), "useradd: {}", stderr(&o));
+        let range = format!("{sub}-{}", sub + 65_535);
+        let o = run(Command::new("usermod").args([
+            "--add-subuids",
+            &range,
+            "--add-subgids",
+            &range,
+            &name,
+        ]));
+        assert!(o.status.success(), "usermod: {}", stderr(&o));
+        let uid = stdout(&run(Command::new("id").args(["-u", &name])))
+            .trim()
+            .parse()
+            .ok()?;
+        // The defaults take the user's first range: useradd may have
+        // granted one before ours.
+        let first = std::fs::read_to_string("/etc/subuid")
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("{name}:"))?
+                    .split(':')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(sub);
+        let dir = std::env::temp_dir().join(format!("rlxc-bin-{name}"));
+        std::fs::create_dir_all(&dir).ok()?;
+        let bin = dir.join("rlxc");
+        std::fs::copy(rlxc_bin(), &bin).ok()?;
+        for p in [&dir, &bin] {
+            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .ok()?;
+        }
+        Some(TestUser {
+            name,
+            uid,
+            sub: first,
+            bin,
+        })
+    }
+
+    /// `rlxc ARGS` as this user (its own environment: HOME, no
+    /// XDG_RUNTIME_DIR unless `env` gives one), in its home.
+    pub fn rlxc(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut c = Command::new("runuser");
+        c.args(["-u", &self.name, "--", "env", "-i"])
+            .arg(format!("HOME=/home/{}", self.name))
+            .arg("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+        for (k, v) in env {
+            c.arg(format!("{k}={v}"));
+        }
+        c.arg(&self.bin)
+            .args(args)
+            .current_dir(format!("/home/{}", self.name));
+        run(&mut c)
+    }
+
+    /// `rlxc usernsexec ARGS` as this user, in `dir`.
+    pub fn exec(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        run(Command::new("runuser")
+            .args(["-u", &self.name, "--"])
+            .arg(&self.bin)
+            .arg("usernsexec")
+            .args(args)
+            .current_dir(dir))
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        if let Some(d) = self.bin.parent() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        let _ = run(Command::new("userdel").args(["-r", &self.name]));
+    }
+}

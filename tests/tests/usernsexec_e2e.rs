@@ -7,70 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rlxc_tests::{run, stderr, stdout};
-
-/// A user made for the test, removed with its home and ranges on drop.
-struct User {
-    name: String,
-    uid: u32,
-    sub: u32,
-}
-
-impl User {
-    fn new() -> Option<User> {
-        let name = format!("rlxcn{}", std::process::id());
-        let sub = 300_000 + (std::process::id() % 1000) * 70_000;
-        let o = run(Command::new("useradd").args(["-m", "-s", "/bin/sh", &name]));
-        assert!(o.status.success(), "useradd: {}", stderr(&o));
-        let range = format!("{sub}-{}", sub + 65_535);
-        let o = run(Command::new("usermod").args([
-            "--add-subuids",
-            &range,
-            "--add-subgids",
-            &range,
-            &name,
-        ]));
-        assert!(o.status.success(), "usermod: {}", stderr(&o));
-        let uid = stdout(&run(Command::new("id").args(["-u", &name])))
-            .trim()
-            .parse()
-            .ok()?;
-        // The defaults take the user's first range: useradd may have
-        // granted one before ours.
-        let first = std::fs::read_to_string("/etc/subuid")
-            .unwrap()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix(&format!("{name}:"))?
-                    .split(':')
-                    .next()?
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or(sub);
-        Some(User {
-            name,
-            uid,
-            sub: first,
-        })
-    }
-
-    /// `rlxc usernsexec ARGS` as this user, in `dir`.
-    fn exec(&self, dir: &Path, args: &[&str]) -> std::process::Output {
-        run(Command::new("runuser")
-            .args(["-u", &self.name, "--"])
-            .arg(rlxc_tests::rlxc_bin())
-            .arg("usernsexec")
-            .args(args)
-            .current_dir(dir))
-    }
-}
-
-impl Drop for User {
-    fn drop(&mut self) {
-        let _ = run(Command::new("userdel").args(["-r", &self.name]));
-    }
-}
+use rlxc_tests::{run, stderr, stdout, TestUser as User};
 
 fn owner(p: &Path) -> (u32, u32) {
     let m = std::fs::metadata(p).unwrap();
@@ -86,7 +23,7 @@ fn usernsexec_maps_ids_as_asked_and_refuses_what_is_not_granted() {
     if !rlxc_tests::require(have, "root, newuidmap (uidmap) and runuser") {
         return;
     }
-    let Some(u) = User::new() else { return };
+    let Some(u) = User::new("n") else { return };
     let dir = tempfile::tempdir().unwrap();
     let d: PathBuf = dir.path().join("w");
     std::fs::create_dir(&d).unwrap();

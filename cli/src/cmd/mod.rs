@@ -37,10 +37,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The system config path: `RLXC_SYSTEM_CONFIG` when set (tests), else `/etc/lxc/lxc.conf`.
-    pub fn system_config_path() -> PathBuf {
+    /// The system config path: `RLXC_SYSTEM_CONFIG` when set (tests), else
+    /// `~/.config/lxc/lxc.conf` for a user other than root, else `/etc/lxc/lxc.conf`.
+    pub fn system_config_path(user: Option<&rlxc_core::config::user_dirs::UserDirs>) -> PathBuf {
         std::env::var_os("RLXC_SYSTEM_CONFIG").map_or_else(
-            || PathBuf::from(rlxc_core::config::system::SYSTEM_CONFIG),
+            || rlxc_core::config::system::config_path(user),
             PathBuf::from,
         )
     }

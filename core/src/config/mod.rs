@@ -19,6 +19,7 @@ pub mod model;
 pub mod net;
 pub mod show;
 pub mod system;
+pub mod user_dirs;
 pub mod value;
 
 pub use error::{ConfigError, ConfigErrors, Origin};

@@ -42,6 +42,18 @@ pub struct SystemConfig {
     set: Vec<(String, String)>,
     /// The file read, if it existed.
     pub path: Option<PathBuf>,
+    /// A user's own places (not root): the defaults of the lxcpath, the
+    /// default config and the cache are these.
+    pub user: Option<super::user_dirs::UserDirs>,
+}
+
+/// The system config file of the caller: `~/.config/lxc/lxc.conf` for a
+/// user other than root, else [`SYSTEM_CONFIG`].
+pub fn config_path(user: Option<&super::user_dirs::UserDirs>) -> PathBuf {
+    user.map_or_else(
+        || PathBuf::from(SYSTEM_CONFIG),
+        |u| u.config.join("lxc.conf"),
+    )
 }
 
 impl SystemConfig {
@@ -58,6 +70,7 @@ impl SystemConfig {
         let mut cfg = SystemConfig {
             set: Vec::new(),
             path: Some(path.to_path_buf()),
+            user: None,
         };
         let mut errors = Vec::new();
         for (i, line) in doc.lines.iter().enumerate() {
@@ -93,14 +106,31 @@ impl SystemConfig {
         }
     }
 
+    /// [`SystemConfig::load`] for a user's own places (`None`: root's).
+    pub fn load_for(
+        path: &Path,
+        user: Option<super::user_dirs::UserDirs>,
+    ) -> Result<SystemConfig, ConfigErrors> {
+        let mut c = SystemConfig::load(path)?;
+        c.user = user;
+        Ok(c)
+    }
+
     /// A key's value: set, default, or `Ok(None)` when it has none; `Err` for an unknown key.
     pub fn get(&self, key: &str) -> Result<Option<String>, String> {
         let default = lookup(key).ok_or_else(|| format!("Unknown configuration item: {key}"))?;
+        let user_default = self.user.as_ref().and_then(|u| match key {
+            "lxc.lxcpath" => Some(u.data.clone()),
+            "lxc.default_config" => Some(u.config.join("default.conf")),
+            "lxc.cache_dir" => Some(u.cache.clone()),
+            _ => None,
+        });
         Ok(self
             .set
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
+            .or_else(|| user_default.map(|p| p.display().to_string()))
             .or_else(|| default.map(str::to_string)))
     }
 
@@ -175,6 +205,28 @@ mod tests {
         );
         assert_eq!(c.get("lxc.cgroup.pattern").unwrap(), None);
         assert!(c.get("lxc.nope").is_err());
+        // A user's defaults are its own places; what its file sets wins.
+        let user = crate::config::user_dirs::UserDirs::from_env(
+            1000,
+            |k| (k == "HOME").then(|| "/home/jo".to_string()),
+            |_| None,
+        );
+        let u = SystemConfig::load_for(&d.path().join("none.conf"), user.clone()).unwrap();
+        assert_eq!(u.lxcpath(), PathBuf::from("/home/jo/.local/share/lxc"));
+        assert_eq!(u.cache_dir(), PathBuf::from("/home/jo/.cache/lxc"));
+        assert_eq!(
+            u.default_config(),
+            PathBuf::from("/home/jo/.config/lxc/default.conf")
+        );
+        assert_eq!(
+            SystemConfig::load_for(&p, user.clone()).unwrap().lxcpath(),
+            PathBuf::from("/srv/lxc")
+        );
+        assert_eq!(
+            config_path(user.as_ref()),
+            PathBuf::from("/home/jo/.config/lxc/lxc.conf")
+        );
+        assert_eq!(config_path(None), PathBuf::from(SYSTEM_CONFIG));
         std::fs::write(&p, "lxc.lxcpath = /a\nlxc.colour = red\n").unwrap();
         let e = SystemConfig::load(&p).unwrap_err().to_string();
         assert!(

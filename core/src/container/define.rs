@@ -90,7 +90,11 @@ impl Container {
                 .map(|t| self.template(registry, t))
                 .transpose()?,
             template_args: o.template_args,
-            base_config: Some(o.config.unwrap_or_else(|| system.default_config())),
+            // No default config file (a user's ~/.config/lxc/default.conf
+            // not made yet): an empty start, as LXC makes it.
+            base_config: o
+                .config
+                .or_else(|| Some(system.default_config()).filter(|d| d.exists())),
             cache_dir: system.cache_dir(),
             quiet: o.quiet,
         };

@@ -18,11 +18,17 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// Paths for `lxcpath` with the default runtime directory (overridable with
-    /// `RLXC_RUNDIR`, which tests use).
+    /// Paths for `lxcpath` with the default runtime directory: `RLXC_RUNDIR`
+    /// when set (tests), else a user's own (`$XDG_RUNTIME_DIR/rlxc`) for a
+    /// user other than root, else [`RUN_DIR`].
     pub fn new(lxcpath: impl Into<PathBuf>) -> Self {
-        let rundir =
-            std::env::var_os("RLXC_RUNDIR").map_or_else(|| PathBuf::from(RUN_DIR), PathBuf::from);
+        let rundir = std::env::var_os("RLXC_RUNDIR").map_or_else(
+            || {
+                crate::config::user_dirs::UserDirs::current()
+                    .map_or_else(|| PathBuf::from(RUN_DIR), |u| u.run)
+            },
+            PathBuf::from,
+        );
         Paths {
             lxcpath: lxcpath.into(),
             rundir,
