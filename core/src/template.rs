@@ -154,6 +154,13 @@ pub trait Template: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Whether the template maps its files' owners itself when told
+    /// `--mapped-uid` (LXC's scripts); rlxc shifts a built-in template's
+    /// tree through the container's `lxc.idmap` afterwards instead.
+    fn maps_itself(&self) -> bool {
+        false
+    }
+
     /// `--clean` (the guide's `SUITE=sid lxc-debian --clean`): removes
     /// what the template cached under `cache_dir` for `args` and returns the
     /// paths removed. A template without a cache has no `--clean`.

@@ -248,6 +248,7 @@ async fn build(
         })?;
     staging.rootfs = Some(spec.clone());
     let mut lines = Vec::new();
+    let maps = base_maps(new)?;
     if let Some(t) = &new.template {
         let here =
             new.storage
@@ -262,8 +263,10 @@ async fn build(
             path: staging.dir.clone(),
             rootfs: here.clone().unwrap_or_else(|| staging.dir.join("rootfs")),
             args: new.template_args.clone(),
-            mapped_uid: None,
-            mapped_gid: None,
+            // A script maps its files itself (`--mapped-uid`); a built-in
+            // template's tree is shifted after it.
+            mapped_uid: t.maps_itself().then(|| root_of(&maps.uid)).flatten(),
+            mapped_gid: t.maps_itself().then(|| root_of(&maps.gid)).flatten(),
             cache_dir: new.cache_dir.clone(),
             nics: base_nics(new.base_config.as_deref()),
             tty_max: base_tty_max(new.base_config.as_deref()),
@@ -302,6 +305,10 @@ async fn build(
             .map(|l| l.replace(&from, &to))
             .collect();
     }
+    let scripted = new.template.as_ref().is_some_and(|t| t.maps_itself());
+    if !scripted {
+        map_rootfs(sys, new, &spec, &maps).await?;
+    }
     let final_spec = rebase(&spec, &staging.dir, final_dir);
     let text = config_text(new, &final_spec, &lines)?;
     let config_path = staging.dir.join("config");
@@ -328,6 +335,67 @@ async fn build(
 
 /// The names inside the container of the NICs the base config gives
 /// (`lxc.net.N.name`, else `ethN`), leaving out `empty` and `none` ones.
+/// The id maps (`lxc.idmap`) of the config the container starts from.
+fn base_maps(new: &NewContainer) -> Result<crate::userns::Maps, CreateError> {
+    let Some(cfg) = new
+        .base_config
+        .as_deref()
+        .and_then(|b| crate::config::load_file(b).ok())
+    else {
+        return Ok(crate::userns::Maps::default());
+    };
+    crate::userns::Maps::from_idmaps(&cfg.idmaps()).map_err(|why| CreateError::Hook {
+        name: new.name.clone(),
+        why: format!("lxc.idmap: {why}"),
+    })
+}
+
+/// The host id of root inside, by a map.
+fn root_of(ranges: &[crate::userns::maps::Range]) -> Option<u32> {
+    crate::userns::shift::host_id(ranges, 0)
+}
+
+/// With `lxc.idmap`, the rootfs's owners shifted through the maps, so that
+/// the container's root owns it (done as root; a user's own containers
+/// are mapped once their start is built).
+async fn map_rootfs(
+    sys: &dyn Sys,
+    new: &NewContainer,
+    spec: &RootfsSpec,
+    maps: &crate::userns::Maps,
+) -> Result<(), CreateError> {
+    if maps.uid.is_empty() && maps.gid.is_empty() {
+        return Ok(());
+    }
+    let name = new.name.clone();
+    let Some(path) =
+        new.storage
+            .host_path(sys, spec)
+            .await
+            .map_err(|source| CreateError::Storage {
+                name: name.clone(),
+                source,
+            })?
+    else {
+        tracing::warn!(
+            "container `{name}`: lxc.idmap: a {} rootfs is not shifted to the map yet",
+            new.storage.name()
+        );
+        return Ok(());
+    };
+    if !nix::unistd::geteuid().is_root() {
+        tracing::warn!("container `{name}`: lxc.idmap: the rootfs keeps your ids (mapping a user's rootfs is not built yet)");
+        return Ok(());
+    }
+    let n = crate::userns::shift::shift_tree(&path, maps).map_err(|source| CreateError::Io {
+        name: name.clone(),
+        path: path.clone(),
+        source,
+    })?;
+    tracing::debug!("container `{name}`: {n} owners shifted through lxc.idmap");
+    Ok(())
+}
+
 /// `lxc.tty.max` of the config a template starts from, when it sets it.
 pub(crate) fn base_tty_max(base: Option<&Path>) -> Option<u32> {
     let cfg = crate::config::load_file(base?).ok()?;

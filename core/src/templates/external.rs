@@ -75,6 +75,10 @@ impl Template for ExternalTemplate {
         &self.label
     }
 
+    fn maps_itself(&self) -> bool {
+        true
+    }
+
     fn help(&self) -> String {
         format!(
             "an LXC template script ({}); its own help:\n",

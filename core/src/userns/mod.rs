@@ -8,6 +8,7 @@
 
 pub mod exec;
 pub mod maps;
+pub mod shift;
 pub mod subid;
 
 pub use exec::{usernsexec, UsernsError};

@@ -115,7 +115,7 @@ mod tests {
         };
         let e = check(&[past], 1000, &g, "/etc/subuid", "jo").unwrap_err();
         assert!(
-            e.contains("jo may not map 165536..231072")
+            e.contains("jo may not map host ids 165536 to 231072")
                 && e.contains("/etc/subuid grants 165536:65536"),
             "{e}"
         );

@@ -1,0 +1,110 @@
+//! `lxc.idmap` at create: a built-in template's tree is shifted through
+//! the maps (the container's root owns its files on the host, set-user-id
+//! bits kept); an LXC script is told `--mapped-uid`/`--mapped-gid` and maps
+//! its files itself; the start of such a container is refused by name
+//! rather than run as a root container the config did not ask for.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use rlxc_tests::{stderr, Lab};
+
+const MAPS: &str =
+    "lxc.net.0.type = empty\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n";
+
+#[test]
+fn a_mapped_container_owns_its_rootfs_and_is_not_started_unmapped() {
+    let Some(lab) = Lab::new() else { return };
+    let f = lab.path().join("map.conf");
+    std::fs::write(&f, MAPS).unwrap();
+    let fs = f.display().to_string();
+    let c = lab.name("map");
+    lab.ok(&["create", "-n", &c, "-f", &fs, "-t", "busybox"]);
+    let root = lab.rootfs(&c);
+    let m = |p: &str| std::fs::symlink_metadata(root.join(p)).unwrap();
+    assert_eq!((m("").uid(), m("").gid()), (100_000, 100_000));
+    assert_eq!(
+        (m("etc/passwd").uid(), m("bin/busybox").uid()),
+        (100_000, 100_000)
+    );
+    // The modes the template gives, set-user-id included, are kept.
+    let plain = lab.busybox("plain");
+    let mode = |c: &str| {
+        std::fs::metadata(lab.rootfs(c).join("bin/busybox"))
+            .unwrap()
+            .mode()
+    };
+    assert_eq!(mode(&c), mode(&plain));
+    lab.ok(&["destroy", "-n", &plain]);
+    let ls = lab.ok(&["ls", "-f"]);
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with(&c) && l.trim_end().ends_with("true")),
+        "{ls}"
+    );
+    let o = lab.run(&["start", "-n", &c, "-d"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("key `lxc.idmap`: a container in a user namespace does not start"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(lab.state(&c), "STOPPED");
+    lab.ok(&["destroy", "-n", &c]);
+    lab.assert_clean(&c);
+
+    // An LXC script is told the map and left to apply it.
+    let script = lab.path().join("lxc-args");
+    let log = lab.path().join("args.log");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" > {}\nfor a; do case $a in --rootfs=*) r=${{a#--rootfs=}};; esac; done\nexit 0\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let c2 = lab.name("mapscript");
+    lab.ok(&[
+        "create",
+        "-n",
+        &c2,
+        "-f",
+        &fs,
+        "-t",
+        &script.display().to_string(),
+    ]);
+    let args = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        args.contains("--mapped-uid 100000 --mapped-gid 100000"),
+        "{args}"
+    );
+    assert_eq!(
+        std::fs::metadata(lab.rootfs(&c2)).unwrap().uid(),
+        0,
+        "not shifted a second time"
+    );
+    lab.ok(&["destroy", "-n", &c2]);
+    // A map that does not cover what the tree holds is refused, naming the file.
+    let bad = lab.path().join("bad.conf");
+    std::fs::write(
+        &bad,
+        "lxc.net.0.type = empty\nlxc.idmap = u 1 100000 10\nlxc.idmap = g 1 100000 10\n",
+    )
+    .unwrap();
+    let c3 = lab.name("badmap");
+    let o = lab.run(&[
+        "create",
+        "-n",
+        &c3,
+        "-f",
+        &bad.display().to_string(),
+        "-t",
+        "busybox",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("owner 0:0 is not mapped by lxc.idmap"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new(&lab.lxcpath).join(&c3).exists());
+}
