@@ -1,8 +1,9 @@
-//! `lxc.idmap` at create: a built-in template's tree is shifted through
+//! `lxc.idmap`: at create a built-in template's tree is shifted through
 //! the maps (the container's root owns its files on the host, set-user-id
-//! bits kept); an LXC script is told `--mapped-uid`/`--mapped-gid` and maps
-//! its files itself; the start of such a container is refused by name
-//! rather than run as a root container the config did not ask for.
+//! bits kept), and an LXC script is told `--mapped-uid`/`--mapped-gid` and
+//! maps its files itself; root starts such a container in a user namespace
+//! (its processes are the mapped ids on the host), attaches into it, and
+//! stops it.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -13,7 +14,7 @@ const MAPS: &str =
     "lxc.net.0.type = empty\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n";
 
 #[test]
-fn a_mapped_container_owns_its_rootfs_and_is_not_started_unmapped() {
+fn a_mapped_container_owns_its_rootfs_and_runs_in_a_user_namespace() {
     let Some(lab) = Lab::new() else { return };
     let f = lab.path().join("map.conf");
     std::fs::write(&f, MAPS).unwrap();
@@ -42,13 +43,34 @@ fn a_mapped_container_owns_its_rootfs_and_is_not_started_unmapped() {
             .any(|l| l.starts_with(&c) && l.trim_end().ends_with("true")),
         "{ls}"
     );
-    let o = lab.run(&["start", "-n", &c, "-d"]);
-    assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("key `lxc.idmap`: a container in a user namespace does not start"),
-        "{}",
-        stderr(&o)
+    // It starts in a user namespace: its processes are the mapped ids on
+    // the host, root inside.
+    lab.ok(&["start", "-n", &c, "-d"]);
+    let pid = lab.pid(&c);
+    let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
+    assert_eq!(
+        map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
     );
+    assert_eq!(
+        std::fs::metadata(format!("/proc/{pid}")).unwrap().uid(),
+        100_000,
+        "init is the mapped root"
+    );
+    assert_eq!(lab.attach_sh(&c, "id -u; id -g"), "0\n0\n");
+    lab.attach_sh(&c, "touch /root/made-inside");
+    assert_eq!(m("root/made-inside").uid(), 100_000);
+    // What a user namespace refuses, it refuses (mknod), and a user inside
+    // is the mapped one.
+    assert!(!lab
+        .run(&["attach", "-n", &c, "--", "mknod", "/tmp/n", "c", "1", "3"])
+        .status
+        .success());
+    assert_eq!(
+        lab.ok(&["attach", "-n", &c, "-u", "1000", "-g", "1000", "--", "id", "-u"]),
+        "1000\n"
+    );
+    lab.ok(&["stop", "-n", &c]);
     assert_eq!(lab.state(&c), "STOPPED");
     lab.ok(&["destroy", "-n", &c]);
     lab.assert_clean(&c);

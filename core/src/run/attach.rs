@@ -125,6 +125,23 @@ pub fn attach(
         sys.setns(fd.as_fd(), flag.bits())
             .map_err(|e| fail(format!("entering the {ns} namespace: {e}")))?;
     }
+    // In the container's user namespace (lxc.idmap), host root is nobody:
+    // the namespace's root ids are taken (the requested ones come later).
+    if enter
+        .iter()
+        .any(|(_, f, _)| *f == CloneFlags::CLONE_NEWUSER)
+    {
+        let (g, u) = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
+        let _ = nix::unistd::setgroups(&[]);
+        nix::unistd::setresgid(g, g, g)
+            .and_then(|()| nix::unistd::setresuid(u, u, u))
+            .map_err(|e| {
+                fail(format!(
+                    "taking root's ids in the user namespace: {}",
+                    e.desc()
+                ))
+            })?;
+    }
     let argv = if req.argv.is_empty() {
         vec![login_shell(req.uid)]
     } else {

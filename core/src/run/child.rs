@@ -45,6 +45,9 @@ pub struct ChildPlan<'a> {
     pub go: OwnedFd,
     /// Write end of the report pipe (close-on-exec: exec closes it).
     pub err: OwnedFd,
+    /// `lxc.idmap`: read end of the pipe the monitor writes to once this
+    /// process's maps are written.
+    pub mapped: Option<OwnedFd>,
 }
 
 /// The child's body. Never returns.
@@ -147,9 +150,38 @@ fn setup_nics(plan: &StartPlan, states: &[NicState]) -> Result<(), String> {
     .map_err(|e| format!("starting the I/O runtime: {e}"))?
 }
 
+/// In a user namespace (`lxc.idmap`): waits until the monitor wrote the
+/// maps, then takes the namespace's root ids, which the rest of the setup
+/// and init run as (the host sees the mapped ones).
+fn become_mapped_root(mapped: &OwnedFd) -> Result<(), String> {
+    let mut b = [0u8; 1];
+    if nix::unistd::read(mapped.as_raw_fd(), &mut b).unwrap_or(0) != 1 {
+        // SAFETY: the monitor gave up; nothing to report to.
+        unsafe { libc::_exit(1) }
+    }
+    let _ = nix::unistd::setgroups(&[]);
+    let root_g = nix::unistd::Gid::from_raw(0);
+    let root_u = nix::unistd::Uid::from_raw(0);
+    nix::unistd::setresgid(root_g, root_g, root_g).map_err(|e| {
+        format!(
+            "lxc.idmap: taking gid 0 in the user namespace: {}",
+            e.desc()
+        )
+    })?;
+    nix::unistd::setresuid(root_u, root_u, root_u).map_err(|e| {
+        format!(
+            "lxc.idmap: taking uid 0 in the user namespace: {}",
+            e.desc()
+        )
+    })
+}
+
 /// `report_fd` is the monitor's pipe this process reports a failure on.
 fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible, String> {
     let spec = &plan.plan.spec;
+    if let Some(m) = &plan.mapped {
+        become_mapped_root(m)?;
+    }
     // Until the exec, this is the host's rlxc inside the container's
     // namespaces: closed to container processes that lack CAP_SYS_PTRACE.
     not_dumpable();
@@ -288,6 +320,21 @@ pub fn prepare_rootfs(
     console: Option<&OwnedFd>,
     ttys: &[&OwnedFd],
 ) -> Result<(), String> {
+    if spec.idmap.is_some() {
+        // The monitor's mount of the rootfs is locked in this user
+        // namespace's copy of the tree, and pivot_root refuses a locked
+        // mount: a bind of it made here is this namespace's own.
+        let t = target.display().to_string();
+        mounts::do_mount(
+            sys,
+            Some(&t),
+            &t,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+            "the rootfs in the user namespace",
+        )?;
+    }
     let root: OwnedFd = std::fs::File::open(target)
         .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
         .into();

@@ -133,6 +133,8 @@ pub struct RunSpec {
     pub stop_signal: i32,
     /// `lxc.monitor.signal.pdeath`: sent to init when the monitor dies (0 = none).
     pub pdeath_signal: i32,
+    /// `lxc.idmap`: the container runs in a user namespace with these maps.
+    pub idmap: Option<crate::userns::Maps>,
     /// `lxc.namespace.share.net`: a container name, a pid or a namespace
     /// `lxc.namespace.share.NS = TARGET` for net, ipc, uts, cgroup, time and pid:
     /// the namespace joined (a container name, a pid or a namespace file).
@@ -238,6 +240,12 @@ impl RunSpec {
             reboot_signal: sig("lxc.signal.reboot", libc::SIGINT)?,
             stop_signal: sig("lxc.signal.stop", libc::SIGKILL)?,
             pdeath_signal: sig("lxc.monitor.signal.pdeath", libc::SIGKILL)?,
+            idmap: match cfg.idmaps() {
+                m if m.is_empty() => None,
+                m => Some(
+                    crate::userns::Maps::from_idmaps(&m).map_err(|why| r.bad("lxc.idmap", why))?,
+                ),
+            },
             share: SHAREABLE
                 .iter()
                 .filter_map(|ns| {

@@ -59,6 +59,11 @@ impl Launch {
             || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from);
         let (go_r, go_w) = pipe().map_err(self.io("pipe"))?;
         let (report_r, report_w) = pipe().map_err(self.io("pipe"))?;
+        // lxc.idmap: the child waits on this until its maps are written.
+        let mapped = match self.plan.spec.idmap {
+            Some(_) => Some(pipe().map_err(self.io("pipe"))?),
+            None => None,
+        };
         self.shared_ns = self.open_shared_namespaces()?;
         if let Some(w) = self.warm.take() {
             w.finish();
@@ -83,16 +88,26 @@ impl Launch {
             }
             None => None,
         };
-        let cloned = self.sys.clone_process(self.plan.spec.ns.clone_flags());
+        let user = if self.plan.spec.idmap.is_some() {
+            libc::CLONE_NEWUSER
+        } else {
+            0
+        };
+        let cloned = self
+            .sys
+            .clone_process(self.plan.spec.ns.clone_flags() | user);
         if let (Ok(Cloned::Parent { .. }) | Err(_), Some(own)) = (&cloned, &own_pid_ns) {
             let _ = self.sys.setns(own.as_fd(), libc::CLONE_NEWPID);
         }
         let cloned = cloned.map_err(self.sys_err("cloning the container's first process"))?;
         let (pid, pidfd) = match cloned {
-            Cloned::Child => self.become_child(go_r, report_w),
+            Cloned::Child => self.become_child(go_r, report_w, mapped.map(|(r, _)| r)),
             Cloned::Parent { pid, pidfd } => (pid, pidfd),
         };
         drop(report_w);
+        if let (Some(maps), Some((_, w))) = (&self.plan.spec.idmap, mapped) {
+            self.write_maps(pid, maps, &w)?;
+        }
         // The read end of go stays open until the release, so the go message
         // always has somewhere to go even when the child is already gone.
         self.child = Some(Child {
@@ -117,7 +132,27 @@ impl Launch {
         Ok(())
     }
 
-    fn become_child(&self, go: OwnedFd, report: OwnedFd) -> ! {
+    /// The child's `uid_map` and `gid_map` (root writes them itself), then
+    /// the byte on `mapped` that lets it go on.
+    fn write_maps(
+        &self,
+        pid: i32,
+        maps: &crate::userns::Maps,
+        mapped: &OwnedFd,
+    ) -> Result<(), StartError> {
+        for (file, ranges) in [("uid_map", &maps.uid), ("gid_map", &maps.gid)] {
+            let path = std::path::PathBuf::from(format!("/proc/{pid}/{file}"));
+            self.sys
+                .write_file(&path, crate::userns::Maps::text(ranges).as_bytes())
+                .map_err(self.sys_err(&format!("writing the {file} of lxc.idmap")))?;
+        }
+        nix::unistd::write(mapped, &[1]).map_err(|e| {
+            self.io("letting the child go on after its maps")(std::io::Error::from(e))
+        })?;
+        Ok(())
+    }
+
+    fn become_child(&self, go: OwnedFd, report: OwnedFd, mapped: Option<OwnedFd>) -> ! {
         let ptys = self.ptys.as_ref();
         let console = self
             .terminal
@@ -140,6 +175,7 @@ impl Launch {
             console_stdio: self.terminal.is_none() && !self.plan.options.execute,
             go,
             err: report,
+            mapped,
         })
     }
 

@@ -286,7 +286,14 @@ impl Launch {
         crate::run::monitor::clean_stale(&self.plan.paths, &self.plan.name, &*self.sys)?;
         self.recover_nics(&left);
         std::fs::create_dir_all(&self.run_dir).map_err(self.io("making the run directory"))?;
-        let _ = std::fs::set_permissions(&self.run_dir, std::fs::Permissions::from_mode(0o700));
+        // A container in a user namespace reaches its rootfs mount point in
+        // here as its mapped root: search, but no listing.
+        let mode = if self.plan.spec.idmap.is_some() {
+            0o711
+        } else {
+            0o700
+        };
+        let _ = std::fs::set_permissions(&self.run_dir, std::fs::Permissions::from_mode(mode));
         Ok(())
     }
 
@@ -381,6 +388,20 @@ impl Launch {
         let want_pty = self.plan.spec.console && self.terminal.is_none() && !o.execute;
         let ttys = if o.execute { 0 } else { self.plan.spec.ttys };
         self.ptys = Some(Ptys::open(want_pty, ttys).map_err(self.io("allocating ptys"))?);
+        // lxc.idmap: the container's root owns its console and ttys, as it
+        // could not open them otherwise.
+        if let (Some(maps), Some(p)) = (&self.plan.spec.idmap, &self.ptys) {
+            let host = |r: &[crate::userns::maps::Range]| crate::userns::shift::host_id(r, 0);
+            let (uid, gid) = (host(&maps.uid), host(&maps.gid));
+            for pty in p.console.iter().chain(&p.ttys) {
+                nix::unistd::fchown(
+                    std::os::fd::AsRawFd::as_raw_fd(&pty.slave),
+                    uid.map(nix::unistd::Uid::from_raw),
+                    gid.map(nix::unistd::Gid::from_raw),
+                )
+                .map_err(|e| self.io("giving the ptys to the container's root")(e.into()))?;
+            }
+        }
         Ok(())
     }
 

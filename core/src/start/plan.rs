@@ -145,13 +145,13 @@ impl StartPlan {
         let dir = paths
             .container_dir(name)
             .map_err(|e| command_error(name, e.to_string()))?;
-        if config.is_unprivileged() {
-            // Refused rather than run as a root container the config did
-            // not ask for: the start in a user namespace is not built yet.
+        if config.is_unprivileged() && !nix::unistd::geteuid().is_root() {
+            // A user's own: its maps go through newuidmap and its cgroups
+            // and NICs through delegation, which are not built yet.
             return Err(PlanError::Spec(SpecError::Key {
                 name: name.into(),
                 key: "lxc.idmap".into(),
-                why: "a container in a user namespace does not start in this version of rlxc yet (its rootfs is mapped at create; the start is issue 12's next step); remove lxc.idmap to run it as a root container".into(),
+                why: "a user's own container in a user namespace does not start in this version of rlxc yet (root's containers with lxc.idmap do)".into(),
             }));
         }
         let mut spec = RunSpec::from_config(name, &dir, config)?;
