@@ -164,3 +164,62 @@ fn a_sysvinit_guest_runs_its_gettys_and_halts_on_stop() {
     lab.ok(&["destroy", "-n", &c]);
     lab.assert_clean(&c);
 }
+
+#[test]
+fn a_debian_guest_in_a_user_namespace_boots_systemd_to_running() {
+    let Some(lab) = Lab::new() else { return };
+    let have = run(std::process::Command::new("sh").args([
+        "-c",
+        "command -v debootstrap || test -x /usr/sbin/debootstrap",
+    ]))
+    .status
+    .success();
+    if !rlxc_tests::require(have, "debootstrap") {
+        return;
+    }
+    with_cache(&lab);
+    // lxc.idmap: the cached tree is shifted to 100000…, and systemd runs
+    // as that on the host, with the container's cgroups its own.
+    let f = lab.path().join("map.conf");
+    std::fs::write(
+        &f,
+        "lxc.net.0.type = empty\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n",
+    )
+    .unwrap();
+    let c = lab.name("debmap");
+    lab.ok(&[
+        "create",
+        "-n",
+        &c,
+        "-f",
+        &f.display().to_string(),
+        "-t",
+        "debian",
+    ]);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(lab.rootfs(&c).join("usr/bin/apt"))
+            .unwrap()
+            .uid(),
+        100_000
+    );
+    lab.ok(&["start", "-n", &c, "-d"]);
+    let state = lab.attach_sh(
+        &c,
+        "for i in $(seq 100); do s=$(systemctl is-system-running --wait 2>/dev/null) && break; sleep 0.1; done; echo $s",
+    );
+    assert_eq!(state, "running\n", "systemd's state in the user namespace");
+    let pid = lab.pid(&c);
+    assert_eq!(
+        std::fs::metadata(format!("/proc/{pid}")).unwrap().uid(),
+        100_000
+    );
+    let o = run(&mut lab.cmd(&["stop", "-n", &c, "-t", "20", "--nokill"]));
+    assert!(
+        o.status.success(),
+        "a clean stop: {}",
+        rlxc_tests::stderr(&o)
+    );
+    lab.ok(&["destroy", "-n", &c]);
+    lab.assert_clean(&c);
+}

@@ -312,6 +312,44 @@ impl Launch {
             })?;
         cg.apply(&*self.sys, &self.plan.cgroup.writes)?;
         cg.apply_devices(&*self.sys, &self.plan.devices, &self.run_dir)?;
+        if let Some(maps) = &self.plan.spec.idmap {
+            let dirs: Vec<PathBuf> = cg.dirs.iter().map(|d| d.path.clone()).collect();
+            self.give_cgroups(&dirs, maps)?;
+        }
+        Ok(())
+    }
+
+    /// lxc.idmap: the container's root owns its cgroup directories and the
+    /// files that place processes and enable controllers, as LXC gives
+    /// them, so that its init (systemd) can make cgroups below; the limits
+    /// the config set stay the host's.
+    fn give_cgroups(&self, dirs: &[PathBuf], maps: &crate::userns::Maps) -> Result<(), StartError> {
+        let host = |r: &[crate::userns::maps::Range]| {
+            crate::userns::shift::host_id(r, 0).map(nix::unistd::Uid::from_raw)
+        };
+        let (uid, gid) = (
+            host(&maps.uid),
+            crate::userns::shift::host_id(&maps.gid, 0).map(nix::unistd::Gid::from_raw),
+        );
+        for d in dirs {
+            let files = [
+                "cgroup.procs",
+                "cgroup.threads",
+                "cgroup.subtree_control",
+                "tasks",
+            ];
+            for p in std::iter::once(d.clone()).chain(files.iter().map(|f| d.join(f))) {
+                match nix::unistd::chown(&p, uid, gid) {
+                    Ok(()) | Err(nix::errno::Errno::ENOENT) => {}
+                    Err(e) => {
+                        return Err(self.io(&format!(
+                            "giving {} to the container's root (lxc.idmap)",
+                            p.display()
+                        ))(e.into()))
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
