@@ -88,3 +88,69 @@ fn a_user_creates_lists_and_destroys_in_its_own_places() {
     }
     assert!(!dir.exists());
 }
+
+#[test]
+fn a_users_mapped_rootfs_is_the_container_roots_and_is_destroyed_from_its_namespace() {
+    let have = rlxc_tests::is_root()
+        && Path::new("/bin/busybox").exists()
+        && Path::new("/usr/bin/newuidmap").exists();
+    if !rlxc_tests::require(
+        have,
+        "root (to make a user), busybox and newuidmap (uidmap)",
+    ) {
+        return;
+    }
+    let Some(u) = TestUser::new("m") else { return };
+    let home = format!("/home/{}", u.name);
+    let cfg = Path::new(&home).join(".config/lxc");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("default.conf"),
+        format!(
+            "lxc.net.0.type = empty\nlxc.idmap = u 0 {s} 65536\nlxc.idmap = g 0 {s} 65536\n",
+            s = u.sub
+        ),
+    )
+    .unwrap();
+    for d in [Path::new(&home).join(".config"), cfg.clone()] {
+        std::os::unix::fs::chown(&d, Some(u.uid), Some(u.uid)).unwrap();
+    }
+    let ok = |o: &std::process::Output| {
+        assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
+    };
+    ok(&u.rlxc(&[], &["create", "-n", "m1", "-t", "busybox"]));
+    let root = Path::new(&home).join(".local/share/lxc/m1/rootfs");
+    use std::os::unix::fs::MetadataExt;
+    let m = |p: &str| std::fs::symlink_metadata(root.join(p)).unwrap();
+    // What the user's template wrote is the container root's: the
+    // user's first subordinate id on the host.
+    assert_eq!(
+        (m("").uid(), m("etc/passwd").uid(), m("bin/busybox").gid()),
+        (u.sub, u.sub, u.sub)
+    );
+    assert_eq!(m("bin/busybox").mode() & 0o4000, 0o4000, "set-user-id kept");
+    // Its start is not built yet, and says so by key.
+    let o = u.rlxc(&[], &["start", "-n", "m1"]);
+    assert!(
+        stderr(&o).contains("key `lxc.idmap`: a user's own container"),
+        "{}",
+        stderr(&o)
+    );
+    // Files the user may not remove itself go from the namespace.
+    ok(&u.rlxc(&[], &["destroy", "-n", "m1"]));
+    assert!(!root.exists());
+    // A map the user is not granted is named before anything is made.
+    std::fs::write(
+        cfg.join("default.conf"),
+        "lxc.net.0.type = empty\nlxc.idmap = u 0 50000 10\nlxc.idmap = g 0 50000 10\n",
+    )
+    .unwrap();
+    let o = u.rlxc(&[], &["create", "-n", "m2", "-t", "busybox"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("may not map host ids 50000 to 50009"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new(&home).join(".local/share/lxc/m2").exists());
+}

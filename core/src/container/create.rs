@@ -335,6 +335,41 @@ async fn build(
 
 /// The names inside the container of the NICs the base config gives
 /// (`lxc.net.N.name`, else `ethN`), leaving out `empty` and `none` ones.
+/// For a user other than root, a dir rootfs of a container with
+/// `lxc.idmap` holds the mapped ids' files, which only that namespace may
+/// remove: removed from inside one (the user's own id beside the maps).
+fn empty_users_rootfs(cfg: &crate::config::Config, spec: &RootfsSpec) -> Result<(), String> {
+    let maps =
+        crate::userns::Maps::from_idmaps(&cfg.idmaps()).map_err(|e| format!("lxc.idmap: {e}"))?;
+    if nix::unistd::geteuid().is_root() || maps.uid.is_empty() {
+        return Ok(());
+    }
+    let path = PathBuf::from(&spec.location);
+    if spec.backend.as_deref().is_some_and(|b| b != "dir") || !path.is_dir() {
+        return Ok(());
+    }
+    let (uid, gid) = (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
+    crate::userns::shift::in_users_namespace(
+        &maps,
+        uid,
+        gid,
+        move || match std::fs::remove_dir_all(&path) {
+            Ok(()) => 0,
+            Err(e) => {
+                let _ = nix::unistd::write(
+                    std::io::stderr(),
+                    format!("rlxc: removing {}: {e}\n", path.display()).as_bytes(),
+                );
+                1
+            }
+        },
+    )
+    .map_err(|e| format!("lxc.idmap: removing the rootfs: {e}"))
+}
+
 /// The id maps (`lxc.idmap`) of the config the container starts from.
 fn base_maps(new: &NewContainer) -> Result<crate::userns::Maps, CreateError> {
     let Some(cfg) = new
@@ -356,8 +391,8 @@ fn root_of(ranges: &[crate::userns::maps::Range]) -> Option<u32> {
 }
 
 /// With `lxc.idmap`, the rootfs's owners shifted through the maps, so that
-/// the container's root owns it (done as root; a user's own containers
-/// are mapped once their start is built).
+/// the container's root owns it: root shifts the tree itself, a user gives
+/// what it wrote to the container's root from inside a user namespace.
 async fn map_rootfs(
     sys: &dyn Sys,
     new: &NewContainer,
@@ -384,8 +419,18 @@ async fn map_rootfs(
         return Ok(());
     };
     if !nix::unistd::geteuid().is_root() {
-        tracing::warn!("container `{name}`: lxc.idmap: the rootfs keeps your ids (mapping a user's rootfs is not built yet)");
-        return Ok(());
+        // What the user wrote is its own: it becomes the container root's,
+        // through newuidmap/newgidmap in a user namespace.
+        let (uid, gid) = (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
+        return crate::userns::shift::give_users_tree(&path, maps, uid, gid)
+            .map(|_| ())
+            .map_err(|e| CreateError::Hook {
+                name,
+                why: format!("lxc.idmap: {e}"),
+            });
     }
     let n = crate::userns::shift::shift_tree(&path, maps).map_err(|source| CreateError::Io {
         name: name.clone(),
@@ -597,6 +642,17 @@ pub async fn destroy_holding_lock(
     std::fs::rename(&dir, &gone).map_err(io_err(name, &dir))?;
     if let (Some(spec), true) = (spec, managed) {
         let moved = rebase(&spec, &dir, &gone);
+        // A user's mapped rootfs is the container root's: emptied from a
+        // user namespace with its maps before the backend removes it.
+        if let Ok(c) = &config {
+            if let Err(why) = empty_users_rootfs(c, &moved) {
+                let _ = std::fs::rename(&gone, &dir);
+                return Err(CreateError::Hook {
+                    name: name.into(),
+                    why,
+                });
+            }
+        }
         if let Some(backend) = rootfs_backend(&moved) {
             if let Err(source) = backend.destroy(sys, &moved).await {
                 // Put the container back so nothing is lost and the user can retry.

@@ -153,25 +153,34 @@ pub fn plan(req: &UsernsExec, uid: u32, gid: u32) -> Result<Maps, UsernsError> {
             )));
         }
     }
-    if uid != 0 {
-        subid::check(
-            &maps.uid,
-            uid,
-            &subid::grants(&read("/etc/subuid"), &name, uid),
-            "/etc/subuid",
-            &name,
-        )
-        .map_err(maps_err)?;
-        subid::check(
-            &maps.gid,
-            gid,
-            &subid::grants(&read("/etc/subgid"), &name, uid),
-            "/etc/subgid",
-            &name,
-        )
-        .map_err(maps_err)?;
-    }
+    check_grants(&maps, uid, gid)?;
     Ok(maps)
+}
+
+/// Checks `maps` against what the caller (`uid`) is granted in
+/// `/etc/subuid` and `/etc/subgid`; root may map anything.
+pub fn check_grants(maps: &Maps, uid: u32, gid: u32) -> Result<(), UsernsError> {
+    if uid == 0 {
+        return Ok(());
+    }
+    let name = caller_name(uid);
+    let granted = |file: &str| subid::grants(&read(file), &name, uid);
+    subid::check(
+        &maps.uid,
+        uid,
+        &granted("/etc/subuid"),
+        "/etc/subuid",
+        &name,
+    )
+    .map_err(maps_err)?;
+    subid::check(
+        &maps.gid,
+        gid,
+        &granted("/etc/subgid"),
+        "/etc/subgid",
+        &name,
+    )
+    .map_err(maps_err)
 }
 
 fn sys(what: &str, e: impl std::fmt::Display) -> UsernsError {
@@ -229,18 +238,59 @@ pub fn usernsexec(req: &UsernsExec) -> Result<i32, UsernsError> {
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
         .map_err(|_| maps_err("a command argument holds a NUL byte".into()))?;
+    let (u, g) = (req.uid, req.gid);
+    in_userns(&maps, uid == 0, move || {
+        take_ids(u, g);
+        let e = nix::unistd::execvp(&argv[0], &argv).unwrap_err();
+        fail(&format!("exec {}", argv[0].to_string_lossy()), e)
+    })
+}
+
+/// Runs `body` in a forked child inside a new user namespace with `maps`
+/// (written by the parent: directly when `root`, else through
+/// newuidmap/newgidmap); returns the child's exit status. `body` runs with
+/// every capability in the namespace; it execs, or returns the status the
+/// child exits with.
+pub fn in_userns(maps: &Maps, root: bool, body: impl FnOnce() -> i32) -> Result<i32, UsernsError> {
     let (ready_r, ready_w) = nix::unistd::pipe().map_err(|e| sys("pipe", e))?;
     let (go_r, go_w) = nix::unistd::pipe().map_err(|e| sys("pipe", e))?;
     // SAFETY: the child only makes system calls, then execs or exits.
     match unsafe { nix::unistd::fork() }.map_err(|e| sys("fork", e))? {
         nix::unistd::ForkResult::Child => {
             drop((ready_r, go_w));
-            child(&ready_w, &go_r, req.uid, req.gid, &argv)
+            child(&ready_w, &go_r);
+            let code = body();
+            // SAFETY: leaving the forked child without the parent's atexit work.
+            unsafe { libc::_exit(code) }
         }
         nix::unistd::ForkResult::Parent { child } => {
             drop((ready_w, go_r));
-            parent(child, &ready_r, &go_w, &maps, uid == 0)
+            parent(child, &ready_r, &go_w, maps, root)
         }
+    }
+}
+
+/// Leaves the forked child with a message on stderr.
+fn fail(what: &str, e: nix::errno::Errno) -> ! {
+    let msg = format!("rlxc: {what}: {e}\n");
+    let _ = nix::unistd::write(std::io::stderr(), msg.as_bytes());
+    // SAFETY: leaving the forked child without running the parent's atexit work.
+    unsafe { libc::_exit(127) }
+}
+
+/// Takes `uid` and `gid` inside (supplementary groups dropped where the
+/// map allows it: they are not mapped, so they would show as nogroup).
+fn take_ids(uid: u32, gid: u32) {
+    let _ = nix::unistd::setgroups(&[]);
+    let (g, u) = (
+        nix::unistd::Gid::from_raw(gid),
+        nix::unistd::Uid::from_raw(uid),
+    );
+    if let Err(e) = nix::unistd::setresgid(g, g, g) {
+        fail("setresgid", e);
+    }
+    if let Err(e) = nix::unistd::setresuid(u, u, u) {
+        fail("setresuid", e);
     }
 }
 
@@ -274,13 +324,8 @@ fn parent(
     }
 }
 
-fn child(ready: &OwnedFd, go: &OwnedFd, uid: u32, gid: u32, argv: &[CString]) -> ! {
-    let fail = |what: &str, e: nix::errno::Errno| -> ! {
-        let msg = format!("rlxc usernsexec: {what}: {e}\n");
-        let _ = nix::unistd::write(std::io::stderr(), msg.as_bytes());
-        // SAFETY: leaving the forked child without running the parent's atexit work.
-        unsafe { libc::_exit(127) }
-    };
+/// The child's side: unshares, tells the parent, waits until its maps are written.
+fn child(ready: &OwnedFd, go: &OwnedFd) {
     if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER) {
         fail("unshare(CLONE_NEWUSER)", e);
     }
@@ -290,21 +335,6 @@ fn child(ready: &OwnedFd, go: &OwnedFd, uid: u32, gid: u32, argv: &[CString]) ->
         // SAFETY: as above; the parent gave up.
         unsafe { libc::_exit(127) }
     }
-    // Supplementary groups are dropped where the map allows it (they are
-    // not mapped, so they would show as nogroup).
-    let _ = nix::unistd::setgroups(&[]);
-    let (g, u) = (
-        nix::unistd::Gid::from_raw(gid),
-        nix::unistd::Uid::from_raw(uid),
-    );
-    if let Err(e) = nix::unistd::setresgid(g, g, g) {
-        fail("setresgid", e);
-    }
-    if let Err(e) = nix::unistd::setresuid(u, u, u) {
-        fail("setresuid", e);
-    }
-    let e = nix::unistd::execvp(&argv[0], argv).unwrap_err();
-    fail(&format!("exec {}", argv[0].to_string_lossy()), e)
 }
 
 #[cfg(test)]

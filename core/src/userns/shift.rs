@@ -66,6 +66,93 @@ fn err(p: &Path, e: &std::io::Error) -> std::io::Error {
 /// returns how many entries it changed. An id the maps do not cover is an
 /// error naming the file: the container could not own it.
 pub fn shift_tree(root: &Path, maps: &Maps) -> std::io::Result<u64> {
+    shift_tree_by(root, |u, g| {
+        Some((host_id(&maps.uid, u)?, host_id(&maps.gid, g)?))
+    })
+}
+
+/// A user's rootfs (what it wrote is its own): in a user namespace where
+/// the container's maps stand beside the user's own id, every file of the
+/// user becomes the container root's. Returns how many entries changed.
+pub fn give_users_tree(
+    root: &Path,
+    maps: &Maps,
+    uid: u32,
+    gid: u32,
+) -> Result<u64, super::UsernsError> {
+    let root = root.to_path_buf();
+    let (xu, xg) = beside(maps)?;
+    in_users_namespace(maps, uid, gid, move || {
+        let r = shift_tree_by(&root, |u, g| {
+            Some((if u == xu { 0 } else { u }, if g == xg { 0 } else { g }))
+        });
+        match r {
+            Ok(_) => 0,
+            Err(e) => {
+                let _ = nix::unistd::write(std::io::stderr(), format!("rlxc: {e}\n").as_bytes());
+                1
+            }
+        }
+    })
+    .map(|()| 0)
+}
+
+/// The ids just past `maps`' ranges inside, where the user's own ids go.
+fn beside(maps: &Maps) -> Result<(u32, u32), super::UsernsError> {
+    let next = |r: &[Range]| {
+        r.iter()
+            .map(|x| u64::from(x.ns) + u64::from(x.count))
+            .max()
+            .unwrap_or(0)
+    };
+    match (
+        u32::try_from(next(&maps.uid)),
+        u32::try_from(next(&maps.gid)),
+    ) {
+        (Ok(u), Ok(g)) => Ok((u, g)),
+        _ => Err(super::UsernsError::Maps(
+            "lxc.idmap leaves no id for you beside it".into(),
+        )),
+    }
+}
+
+/// Runs `body` in a user namespace with `maps` and the caller's own ids
+/// just past them (checked against its grants first); its failure is an
+/// error, its message printed by `body`.
+pub fn in_users_namespace(
+    maps: &Maps,
+    uid: u32,
+    gid: u32,
+    body: impl FnOnce() -> i32,
+) -> Result<(), super::UsernsError> {
+    let (xu, xg) = beside(maps)?;
+    let mut helper = maps.clone();
+    helper.uid.push(Range {
+        ns: xu,
+        host: uid,
+        count: 1,
+    });
+    helper.gid.push(Range {
+        ns: xg,
+        host: gid,
+        count: 1,
+    });
+    super::exec::check_grants(&helper, uid, gid)?;
+    match super::exec::in_userns(&helper, false, body)? {
+        0 => Ok(()),
+        _ => Err(super::UsernsError::Sys {
+            what: "in the container's user namespace".into(),
+            why: "its error is above".into(),
+        }),
+    }
+}
+
+/// Shifts every owner under `root` (and `root` itself) by `to(uid, gid)`;
+/// `None` is an error naming the file.
+pub fn shift_tree_by(
+    root: &Path,
+    to: impl Fn(u32, u32) -> Option<(u32, u32)>,
+) -> std::io::Result<u64> {
     let dev = std::fs::symlink_metadata(root)
         .map_err(|e| err(root, &e))?
         .dev();
@@ -78,9 +165,9 @@ pub fn shift_tree(root: &Path, maps: &Maps) -> std::io::Result<u64> {
         if m.dev() != dev || (m.nlink() > 1 && !m.is_dir() && !linked.insert(m.ino())) {
             continue;
         }
-        let (uid, gid) = match (host_id(&maps.uid, m.uid()), host_id(&maps.gid, m.gid())) {
-            (Some(u), Some(g)) => (u, g),
-            _ => {
+        let (uid, gid) = match to(m.uid(), m.gid()) {
+            Some(ids) => ids,
+            None => {
                 return Err(err(
                     &p,
                     &std::io::Error::new(
