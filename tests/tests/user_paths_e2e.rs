@@ -90,7 +90,7 @@ fn a_user_creates_lists_and_destroys_in_its_own_places() {
 }
 
 #[test]
-fn a_users_mapped_rootfs_is_the_container_roots_and_is_destroyed_from_its_namespace() {
+fn a_users_container_runs_in_its_user_namespace_and_is_destroyed_from_it() {
     let have = rlxc_tests::is_root()
         && Path::new("/bin/busybox").exists()
         && Path::new("/usr/bin/newuidmap").exists();
@@ -129,13 +129,67 @@ fn a_users_mapped_rootfs_is_the_container_roots_and_is_destroyed_from_its_namesp
         (u.sub, u.sub, u.sub)
     );
     assert_eq!(m("bin/busybox").mode() & 0o4000, 0o4000, "set-user-id kept");
-    // Its start is not built yet, and says so by key.
+    // The user starts it: in a user namespace with its maps (written by
+    // newuidmap/newgidmap), as the mapped ids on the host; twice.
+    for _ in 0..2 {
+        ok(&u.rlxc(&[], &["start", "-n", "m1"]));
+        let pid: i32 = stdout(&u.rlxc(&[], &["info", "-n", "m1", "-p", "-H"]))
+            .trim()
+            .parse()
+            .unwrap();
+        let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
+        assert_eq!(
+            map.split_whitespace().collect::<Vec<_>>(),
+            ["0", &u.sub.to_string(), "65536"]
+        );
+        assert_eq!(
+            std::fs::metadata(format!("/proc/{pid}")).unwrap().uid(),
+            u.sub
+        );
+        let o = u.rlxc(
+            &[],
+            &[
+                "attach",
+                "-n",
+                "m1",
+                "--",
+                "sh",
+                "-c",
+                "id -u; touch /root/by-attach",
+            ],
+        );
+        assert_eq!(stdout(&o), "0\n", "{}", stderr(&o));
+        assert_eq!(m("root/by-attach").uid(), u.sub);
+        assert!(stdout(&u.rlxc(&[], &["info", "-n", "m1"])).contains("RUNNING"));
+        ok(&u.rlxc(&[], &["stop", "-n", "m1", "-k"]));
+        assert!(stdout(&u.rlxc(&[], &["info", "-n", "m1"])).contains("STOPPED"));
+    }
+    // What a user's container cannot have yet is named: a cgroup limit
+    // (no delegated cgroup), a veth NIC (it needs lxc-user-nic).
+    let conf = Path::new(&home).join(".local/share/lxc/m1/config");
+    let base = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        format!("{base}lxc.cgroup.memory.limit_in_bytes = 100000000\n"),
+    )
+    .unwrap();
     let o = u.rlxc(&[], &["start", "-n", "m1"]);
     assert!(
-        stderr(&o).contains("key `lxc.idmap`: a user's own container"),
+        stderr(&o).contains("no cgroup of its own"),
         "{}",
         stderr(&o)
     );
+    std::fs::write(
+        &conf,
+        base.replace(
+            "lxc.net.0.type = empty",
+            "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0",
+        ),
+    )
+    .unwrap();
+    let o = u.rlxc(&[], &["start", "-n", "m1"]);
+    assert!(stderr(&o).contains("lxc-user-nic"), "{}", stderr(&o));
+    std::fs::write(&conf, base).unwrap();
     // Files the user may not remove itself go from the namespace.
     ok(&u.rlxc(&[], &["destroy", "-n", "m1"]));
     assert!(!root.exists());

@@ -150,15 +150,34 @@ fn setup_nics(plan: &StartPlan, states: &[NicState]) -> Result<(), String> {
     .map_err(|e| format!("starting the I/O runtime: {e}"))?
 }
 
-/// In a user namespace (`lxc.idmap`): waits until the monitor wrote the
-/// maps, then takes the namespace's root ids, which the rest of the setup
-/// and init run as (the host sees the mapped ones).
-fn become_mapped_root(mapped: &OwnedFd) -> Result<(), String> {
+/// In a user namespace (`lxc.idmap`): waits until the monitor wrote the maps.
+fn wait_mapped(mapped: &OwnedFd) {
     let mut b = [0u8; 1];
     if nix::unistd::read(mapped.as_raw_fd(), &mut b).unwrap_or(0) != 1 {
         // SAFETY: the monitor gave up; nothing to report to.
         unsafe { libc::_exit(1) }
     }
+}
+
+/// The rootfs bound onto itself in this mount namespace: the monitor's
+/// mount is locked in this user namespace's copy of the tree (and a user's
+/// monitor makes none), and pivot_root refuses a locked mount.
+fn bind_rootfs_here(sys: &dyn Sys, target: &Path) -> Result<(), String> {
+    let t = target.display().to_string();
+    mounts::do_mount(
+        sys,
+        Some(&t),
+        &t,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+        "the rootfs in the user namespace",
+    )
+}
+
+/// Takes the namespace's root ids, which the rest of the setup and init run
+/// as (the host sees the mapped ones).
+fn take_root() -> Result<(), String> {
     let _ = nix::unistd::setgroups(&[]);
     let root_g = nix::unistd::Gid::from_raw(0);
     let root_u = nix::unistd::Uid::from_raw(0);
@@ -179,8 +198,22 @@ fn become_mapped_root(mapped: &OwnedFd) -> Result<(), String> {
 /// `report_fd` is the monitor's pipe this process reports a failure on.
 fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible, String> {
     let spec = &plan.plan.spec;
+    // The rootfs as this process reaches it: by its path, or in a user's
+    // container through a descriptor opened before the ids change (the
+    // namespace's root may not search the user's home on the way).
+    let mut rootfs_fd: Option<OwnedFd> = None;
     if let Some(m) = &plan.mapped {
-        become_mapped_root(m)?;
+        wait_mapped(m);
+        // Still with the caller's ids, which reach the rootfs's directory.
+        if let Some(r) = &plan.plan.rootfs {
+            bind_rootfs_here(plan.sys, &r.target)?;
+            if plan.plan.unprivileged {
+                let f = std::fs::File::open(&r.target)
+                    .map_err(|e| format!("opening the rootfs at {}: {e}", r.target.display()))?;
+                rootfs_fd = Some(f.into());
+            }
+        }
+        take_root()?;
     }
     // Until the exec, this is the host's rlxc inside the container's
     // namespaces: closed to container processes that lack CAP_SYS_PTRACE.
@@ -214,9 +247,16 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
     };
     let sealed = Sealed::make(plan.plan.options.execute)?;
     match (&plan.plan.rootfs, &spec.rootfs) {
-        (Some(r), Some(location)) => setup_rootfs(&plan, location, &r.target)?,
+        (Some(r), Some(location)) => {
+            let target = rootfs_fd.as_ref().map_or_else(
+                || r.target.clone(),
+                |fd| std::path::PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())),
+            );
+            setup_rootfs(&plan, location, &target)?;
+        }
         _ => setup_host_tree(&plan)?,
     }
+    drop(rootfs_fd);
     if spec.hooks.has(HookKind::StartHost) {
         tell(&plan.err, &ToMonitor::Prepared);
     }
@@ -320,21 +360,6 @@ pub fn prepare_rootfs(
     console: Option<&OwnedFd>,
     ttys: &[&OwnedFd],
 ) -> Result<(), String> {
-    if spec.idmap.is_some() {
-        // The monitor's mount of the rootfs is locked in this user
-        // namespace's copy of the tree, and pivot_root refuses a locked
-        // mount: a bind of it made here is this namespace's own.
-        let t = target.display().to_string();
-        mounts::do_mount(
-            sys,
-            Some(&t),
-            &t,
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None,
-            "the rootfs in the user namespace",
-        )?;
-    }
     let root: OwnedFd = std::fs::File::open(target)
         .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
         .into();

@@ -140,11 +140,19 @@ impl Launch {
         maps: &crate::userns::Maps,
         mapped: &OwnedFd,
     ) -> Result<(), StartError> {
-        for (file, ranges) in [("uid_map", &maps.uid), ("gid_map", &maps.gid)] {
-            let path = std::path::PathBuf::from(format!("/proc/{pid}/{file}"));
-            self.sys
-                .write_file(&path, crate::userns::Maps::text(ranges).as_bytes())
-                .map_err(self.sys_err(&format!("writing the {file} of lxc.idmap")))?;
+        if self.plan.unprivileged {
+            // A user's: through the setuid helpers, which check its grants.
+            crate::userns::exec::write_maps(pid, maps, false).map_err(|e| StartError::Child {
+                name: self.plan.name.clone(),
+                message: format!("lxc.idmap: {e}"),
+            })?;
+        } else {
+            for (file, ranges) in [("uid_map", &maps.uid), ("gid_map", &maps.gid)] {
+                let path = std::path::PathBuf::from(format!("/proc/{pid}/{file}"));
+                self.sys
+                    .write_file(&path, crate::userns::Maps::text(ranges).as_bytes())
+                    .map_err(self.sys_err(&format!("writing the {file} of lxc.idmap")))?;
+            }
         }
         nix::unistd::write(mapped, &[1]).map_err(|e| {
             self.io("letting the child go on after its maps")(std::io::Error::from(e))

@@ -128,13 +128,18 @@ impl Launch {
         if hooks.has(HookKind::PreStart) || hooks.has(HookKind::PostStop) {
             s.push(Stage::PreStart);
         }
-        if self.plan.spec.lsm.load.is_some() {
+        // A user's container: no profile to load, no cgroups of its own,
+        // no monitor mount namespace (its first process binds the rootfs).
+        let user = self.plan.unprivileged;
+        if self.plan.spec.lsm.load.is_some() && !user {
             s.push(Stage::Lsm);
         }
-        s.push(Stage::Cgroups);
+        if !user {
+            s.push(Stage::Cgroups);
+        }
         // pre-mount hooks run in the monitor's own mount namespace, which
         // this stage makes even for a start without a rootfs.
-        if self.plan.rootfs.is_some() || hooks.has(HookKind::PreMount) {
+        if (self.plan.rootfs.is_some() || hooks.has(HookKind::PreMount)) && !user {
             s.push(Stage::Rootfs);
         }
         s.extend([Stage::Ptys, Stage::Socket, Stage::Clone]);
@@ -427,8 +432,42 @@ impl Launch {
         let ttys = if o.execute { 0 } else { self.plan.spec.ttys };
         self.ptys = Some(Ptys::open(want_pty, ttys).map_err(self.io("allocating ptys"))?);
         // lxc.idmap: the container's root owns its console and ttys, as it
-        // could not open them otherwise.
-        if let (Some(maps), Some(p)) = (&self.plan.spec.idmap, &self.ptys) {
+        // could not open them otherwise (a user gives them from a user
+        // namespace: it may not chown to other ids itself).
+        if let (Some(maps), Some(p), true) =
+            (&self.plan.spec.idmap, &self.ptys, self.plan.unprivileged)
+        {
+            let fds: Vec<i32> = p
+                .console
+                .iter()
+                .chain(&p.ttys)
+                .map(|t| std::os::fd::AsRawFd::as_raw_fd(&t.slave))
+                .collect();
+            let (uid, gid) = (
+                nix::unistd::getuid().as_raw(),
+                nix::unistd::getgid().as_raw(),
+            );
+            crate::userns::shift::in_users_namespace(maps, uid, gid, move || {
+                let mut code = 0;
+                for fd in &fds {
+                    if nix::unistd::fchown(
+                        *fd,
+                        Some(nix::unistd::Uid::from_raw(0)),
+                        Some(nix::unistd::Gid::from_raw(0)),
+                    )
+                    .is_err()
+                    {
+                        code = 1;
+                    }
+                }
+                code
+            })
+            .map_err(|e| {
+                self.io("giving the ptys to the container's root")(std::io::Error::other(
+                    e.to_string(),
+                ))
+            })?;
+        } else if let (Some(maps), Some(p)) = (&self.plan.spec.idmap, &self.ptys) {
             let host = |r: &[crate::userns::maps::Range]| crate::userns::shift::host_id(r, 0);
             let (uid, gid) = (host(&maps.uid), host(&maps.gid));
             for pty in p.console.iter().chain(&p.ttys) {
@@ -462,7 +501,9 @@ impl Launch {
 
     fn nic_host_half(&mut self, i: usize) -> Result<(), StartError> {
         let pid = self.child.as_ref().map_or(0, |c| c.pid);
-        if self.netns.is_none() && self.plan.spec.ns.net {
+        // A user's NICs are `empty` or `none` (no host half to make), and its
+        // monitor may not open the non-dumpable child's namespaces anyway.
+        if self.netns.is_none() && self.plan.spec.ns.net && !self.plan.unprivileged {
             self.netns = Some(
                 self.sys
                     .open_netns(pid)

@@ -129,6 +129,10 @@ pub struct StartPlan {
     pub options: StartOptions,
     /// Notes for the user (each cgroup translation, naming the key).
     pub warnings: Vec<String>,
+    /// Started by a user other than root: no cgroups of its own, no mount
+    /// namespace of the monitor's (the container's first process binds its
+    /// rootfs), maps through newuidmap/newgidmap.
+    pub unprivileged: bool,
 }
 
 impl StartPlan {
@@ -145,24 +149,41 @@ impl StartPlan {
         let dir = paths
             .container_dir(name)
             .map_err(|e| command_error(name, e.to_string()))?;
-        if config.is_unprivileged() && !nix::unistd::geteuid().is_root() {
-            // A user's own: its maps go through newuidmap and its cgroups
-            // and NICs through delegation, which are not built yet.
+        let unprivileged = !nix::unistd::geteuid().is_root();
+        if unprivileged && !config.is_unprivileged() {
             return Err(PlanError::Spec(SpecError::Key {
                 name: name.into(),
                 key: "lxc.idmap".into(),
-                why: "a user's own container in a user namespace does not start in this version of rlxc yet (root's containers with lxc.idmap do)".into(),
+                why: "a user's container runs in a user namespace: give it lxc.idmap lines from your /etc/subuid and /etc/subgid ranges (in ~/.config/lxc/default.conf for new ones)".into(),
             }));
         }
         let mut spec = RunSpec::from_config(name, &dir, config)?;
         spec.seccomp = seccomp_filter(name, config, &paths.seccomp_cache())?;
-        let rootfs = rootfs_plan(name, paths, config, registry)?;
+        let mut rootfs = rootfs_plan(name, paths, config, registry)?;
+        if unprivileged {
+            user_rootfs(name, rootfs.as_mut())?;
+        }
         // The backend's location, without the prefix that chose the backend.
         spec.rootfs = rootfs.as_ref().map(|r| PathBuf::from(&r.spec.location));
         if let Some(r) = &rootfs {
             spec.hooks.set_rootfs_mount(&r.target);
         }
         let nics = nic_plans(name, config, registry)?;
+        if unprivileged {
+            if let Some(n) = nics
+                .iter()
+                .find(|n| !matches!(n.nic.kind.as_deref(), Some("empty" | "none")))
+            {
+                return Err(PlanError::Nic {
+                    name: name.into(),
+                    index: n.nic.index,
+                    why: format!(
+                        "a user's container gets a {} NIC through lxc-user-nic, which this version of rlxc does not have yet: use `empty`",
+                        n.nic.kind.as_deref().unwrap_or("?")
+                    ),
+                });
+            }
+        }
         if let (Some(other), Some(n)) = (spec.share_of("net"), nics.first()) {
             return Err(PlanError::Nic {
                 name: name.into(),
@@ -187,6 +208,15 @@ impl StartPlan {
                 key,
                 why,
             })?;
+        if unprivileged {
+            if let Some(s) = settings.first() {
+                return Err(PlanError::Cgroup {
+                    name: name.into(),
+                    key: s.key(),
+                    why: "a user's container gets no cgroup of its own in this version of rlxc (no delegated cgroup is used yet), so this limit cannot be applied".into(),
+                });
+            }
+        }
         let mut warnings: Vec<String> = cgroup
             .translated
             .iter()
@@ -206,6 +236,13 @@ impl StartPlan {
                     .map(|w| format!("container `{name}`: lxc.seccomp.profile: {}: {w}", f.source)),
             );
         }
+        if unprivileged && spec.auto_mounts.cgroup != crate::run::cgroup_mount::CgroupMode::Off {
+            // Without a cgroup of its own there is nothing of its to mount.
+            spec.auto_mounts.cgroup = crate::run::cgroup_mount::CgroupMode::Off;
+            warnings.push(format!(
+                "container `{name}`: lxc.mount.auto cgroup: not mounted (a user's container has no cgroup of its own yet)"
+            ));
+        }
         let argv = command(name, &spec, &options, rootfs.is_some())?;
         let mut options = options;
         options.inherited.extend(caller_env(&spec, options.execute));
@@ -224,8 +261,30 @@ impl StartPlan {
             argv,
             options,
             warnings,
+            unprivileged,
         })
     }
+}
+
+/// A user's rootfs: a directory the container's first process binds
+/// itself (the monitor has no mount namespace of its own then).
+fn user_rootfs(name: &str, rootfs: Option<&mut RootfsPlan>) -> Result<(), PlanError> {
+    let Some(r) = rootfs else {
+        return Ok(());
+    };
+    if r.storage.name() != "dir" {
+        return Err(PlanError::Spec(SpecError::Key {
+            name: name.into(),
+            key: "lxc.rootfs.path".into(),
+            why: format!(
+                "a user's container runs on a dir rootfs in this version of rlxc, not {}",
+                r.storage.name()
+            ),
+        }));
+    }
+    r.target = PathBuf::from(&r.spec.location);
+    r.own_target = false;
+    Ok(())
 }
 
 /// What the container takes from the caller's environment: `TERM`, for

@@ -191,7 +191,7 @@ fn sys(what: &str, e: impl std::fmt::Display) -> UsernsError {
 }
 
 /// Writes the child's maps: root directly, others through the setuid helpers.
-fn write_maps(pid: i32, maps: &Maps, root: bool) -> Result<(), UsernsError> {
+pub fn write_maps(pid: i32, maps: &Maps, root: bool) -> Result<(), UsernsError> {
     if root {
         for (file, ranges) in [("uid_map", &maps.uid), ("gid_map", &maps.gid)] {
             let p = format!("/proc/{pid}/{file}");
