@@ -28,6 +28,7 @@ pub mod storage;
 pub mod sys;
 pub mod template;
 pub mod templates;
+pub mod usernic;
 pub mod userns;
 
 /// The version of rlxc.

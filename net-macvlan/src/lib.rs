@@ -96,6 +96,7 @@ impl Network for Driver {
             host_ifname: None,
             transit_ifname: Some(ip.name),
             gateways: Vec::new(),
+            ..NicState::default()
         })
     }
 

@@ -102,6 +102,7 @@ impl Network for Driver {
             host_ifname: Some(host),
             transit_ifname: Some(ip.name),
             gateways: Vec::new(),
+            ..NicState::default()
         })
     }
 

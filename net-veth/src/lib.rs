@@ -430,6 +430,25 @@ async fn ovs_port(
         .map_err(|e| sys_err(nic, &tool.command_line(), e))
 }
 
+/// The MAC and MTU of a container end `rlxc-user-nic` made (it sets only
+/// the name), while it is still down.
+fn bare_end(sys: &dyn Sys, nic: &Nic, ip: &IpSettings) -> Result<(), NetworkError> {
+    let (hwaddr, mtu) = (ip.mac(), ip.mtu);
+    if hwaddr.is_none() && mtu.is_none() {
+        return Ok(());
+    }
+    let req = netlink::set_link(
+        &ip.name,
+        &netlink::LinkChange {
+            hwaddr,
+            mtu,
+            ..Default::default()
+        },
+    );
+    sys.netlink(&req).map_err(|e| sys_err(nic, &req.what, e))?;
+    Ok(())
+}
+
 #[async_trait]
 impl Network for Driver {
     fn name(&self) -> &'static str {
@@ -499,6 +518,7 @@ impl Network for Driver {
             host_ifname: Some(host),
             transit_ifname: Some(v.ip.name),
             gateways,
+            ..NicState::default()
         })
     }
 
@@ -508,7 +528,11 @@ impl Network for Driver {
         nic: &Nic,
         state: &NicState,
     ) -> Result<(), NetworkError> {
-        configure(ctx.sys, nic, &VethNic::parse(nic)?.ip, &state.gateways)
+        let v = VethNic::parse(nic)?;
+        if state.bare {
+            bare_end(ctx.sys, nic, &v.ip)?;
+        }
+        configure(ctx.sys, nic, &v.ip, &state.gateways)
     }
 
     async fn teardown(

@@ -465,7 +465,20 @@ impl TestUser {
     /// `rlxc ARGS` as this user (its own environment: HOME, no
     /// XDG_RUNTIME_DIR unless `env` gives one), in its home.
     pub fn rlxc(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut c = Command::new("runuser");
+        self.rlxc_in(None, env, args)
+    }
+
+    /// [`TestUser::rlxc`] in the network namespace `netns` (a test's
+    /// [`netns::HostNs`]) when one is given.
+    pub fn rlxc_in(&self, netns: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut c = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "runuser"]);
+                c
+            }
+            None => Command::new("runuser"),
+        };
         c.args(["-u", &self.name, "--", "env", "-i"])
             .arg(format!("HOME=/home/{}", self.name))
             .arg("PATH=/usr/sbin:/usr/bin:/sbin:/bin");

@@ -31,6 +31,11 @@ pub struct NicState {
     /// bridge's address), for the container half.
     #[serde(default)]
     pub gateways: Vec<std::net::IpAddr>,
+    /// Made by `rlxc-user-nic` for a user's container, which names the
+    /// container's end but sets nothing else: the container half sets its
+    /// MAC and MTU too.
+    #[serde(default)]
+    pub bare: bool,
 }
 
 /// Where the set-up runs.

@@ -501,9 +501,12 @@ impl Launch {
 
     fn nic_host_half(&mut self, i: usize) -> Result<(), StartError> {
         let pid = self.child.as_ref().map_or(0, |c| c.pid);
-        // A user's NICs are `empty` or `none` (no host half to make), and its
-        // monitor may not open the non-dumpable child's namespaces anyway.
-        if self.netns.is_none() && self.plan.spec.ns.net && !self.plan.unprivileged {
+        // A user's monitor may not open the non-dumpable child's namespaces:
+        // its veths are made by the set-user-id helper.
+        if self.plan.unprivileged {
+            return self.user_nic_host_half(i, pid);
+        }
+        if self.netns.is_none() && self.plan.spec.ns.net {
             self.netns = Some(
                 self.sys
                     .open_netns(pid)
@@ -520,6 +523,43 @@ impl Launch {
         if let Ok(text) = serde_json::to_string(&self.nic_states) {
             let _ = std::fs::write(nic_record(&self.run_dir), text);
         }
+        Ok(())
+    }
+
+    /// A user's NIC: `veth` through `rlxc-user-nic`; `empty` and `none`
+    /// have no host half.
+    fn user_nic_host_half(&mut self, i: usize, pid: i32) -> Result<(), StartError> {
+        let np = self.plan.nics[i].clone();
+        if np.nic.kind.as_deref() != Some("veth") {
+            self.nic_states.push(NicState {
+                index: np.nic.index,
+                ..NicState::default()
+            });
+            return Ok(());
+        }
+        let fail = |message: String| StartError::Network {
+            name: self.plan.name.clone(),
+            index: np.nic.index,
+            backend: "veth",
+            what: "making it through rlxc-user-nic",
+            message,
+        };
+        let helper = crate::usernic::client::helper().map_err(fail)?;
+        let ask = crate::usernic::client::Ask {
+            helper: &helper,
+            lxcpath: &self.plan.paths.lxcpath,
+            name: &self.plan.name,
+            pid,
+        };
+        let peer = crate::network::ip::IpSettings::parse(&np.nic)
+            .map_err(|e| fail(e.to_string()))?
+            .name;
+        let state = block_on(crate::usernic::client::veth(
+            &*self.sys, ask, &np.nic, &peer,
+        ))
+        .map_err(self.io("starting the I/O runtime"))?
+        .map_err(fail)?;
+        self.nic_states.push(state);
         Ok(())
     }
 
@@ -548,6 +588,11 @@ impl Launch {
     }
 
     fn nic_teardown(&mut self, i: usize) -> Vec<String> {
+        // A user's veths go with the container's namespace; its monitor
+        // could not delete a host link anyway.
+        if self.plan.unprivileged {
+            return Vec::new();
+        }
         let np = self.plan.nics[i].clone();
         let Some(pos) = self.nic_states.iter().position(|s| s.index == np.nic.index) else {
             return Vec::new();

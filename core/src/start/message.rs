@@ -115,6 +115,7 @@ mod tests {
                 host_ifname: Some("vethX".into()),
                 transit_ifname: None,
                 gateways: Vec::new(),
+                bare: false,
             }],
         };
         send(&mut buf, &go).unwrap();

@@ -170,19 +170,7 @@ impl StartPlan {
         }
         let nics = nic_plans(name, config, registry)?;
         if unprivileged {
-            if let Some(n) = nics
-                .iter()
-                .find(|n| !matches!(n.nic.kind.as_deref(), Some("empty" | "none")))
-            {
-                return Err(PlanError::Nic {
-                    name: name.into(),
-                    index: n.nic.index,
-                    why: format!(
-                        "a user's container gets a {} NIC through lxc-user-nic, which this version of rlxc does not have yet: use `empty`",
-                        n.nic.kind.as_deref().unwrap_or("?")
-                    ),
-                });
-            }
+            user_nics(name, &nics)?;
         }
         if let (Some(other), Some(n)) = (spec.share_of("net"), nics.first()) {
             return Err(PlanError::Nic {
@@ -264,6 +252,39 @@ impl StartPlan {
             unprivileged,
         })
     }
+}
+
+/// A user's NICs: `empty`, `none`, or `veth` on a bridge through
+/// `rlxc-user-nic`, without the keys that need root on the host.
+fn user_nics(name: &str, nics: &[NicPlan]) -> Result<(), PlanError> {
+    let bad = |index: u32, why: String| PlanError::Nic {
+        name: name.into(),
+        index,
+        why,
+    };
+    for n in nics {
+        match n.nic.kind.as_deref() {
+            Some("empty" | "none") => {}
+            Some("veth") => {
+                if let Some((key, why)) = crate::usernic::client::unsupported(&n.nic) {
+                    return Err(bad(
+                        n.nic.index,
+                        format!("lxc.net.{}.{key}: not for a user's container: {why}", n.nic.index),
+                    ));
+                }
+            }
+            other => {
+                return Err(bad(
+                    n.nic.index,
+                    format!(
+                        "a user's container gets veth NICs (through rlxc-user-nic), not {}: use veth, empty or none",
+                        other.unwrap_or("?")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A user's rootfs: a directory the container's first process binds
