@@ -193,12 +193,15 @@ fn a_user_gets_veths_within_its_quota_for_its_own_namespaces_only() {
         .unwrap();
     let o = nic(roots.id() as i32, "br0", "eth3");
     assert!(
-        stderr(&o).contains("the host's or a root container's"),
+        stderr(&o).contains("no process of yours whose network namespace you may enter"),
         "{}",
         stderr(&o)
     );
     let _ = roots.kill();
     let _ = roots.wait();
+    // A pid that is gone, and so is no one's: refused the same way.
+    let o = nic(roots.id() as i32, "br0", "eth3");
+    assert!(stderr(&o).contains("no process of yours"), "{}", stderr(&o));
     // The NICs go with their namespace, and so does their place in the quota.
     drop(ns1);
     let ns2 = UserNetns::new(&u);

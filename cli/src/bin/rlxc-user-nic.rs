@@ -37,6 +37,14 @@ fn main() {
     }
     // SAFETY: umask only sets this process's file creation mask.
     unsafe { libc::umask(0o077) };
+    // Nor do the caller's limits: a file size limit would fail the book's
+    // write half-way (the book is replaced whole, but the NIC would go).
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads our struct.
+    unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &unlimited) };
     let args: Result<Vec<String>, _> = std::env::args_os()
         .skip(1)
         .map(|a| a.into_string())

@@ -566,6 +566,11 @@ impl Launch {
     /// What a SIGKILLed monitor's NICs left: each backend's teardown, without
     /// a namespace (the container's is gone), from the recorded state.
     fn recover_nics(&self, left: &[NicState]) {
+        // A user's veths went with their namespace (and it could not
+        // delete a host link).
+        if self.plan.unprivileged {
+            return;
+        }
         let ctx = NetContext {
             sys: &*self.sys,
             container: &self.plan.name,

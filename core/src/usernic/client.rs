@@ -20,7 +20,7 @@ pub const LIBEXEC: &str = "/usr/libexec/rlxc/rlxc-user-nic";
 /// root on the host side. Returns the first one set, and why.
 pub fn unsupported(nic: &Nic) -> Option<(&'static str, &'static str)> {
     let set = |k: &str| nic.get(k).is_some_and(|v| !v.is_empty());
-    let checks: [(&'static str, bool, &'static str); 7] = [
+    let checks: [(&'static str, bool, &'static str); 8] = [
         (
             "link",
             nic.link.as_deref().is_none_or(str::is_empty),
@@ -50,6 +50,11 @@ pub fn unsupported(nic: &Nic) -> Option<(&'static str, &'static str)> {
             "script.up",
             set("script.up") || set("script.down"),
             "the scripts would run on the host as root",
+        ),
+        (
+            "veth.ipv4.route",
+            set("veth.ipv4.route") || set("veth.ipv6.route"),
+            "host routes into it need root",
         ),
         (
             "ipv4.gateway",

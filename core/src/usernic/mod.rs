@@ -51,8 +51,9 @@ pub fn is_ifname(s: &str) -> bool {
         && s.len() < 16
         && s != "."
         && s != ".."
+        // `%` would make the kernel pick the name (`eth%d`).
         && s.bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':')
+            .all(|b| b.is_ascii_graphic() && !b"/:%".contains(&b))
 }
 
 /// Parses the arguments after the program name.
@@ -120,6 +121,10 @@ impl Caller {
                     .map(|g| g.name)
             })
             .collect();
+        // The name is a word of the book's lines.
+        if user.name.is_empty() || !user.name.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!("uid {uid}'s login name is not one word"));
+        }
         Ok(Caller {
             uid: uid.as_raw(),
             name: user.name,
@@ -131,50 +136,53 @@ impl Caller {
 const NS_GET_USERNS: libc::c_ulong = 0xb701;
 const NS_GET_OWNER_UID: libc::c_ulong = 0xb704;
 
-/// The uid owning the user namespace `netns` belongs to; an error when
-/// that is the helper's own (the host's) user namespace, where only root
-/// makes network namespaces.
-fn netns_owner(netns: &OwnedFd) -> Result<u32, String> {
+/// The uid owning the user namespace `netns` belongs to; `None` when that
+/// is the helper's own (the host's), where only root makes network
+/// namespaces, or when it cannot be told.
+fn netns_owner(netns: &OwnedFd) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: NS_GET_USERNS on our fd returns a new fd or -1.
     let u = unsafe { libc::ioctl(netns.as_raw_fd(), NS_GET_USERNS) };
     if u < 0 {
-        return Err(format!(
-            "the container's network namespace's user namespace: {}",
-            std::io::Error::last_os_error()
-        ));
+        return None;
     }
     // SAFETY: u is a new fd we own.
     let userns = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(u) });
-    let theirs = userns.metadata().map_err(|e| e.to_string())?;
-    let ours = std::fs::metadata("/proc/self/ns/user").map_err(|e| e.to_string())?;
+    let theirs = userns.metadata().ok()?;
+    let ours = std::fs::metadata("/proc/self/ns/user").ok()?;
     if (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino()) {
-        return Err("the network namespace is the host's or a root container's".into());
+        return None;
     }
     let mut uid: libc::uid_t = 0;
     // SAFETY: NS_GET_OWNER_UID writes a uid_t into our variable.
     if unsafe { libc::ioctl(userns.as_raw_fd(), NS_GET_OWNER_UID, &mut uid) } != 0 {
-        return Err(format!(
-            "the owner of the network namespace's user namespace: {}",
-            std::io::Error::last_os_error()
-        ));
+        return None;
     }
-    Ok(uid)
+    Some(uid)
+}
+
+/// The one refusal for a pid (whose it is, is not told).
+fn not_yours(pid: i32) -> String {
+    format!("pid {pid}: no process of yours whose network namespace you may enter")
 }
 
 /// The network namespace of `pid`, for a caller that owns it: opened between
 /// a pidfd and a liveness check of it (a pid reused in between is caught),
-/// and refused unless its user namespace is the caller's.
+/// and refused unless its user namespace is one the caller made: never the
+/// host's, so never a root container's.
 pub fn open_owned_netns(pid: i32, caller: u32) -> Result<OwnedFd, String> {
     // SAFETY: pidfd_open with a pid and no flags.
     let p = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if p < 0 {
-        return Err(format!("pid {pid}: {}", std::io::Error::last_os_error()));
+        return Err(not_yours(pid));
     }
     // SAFETY: p is a new fd we own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(p as i32) };
-    let f = std::fs::File::open(format!("/proc/{pid}/ns/net"))
-        .map_err(|e| format!("pid {pid}'s network namespace: {e}"))?;
+    // Opened with root's rights: the container's first process is not
+    // dumpable before it execs, so its own user could not open it. What it
+    // is then is checked on the fd, and every refusal reads the same, so
+    // nothing is told about other users' processes.
+    let f = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|_| not_yours(pid))?;
     // SAFETY: signal 0 through our pidfd: only checks the process is there.
     let alive = unsafe {
         libc::syscall(
@@ -185,17 +193,11 @@ pub fn open_owned_netns(pid: i32, caller: u32) -> Result<OwnedFd, String> {
             0,
         )
     } == 0;
-    if !alive {
-        return Err(format!("pid {pid} went away"));
-    }
     let netns = OwnedFd::from(f);
-    let owner = netns_owner(&netns)?;
-    if owner != caller {
-        return Err(format!(
-            "pid {pid}'s network namespace belongs to uid {owner}'s user namespace, not yours"
-        ));
+    match netns_owner(&netns) {
+        Some(owner) if alive && owner == caller => Ok(netns),
+        _ => Err(not_yours(pid)),
     }
-    Ok(netns)
 }
 
 /// Whether the quota file may be trusted: root's, and writable by root alone.
@@ -212,10 +214,9 @@ pub fn trusted_file(path: &Path) -> Result<String, String> {
 }
 
 fn random_name() -> String {
-    let mut b = [0u8; 4];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut f, &mut b);
-    }
+    let mut b = [0u8; 6];
+    // SAFETY: getrandom fills our buffer; a name is checked free before use.
+    unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
     let abc = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let tail: String = b
         .iter()
@@ -224,8 +225,37 @@ fn random_name() -> String {
     format!("vethU{tail}")
 }
 
-fn link_exists(sys: &dyn Sys, name: &str) -> bool {
-    sys.netlink(&netlink::get_link(name)).is_ok()
+/// Whether link `name` exists here: `false` only when the kernel says it
+/// does not.
+fn link_exists(sys: &dyn Sys, name: &str) -> Result<bool, String> {
+    match sys.netlink(&netlink::get_link(name)) {
+        Ok(_) => Ok(true),
+        Err(e) if e.errno() == Some(nix::Error::ENODEV) => Ok(false),
+        Err(e) => Err(format!("looking up {name}: {e}")),
+    }
+}
+
+/// The bridge's index, or why it is none.
+fn bridge_index(sys: &dyn Sys, bridge: &str) -> Result<u32, String> {
+    let answers = sys
+        .netlink(&netlink::get_link(bridge))
+        .map_err(|e| format!("bridge `{bridge}`: {e}"))?;
+    let body = answers.first().map(Vec::as_slice).unwrap_or_default();
+    if netlink::link_kind(body).as_deref() != Some("bridge") {
+        return Err(format!("`{bridge}` is not a bridge"));
+    }
+    netlink::link_index(body).ok_or_else(|| format!("bridge `{bridge}`: no index"))
+}
+
+/// A free host end name.
+fn free_name(sys: &dyn Sys) -> Result<String, String> {
+    for _ in 0..8 {
+        let n = random_name();
+        if !link_exists(sys, &n)? {
+            return Ok(n);
+        }
+    }
+    Err("no free host NIC name".into())
 }
 
 /// Makes the NIC; returns `NICNAME:HOSTNIC`.
@@ -250,15 +280,9 @@ pub fn create(
         ));
     }
     let netns = open_owned_netns(req.pid, caller.uid)?;
-    let answers = sys
-        .netlink(&netlink::get_link(&req.bridge))
-        .map_err(|e| format!("bridge `{}`: {e}", req.bridge))?;
-    let body = answers.first().map(Vec::as_slice).unwrap_or_default();
-    if netlink::link_kind(body).as_deref() != Some("bridge") {
-        return Err(format!("`{}` is not a bridge", req.bridge));
-    }
-    let master = netlink::link_index(body).unwrap_or(0);
-    let mut book = book::Book::open(book_path, |n| link_exists(sys, n))
+    let master = bridge_index(sys, &req.bridge)?;
+    let exists = |n: &str| link_exists(sys, n);
+    let mut book = book::Book::open(book_path, &exists)
         .map_err(|e| format!("{}: {e}", book_path.display()))?;
     let used = book.count(&caller.name, &req.kind, &req.bridge);
     if used >= quota {
@@ -267,12 +291,35 @@ pub fn create(
             caller.name, req.kind, req.bridge
         ));
     }
-    let host = (0..8)
-        .map(|_| random_name())
-        .find(|n| !link_exists(sys, n))
-        .ok_or("no free host NIC name")?;
+    let host = free_name(sys)?;
+    // In the book before it exists: a helper killed from here on leaves a
+    // line that counts while the NIC is there, and goes when it is not.
+    book.entries.push(book::Entry {
+        user: caller.name.clone(),
+        kind: req.kind.clone(),
+        bridge: req.bridge.clone(),
+        host_nic: host.clone(),
+    });
+    book.update()
+        .map_err(|e| format!("{}: {e}", book_path.display()))?;
+    let made = make_pair(sys, &host, req, &netns, master);
+    if made.is_err() {
+        book.entries.pop();
+        let _ = book.update();
+    }
+    made.map(|()| format!("{}:{host}", req.nicname))
+}
+
+/// The pair: `host` up on the bridge, the peer in the container's namespace.
+fn make_pair(
+    sys: &dyn Sys,
+    host: &str,
+    req: &Request,
+    netns: &OwnedFd,
+    master: u32,
+) -> Result<(), String> {
     sys.netlink(&netlink::new_veth(&netlink::VethRequest {
-        host: &host,
+        host,
         peer: &req.nicname,
         peer_netns: Some(netns.as_raw_fd()),
         peer_hwaddr: None,
@@ -286,29 +333,17 @@ pub fn create(
         )
     })?;
     let up = netlink::set_link(
-        &host,
+        host,
         &netlink::LinkChange {
             up: Some(true),
-            mtu: None,
-            hwaddr: None,
-            master: None,
+            ..Default::default()
         },
     );
     if let Err(e) = sys.netlink(&up) {
-        let _ = sys.netlink(&netlink::del_link(&host));
+        let _ = sys.netlink(&netlink::del_link(host));
         return Err(format!("bringing {host} up: {e}"));
     }
-    book.entries.push(book::Entry {
-        user: caller.name.clone(),
-        kind: req.kind.clone(),
-        bridge: req.bridge.clone(),
-        host_nic: host.clone(),
-    });
-    if let Err(e) = book.update() {
-        let _ = sys.netlink(&netlink::del_link(&host));
-        return Err(format!("{}: {e}", book_path.display()));
-    }
-    Ok(format!("{}:{host}", req.nicname))
+    Ok(())
 }
 
 #[cfg(test)]
