@@ -14,7 +14,9 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use rlxc_core::storage::{CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError};
+use rlxc_core::storage::{
+    CreateRequest, RootfsSpec, Storage, StorageCaps, StorageError, UsernsMount,
+};
 use rlxc_core::sys::{MountRequest, Sys};
 
 /// The backend name.
@@ -126,6 +128,22 @@ impl Storage for Overlay {
         Ok(None)
     }
 
+    fn userns_mount(&self, spec: &RootfsSpec) -> Option<UsernsMount> {
+        let (lower, upper) = layers(spec).ok()?;
+        Some(UsernsMount {
+            fstype: "overlay".into(),
+            dirs: vec![
+                (
+                    "lowerdir".into(),
+                    lower.split(':').map(PathBuf::from).collect(),
+                ),
+                ("upperdir".into(), vec![upper.clone()]),
+                ("workdir".into(), vec![work_dir(&upper)]),
+            ],
+            flags: vec!["userxattr".into()],
+        })
+    }
+
     async fn mount(
         &self,
         sys: &dyn Sys,
@@ -147,9 +165,17 @@ impl Storage for Overlay {
             fstype: Some("overlay".into()),
             flags: nix::mount::MsFlags::empty(),
             data: Some(format!(
-                "lowerdir={lower},upperdir={},workdir={}",
+                "lowerdir={lower},upperdir={},workdir={}{}",
                 upper.display(),
-                work.display()
+                work.display(),
+                // A user's overlay (mounted in its container's user
+                // namespace) keeps its whiteouts and opaque marks in
+                // `user.overlay.*`: `trusted.*` needs the host's root.
+                if rlxc_core::userns::in_initial_userns() {
+                    ""
+                } else {
+                    ",userxattr"
+                }
             )),
         };
         sys.mount(&req).map_err(|source| StorageError::Sys {

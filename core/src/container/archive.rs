@@ -35,6 +35,18 @@ fn fail(name: &str, why: impl Into<String>) -> ContainerError {
     }
 }
 
+/// An archive keeps owners and device nodes as they are on the host, which
+/// only root may write and read back: a user is told so before anything.
+fn user_refused(name: &str, what: &str) -> Result<(), ContainerError> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    Err(fail(
+        name,
+        format!("{what} needs root in this version of rlxc; a user backs its container up with `backup` (rootfs.backup.N) and `restore`"),
+    ))
+}
+
 /// tar's compression option for an archive named `file`.
 pub fn compression(file: &Path) -> Vec<String> {
     let n = file.to_string_lossy();
@@ -119,6 +131,7 @@ impl Container {
         if self.state() != super::state::State::Stopped {
             return Err(fail(&name, "it runs; stop it before you back it up"));
         }
+        user_refused(&name, "backup -o")?;
         // Held throughout: the rootfs cannot change between digest and tar.
         let _lock = self.hold_lock()?;
         let dir = self.paths.container_dir(&name)?;
@@ -207,6 +220,7 @@ pub fn restore_from(
     storage: &Arc<dyn Storage>,
 ) -> Result<String, ContainerError> {
     let what = file.display().to_string();
+    user_refused(new_name.unwrap_or("?"), "restore -i")?;
     let out = {
         use crate::sys::Sys;
         // --occurrence: stop at the member (first in the archive) instead of

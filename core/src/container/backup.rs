@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::handle::{Container, ContainerError};
-use super::private_mounts::in_private_mounts;
+use super::private_mounts::{in_private_mounts_as, remove_tree_as};
 use crate::registry::Registry;
 use crate::start::block_on;
 use crate::storage::{copy_tree, copy_tree_into, CreateRequest, RootfsSpec};
@@ -48,6 +48,7 @@ impl Container {
         let _lock = self.hold_lock()?;
         let dir = self.paths.container_dir(name)?;
         let (storage, spec) = self.rootfs(registry)?;
+        let as_root = as_root_of(&dir);
         let n = backups(&dir).last().map_or(1, |(n, _)| n + 1);
         let tmp = dir.join(format!(".{PREFIX}{n}.tmp"));
         let done = dir.join(format!("{PREFIX}{n}"));
@@ -67,7 +68,7 @@ impl Container {
                 .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()))
         } else {
             let (s, tmp2) = (spec.clone(), tmp.clone());
-            in_private_mounts("the backup", move || {
+            in_private_mounts_as(as_root.as_ref(), "the backup", move || {
                 let root = crate::storage::reach_rootfs(&storage, &s, &tmp2.with_extension("mnt"))?;
                 copy_tree(&root, &tmp2)
                     .map(|_| String::new())
@@ -79,7 +80,7 @@ impl Container {
         if let Err(why) =
             made.and_then(|()| std::fs::rename(&tmp, &done).map_err(|e| e.to_string()))
         {
-            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = remove_tree_as(as_root.as_ref(), &tmp);
             return Err(fail(name, format!("backup: {why}")));
         }
         Ok(n)
@@ -109,11 +110,18 @@ impl Container {
         let (storage, spec) = self.rootfs(registry)?;
         let rootfs = PathBuf::from(&spec.location);
         let swap = matches!(storage.name(), "dir" | "btrfs") && rootfs.is_dir();
-        let restored = if swap {
+        let as_root = as_root_of(&dir);
+        let restored = if swap && as_root.is_none() {
             swap_in(&storage, &spec, &rootfs, &backup)
+        } else if swap {
+            let (s, b) = (spec.clone(), backup.clone());
+            in_private_mounts_as(as_root.as_ref(), "the restore", move || {
+                swap_in(&storage, &s, &rootfs, &b).map(|()| String::new())
+            })
+            .map(|_| ())
         } else {
             let (s, b, mnt) = (spec.clone(), backup.clone(), dir.join(".restore.mnt"));
-            let r = in_private_mounts("the restore", move || {
+            let r = in_private_mounts_as(as_root.as_ref(), "the restore", move || {
                 let root = crate::storage::reach_rootfs(&storage, &s, &mnt)?;
                 empty_dir(&root)?;
                 copy_tree_into(&b, &root)
@@ -145,6 +153,13 @@ impl Container {
             format!("it is {}; stop it before you {what}", s.as_str()),
         ))
     }
+}
+
+/// The root of a user's mapped container in `dir` (see
+/// [`ContainerRoot`](crate::userns::container_root::ContainerRoot)).
+fn as_root_of(dir: &Path) -> Option<crate::userns::container_root::ContainerRoot> {
+    let cfg = crate::config::load_file(&dir.join("config")).ok()?;
+    super::create::container_root_of(&cfg)
 }
 
 /// A dir or btrfs rootfs: a copy (a snapshot on btrfs) of the backup made

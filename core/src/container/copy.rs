@@ -23,6 +23,7 @@ use crate::config::document::Document;
 use crate::config::net::kernel_random;
 use crate::storage::{CreateRequest, RootfsSpec, Storage};
 use crate::sys::Sys;
+use crate::userns::container_root::ContainerRoot;
 
 use super::create::{CreateError, STAGING};
 use super::deps::{self, Dep};
@@ -119,10 +120,13 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
         lxcpath: job.dst_paths.lxcpath.clone(),
         name: new.to_string(),
     };
-    let staged = match make_rootfs(sys, &job, &dir).await {
+    // A user's mapped origin is its container root's to read: the clone's
+    // rootfs is made, and later touched, as that root.
+    let as_root = container_root_of(&src_dir);
+    let staged = match make_rootfs_as(sys, &job, &dir, as_root.as_ref()).await {
         Ok(s) => s,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&dir);
+            let _ = remove_built(sys, &job, None, &dir, as_root.as_ref()).await;
             return Err(e);
         }
     };
@@ -161,10 +165,9 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
             // The backend's volume (a dataset, an LV, a subvolume) goes too,
             // not only the directory.
             forget(&origins);
-            if let Err(d) = job.target.destroy(sys, &staged).await {
+            if let Err(d) = remove_built(sys, &job, Some(&staged), &dir, as_root.as_ref()).await {
                 tracing::error!("container `{new}`: removing the half-made rootfs {staged}: {d}");
             }
-            let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }
     };
@@ -172,9 +175,9 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
         tracing::warn!("container `{new}`: {e}");
     }
     let new_hostname = !job.keep_name && origin_has_hostname(sys, &job).await;
-    if let Err(why) = finish(&job, &final_dir, &spec, new_hostname) {
+    if let Err(why) = finish(&job, &final_dir, &spec, new_hostname, as_root.as_ref()) {
         // Undone under the lock, without the clone's destroy hook (it never ran).
-        let why = match remove_clone(sys, &job, &final_dir, &spec).await {
+        let why = match remove_built(sys, &job, Some(&spec), &final_dir, as_root.as_ref()).await {
             Ok(()) => why,
             Err(e) => format!("{why}; removing the clone failed too: {e}"),
         };
@@ -187,18 +190,72 @@ pub async fn copy(sys: &dyn Sys, job: CopyJob) -> Result<PathBuf, CreateError> {
     Ok(final_dir)
 }
 
-/// Removes a clone whose last step failed: its rootfs, then its directory.
-async fn remove_clone(
+/// Removes a clone whose last step failed: its rootfs (when it was made),
+/// then its directory; as the container's root for a user's mapped one.
+async fn remove_built(
+    sys: &dyn Sys,
+    job: &CopyJob,
+    spec: Option<&RootfsSpec>,
+    dir: &Path,
+    as_root: Option<&ContainerRoot>,
+) -> Result<(), String> {
+    let Some(cr) = as_root else {
+        if let Some(spec) = spec {
+            job.target
+                .destroy(sys, spec)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        return std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()));
+    };
+    let (target, spec, dir) = (job.target.clone(), spec.cloned(), dir.to_path_buf());
+    cr.run("removing the clone as the container's root", move || {
+        if let Some(spec) = spec {
+            let sys = crate::sys::RealSys;
+            block_on_forked(target.destroy(&sys, &spec))?.map_err(|e| e.to_string())?;
+        }
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(String::new())
+    })
+    .map(|_| ())
+}
+
+/// The container root of a user's origin with `lxc.idmap` (see
+/// [`ContainerRoot`]); `None` for root's, or a container without maps.
+fn container_root_of(src_dir: &Path) -> Option<ContainerRoot> {
+    let cfg = crate::config::load_file(&src_dir.join("config")).ok()?;
+    super::create::container_root_of(&cfg)
+}
+
+/// [`make_rootfs`], as the origin's container root when there is one.
+async fn make_rootfs_as(
     sys: &dyn Sys,
     job: &CopyJob,
     dir: &Path,
-    spec: &RootfsSpec,
-) -> Result<(), String> {
-    job.target
-        .destroy(sys, spec)
-        .await
-        .map_err(|e| e.to_string())?;
-    std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))
+    as_root: Option<&ContainerRoot>,
+) -> Result<RootfsSpec, CreateError> {
+    let Some(cr) = as_root else {
+        return make_rootfs(sys, job, dir).await;
+    };
+    let (job2, dir2) = (job.clone(), dir.to_path_buf());
+    let text = cr
+        .run(
+            "making the clone's rootfs as the container's root",
+            move || {
+                let sys = crate::sys::RealSys;
+                block_on_forked(make_rootfs(&sys, &job2, &dir2))?
+                    .map(|s| s.to_string())
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .map_err(|reason| CreateError::Storage {
+            name: job.new.clone(),
+            source: crate::storage::StorageError::Invalid {
+                rootfs: job.src_rootfs.1.to_string(),
+                reason,
+            },
+        })?;
+    Ok(RootfsSpec::parse(&text))
 }
 
 /// The new rootfs, in the staging directory `dir`.
@@ -351,7 +408,13 @@ async fn origin_has_hostname(sys: &dyn Sys, job: &CopyJob) -> bool {
 
 /// After the rename: the hostname and `lxc.hook.clone`, with the clone's
 /// rootfs mounted in a private mount namespace.
-fn finish(job: &CopyJob, dir: &Path, spec: &RootfsSpec, new_hostname: bool) -> Result<(), String> {
+fn finish(
+    job: &CopyJob,
+    dir: &Path,
+    spec: &RootfsSpec,
+    new_hostname: bool,
+    as_root: Option<&ContainerRoot>,
+) -> Result<(), String> {
     let config_file = dir.join("config");
     let cfg = crate::config::load_file(&config_file).map_err(|e| e.to_string())?;
     let mut hooks = crate::run::hooks::Hooks::from_config(&job.new, &config_file, &cfg);
@@ -364,7 +427,7 @@ fn finish(job: &CopyJob, dir: &Path, spec: &RootfsSpec, new_hostname: bool) -> R
     let (new, src) = (job.new.clone(), job.src.clone());
     let args = job.hook_args.clone();
     hooks.set_rootfs_mount(&mount_at);
-    in_private_mounts("the clone's rootfs", move || {
+    let work = move || {
         let sys = crate::sys::RealSys;
         let here = block_on_forked(storage.host_path(&sys, &spec))?.map_err(|e| e.to_string())?;
         let root = match here {
@@ -391,6 +454,10 @@ fn finish(job: &CopyJob, dir: &Path, spec: &RootfsSpec, new_hostname: bool) -> R
             hooks.run(&sys, crate::run::hooks::HookKind::Clone, &env, &args)?;
         }
         Ok(String::new())
-    })
+    };
+    match as_root {
+        Some(cr) => cr.run("the clone's rootfs, as the container's root", work),
+        None => in_private_mounts("the clone's rootfs", work),
+    }
     .map(|_| ())
 }

@@ -335,39 +335,29 @@ async fn build(
 
 /// The names inside the container of the NICs the base config gives
 /// (`lxc.net.N.name`, else `ethN`), leaving out `empty` and `none` ones.
-/// For a user other than root, a dir rootfs of a container with
-/// `lxc.idmap` holds the mapped ids' files, which only that namespace may
-/// remove: removed from inside one (the user's own id beside the maps).
-fn empty_users_rootfs(cfg: &crate::config::Config, spec: &RootfsSpec) -> Result<(), String> {
-    let maps =
-        crate::userns::Maps::from_idmaps(&cfg.idmaps()).map_err(|e| format!("lxc.idmap: {e}"))?;
-    if nix::unistd::geteuid().is_root() || maps.uid.is_empty() {
-        return Ok(());
-    }
-    let path = PathBuf::from(&spec.location);
-    if spec.backend.as_deref().is_some_and(|b| b != "dir") || !path.is_dir() {
-        return Ok(());
-    }
-    let (uid, gid) = (
-        nix::unistd::getuid().as_raw(),
-        nix::unistd::getgid().as_raw(),
-    );
-    crate::userns::shift::in_users_namespace(
-        &maps,
-        uid,
-        gid,
-        move || match std::fs::remove_dir_all(&path) {
-            Ok(()) => 0,
-            Err(e) => {
-                let _ = nix::unistd::write(
-                    std::io::stderr(),
-                    format!("rlxc: removing {}: {e}\n", path.display()).as_bytes(),
-                );
-                1
-            }
-        },
-    )
-    .map_err(|e| format!("lxc.idmap: removing the rootfs: {e}"))
+/// For a user other than root, the root of its container with `lxc.idmap`
+/// (whose files only that namespace may remove or read).
+pub(crate) fn container_root_of(
+    cfg: &crate::config::Config,
+) -> Option<crate::userns::container_root::ContainerRoot> {
+    let maps = crate::userns::Maps::from_idmaps(&cfg.idmaps()).ok()?;
+    crate::userns::container_root::ContainerRoot::for_caller(&maps)
+}
+
+/// The backend's destroy of `spec`, run as the container's root.
+fn destroy_as(
+    cr: &crate::userns::container_root::ContainerRoot,
+    backend: Arc<dyn Storage>,
+    spec: &RootfsSpec,
+) -> Result<(), String> {
+    let spec2 = spec.clone();
+    cr.run("removing the rootfs as the container's root", move || {
+        let sys = crate::sys::RealSys;
+        super::private_mounts::block_on_forked(backend.destroy(&sys, &spec2))?
+            .map(|()| String::new())
+            .map_err(|e| e.to_string())
+    })
+    .map(|_| ())
 }
 
 /// The id maps (`lxc.idmap`) of the config the container starts from.
@@ -642,29 +632,38 @@ pub async fn destroy_holding_lock(
     std::fs::rename(&dir, &gone).map_err(io_err(name, &dir))?;
     if let (Some(spec), true) = (spec, managed) {
         let moved = rebase(&spec, &dir, &gone);
-        // A user's mapped rootfs is the container root's: emptied from a
-        // user namespace with its maps before the backend removes it.
-        if let Ok(c) = &config {
-            if let Err(why) = empty_users_rootfs(c, &moved) {
-                let _ = std::fs::rename(&gone, &dir);
-                return Err(CreateError::Hook {
+        // A user's mapped rootfs is the container root's: removed by the
+        // backend as that root, from a user namespace with its maps.
+        let as_root = config.as_ref().ok().and_then(container_root_of);
+        if let Some(backend) = rootfs_backend(&moved) {
+            let removed = match &as_root {
+                Some(cr) => destroy_as(cr, backend, &moved).map_err(|why| CreateError::Hook {
                     name: name.into(),
                     why,
-                });
-            }
-        }
-        if let Some(backend) = rootfs_backend(&moved) {
-            if let Err(source) = backend.destroy(sys, &moved).await {
+                }),
+                None => backend
+                    .destroy(sys, &moved)
+                    .await
+                    .map_err(|source| CreateError::Storage {
+                        name: name.into(),
+                        source,
+                    }),
+            };
+            if let Err(e) = removed {
                 // Put the container back so nothing is lost and the user can retry.
                 let _ = std::fs::rename(&gone, &dir);
-                return Err(CreateError::Storage {
-                    name: name.into(),
-                    source,
-                });
+                return Err(e);
             }
         }
     }
-    std::fs::remove_dir_all(&gone).map_err(io_err(name, &gone))?;
+    // What is left may still be the container root's (its backups).
+    let as_root = config.as_ref().ok().and_then(container_root_of);
+    super::private_mounts::remove_tree_as(as_root.as_ref(), &gone).map_err(|why| {
+        CreateError::Hook {
+            name: name.into(),
+            why,
+        }
+    })?;
     let me = super::deps::Dep {
         lxcpath: paths.lxcpath.clone(),
         name: name.to_string(),

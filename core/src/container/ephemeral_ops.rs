@@ -166,6 +166,9 @@ impl Container {
         for m in &o.mounts {
             doc.append("lxc.mount.entry", &mount_entry(m, dir).map_err(&fail)?);
         }
+        if o.tmpfs && !nix::unistd::geteuid().is_root() {
+            return Err(fail("-t mounts a tmpfs from a pre-mount hook in the monitor's mount namespace, which a user's container does not have: leave -t out".into()));
+        }
         if o.tmpfs {
             let overlay = dir.join("overlay");
             if !overlay.is_dir() {

@@ -4,6 +4,9 @@
 //! when rlxc is killed half-way. The host never sees those mounts.
 
 use std::io::{Read, Write};
+use std::path::Path;
+
+use crate::userns::container_root::ContainerRoot;
 
 /// Runs `f` in a forked child in a private mount namespace (its mounts do
 /// not propagate back); returns what `f` returned. The caller must be
@@ -53,6 +56,40 @@ where
                 other => Err(format!("{what}: the helper process ended: {other:?}")),
             }
         }
+    }
+}
+
+/// [`in_private_mounts`], or for a user's mapped container as its root
+/// ([`ContainerRoot::run`], which has a mount namespace of its own too).
+pub fn in_private_mounts_as<F>(
+    as_root: Option<&ContainerRoot>,
+    what: &str,
+    f: F,
+) -> Result<String, String>
+where
+    F: FnOnce() -> Result<String, String>,
+{
+    match as_root {
+        Some(cr) => cr.run(what, f),
+        None => in_private_mounts(what, f),
+    }
+}
+
+/// Removes the tree `dir`, as the container's root for a user's mapped one.
+pub fn remove_tree_as(as_root: Option<&ContainerRoot>, dir: &Path) -> Result<(), String> {
+    let gone = |d: &Path| match std::fs::remove_dir_all(d) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("{}: {e}", d.display())),
+        _ => Ok(()),
+    };
+    match as_root {
+        Some(cr) => {
+            let d = dir.to_path_buf();
+            cr.run("removing it as the container's root", move || {
+                gone(&d).map(|()| String::new())
+            })
+            .map(|_| ())
+        }
+        None => gone(dir),
     }
 }
 

@@ -205,15 +205,35 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
     if let Some(m) = &plan.mapped {
         wait_mapped(m);
         // Still with the caller's ids, which reach the rootfs's directory.
+        let mut root_taken = false;
         if let Some(r) = &plan.plan.rootfs {
-            bind_rootfs_here(plan.sys, &r.target)?;
-            if plan.plan.unprivileged {
-                let f = std::fs::File::open(&r.target)
-                    .map_err(|e| format!("opening the rootfs at {}: {e}", r.target.display()))?;
-                rootfs_fd = Some(f.into());
+            let own_fs = plan
+                .plan
+                .unprivileged
+                .then(|| r.storage.userns_mount(&r.spec))
+                .flatten();
+            if let Some(desc) = own_fs {
+                // Its directories opened as the user, mounted as root here.
+                let opened = super::userns_mount::open(&desc, &r.target)?;
+                take_root()?;
+                root_taken = true;
+                let fd = opened
+                    .mount()
+                    .map_err(|e| format!("mounting the rootfs {}: {e}", r.spec))?;
+                rootfs_fd = Some(fd);
+            } else {
+                bind_rootfs_here(plan.sys, &r.target)?;
+                if plan.plan.unprivileged {
+                    let f = std::fs::File::open(&r.target).map_err(|e| {
+                        format!("opening the rootfs at {}: {e}", r.target.display())
+                    })?;
+                    rootfs_fd = Some(f.into());
+                }
             }
         }
-        take_root()?;
+        if !root_taken {
+            take_root()?;
+        }
     }
     // Until the exec, this is the host's rlxc inside the container's
     // namespaces: closed to container processes that lack CAP_SYS_PTRACE.

@@ -37,6 +37,7 @@ pub mod spec;
 mod spec_reader;
 pub mod trampoline;
 pub mod unshare;
+pub mod userns_mount;
 pub mod warmup;
 
 pub use client::{Client, ClientError};

@@ -3,7 +3,7 @@
 //! is created. A backend this build lacks, a NIC its backend refuses, or a
 //! cgroup limit this host cannot apply fails here, with nothing to undo.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cgroups::{place, CgroupLayout, DevicePolicy, Placement};
@@ -161,7 +161,7 @@ impl StartPlan {
         spec.seccomp = seccomp_filter(name, config, &paths.seccomp_cache())?;
         let mut rootfs = rootfs_plan(name, paths, config, registry)?;
         if unprivileged {
-            user_rootfs(name, rootfs.as_mut())?;
+            user_rootfs(name, &dir, rootfs.as_mut())?;
         }
         // The backend's location, without the prefix that chose the backend.
         spec.rootfs = rootfs.as_ref().map(|r| PathBuf::from(&r.spec.location));
@@ -289,22 +289,26 @@ fn user_nics(name: &str, nics: &[NicPlan]) -> Result<(), PlanError> {
 
 /// A user's rootfs: a directory the container's first process binds
 /// itself (the monitor has no mount namespace of its own then).
-fn user_rootfs(name: &str, rootfs: Option<&mut RootfsPlan>) -> Result<(), PlanError> {
+fn user_rootfs(name: &str, dir: &Path, rootfs: Option<&mut RootfsPlan>) -> Result<(), PlanError> {
     let Some(r) = rootfs else {
         return Ok(());
     };
-    if r.storage.name() != "dir" {
-        return Err(PlanError::Spec(SpecError::Key {
-            name: name.into(),
-            key: "lxc.rootfs.path".into(),
-            why: format!(
-                "a user's container runs on a dir rootfs in this version of rlxc, not {}",
-                r.storage.name()
-            ),
-        }));
-    }
-    r.target = PathBuf::from(&r.spec.location);
     r.own_target = false;
+    match r.storage.name() {
+        "dir" => r.target = PathBuf::from(&r.spec.location),
+        // A snapshot clone (an overlay): the first process mounts it on
+        // the clone's own `rootfs` directory.
+        _ if r.storage.userns_mount(&r.spec).is_some() => r.target = dir.join("rootfs"),
+        other => {
+            return Err(PlanError::Spec(SpecError::Key {
+                name: name.into(),
+                key: "lxc.rootfs.path".into(),
+                why: format!(
+                    "a user's container runs on a dir or overlay rootfs in this version of rlxc, not {other}"
+                ),
+            }))
+        }
+    }
     Ok(())
 }
 

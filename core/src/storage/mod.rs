@@ -167,6 +167,19 @@ impl StorageError {
     }
 }
 
+/// A mount a user's container makes of its rootfs (an overlay clone's):
+/// the filesystem type, options naming directories (each a list, joined by
+/// `:`), and flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsernsMount {
+    /// `overlay`.
+    pub fstype: String,
+    /// `lowerdir`, `upperdir`, `workdir` and their directories.
+    pub dirs: Vec<(String, Vec<PathBuf>)>,
+    /// Flag options (`userxattr`).
+    pub flags: Vec<String>,
+}
+
 /// A storage backend. Every method runs on the host side; `create`, `destroy`
 /// and `umount` must leave nothing behind when they fail.
 #[async_trait]
@@ -198,6 +211,15 @@ pub trait Storage: Send + Sync + fmt::Debug {
         spec: &RootfsSpec,
         target: &Path,
     ) -> Result<(), StorageError>;
+
+    /// How a user's container mounts this rootfs in its own user namespace,
+    /// when it is more than a directory to bind: a filesystem whose
+    /// directory options its first process opens with the user's ids and
+    /// mounts as the namespace's root (see [`UsernsMount`]). `None` (the
+    /// default): the rootfs is bound as it is, or is not for users.
+    fn userns_mount(&self, _spec: &RootfsSpec) -> Option<UsernsMount> {
+        None
+    }
 
     /// Where the rootfs can be read and written on the host without a mount
     /// (a template fills it there, a copy reads it there): its location for

@@ -6,6 +6,7 @@
 //! anyone else, after the ranges were checked here so that a missing one
 //! is named with the line that grants it.
 
+pub mod container_root;
 pub mod exec;
 pub mod maps;
 pub mod shift;
@@ -13,3 +14,10 @@ pub mod subid;
 
 pub use exec::{usernsexec, UsernsError};
 pub use maps::{parse_cli_map, Maps};
+
+/// Whether this process is in the host's (the initial) user namespace,
+/// whose map is the identity over every id.
+pub fn in_initial_userns() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+}
