@@ -32,6 +32,8 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("lxc-stop", "stop"),
     ("lxc-top", "top"),
     ("lxc-unfreeze", "unfreeze"),
+    ("lxc-unpriv-attach", "unpriv-attach"),
+    ("lxc-unpriv-start", "unpriv-start"),
     ("lxc-unshare", "unshare"),
     ("lxc-update-config", "update-config"),
     ("lxc-usernsexec", "usernsexec"),

@@ -139,6 +139,8 @@ fn run(cli: &Cli, registry: Registry) -> anyhow::Result<()> {
         Command::InstallLinks(a) => cmd::install_links::run(a, &ctx),
         Command::TemplateScript(a) => cmd::template_script::run(a, &ctx),
         Command::Usernsexec(a) => cmd::usernsexec::run(a),
+        Command::UnprivStart(a) => cmd::unpriv::run("start", a),
+        Command::UnprivAttach(a) => cmd::unpriv::run("attach", a),
     }
 }
 

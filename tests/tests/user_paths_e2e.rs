@@ -164,8 +164,8 @@ fn a_users_container_runs_in_its_user_namespace_and_is_destroyed_from_it() {
         ok(&u.rlxc(&[], &["stop", "-n", "m1", "-k"]));
         assert!(stdout(&u.rlxc(&[], &["info", "-n", "m1"])).contains("STOPPED"));
     }
-    // What a user's container cannot have yet is named: a cgroup limit
-    // (no delegated cgroup), a veth NIC (it needs lxc-user-nic).
+    // What a user's container cannot have here is named: a cgroup limit
+    // (no delegated cgroup), a veth NIC (no rlxc-user-nic installed).
     let conf = Path::new(&home).join(".local/share/lxc/m1/config");
     let base = std::fs::read_to_string(&conf).unwrap();
     std::fs::write(
@@ -174,11 +174,7 @@ fn a_users_container_runs_in_its_user_namespace_and_is_destroyed_from_it() {
     )
     .unwrap();
     let o = u.rlxc(&[], &["start", "-n", "m1"]);
-    assert!(
-        stderr(&o).contains("no cgroup of its own"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("no delegated cgroup"), "{}", stderr(&o));
     std::fs::write(
         &conf,
         base.replace(
@@ -188,7 +184,11 @@ fn a_users_container_runs_in_its_user_namespace_and_is_destroyed_from_it() {
     )
     .unwrap();
     let o = u.rlxc(&[], &["start", "-n", "m1"]);
-    assert!(stderr(&o).contains("lxc-user-nic"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no rlxc-user-nic: install it set-user-id root"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::write(&conf, base).unwrap();
     // Files the user may not remove itself go from the namespace.
     ok(&u.rlxc(&[], &["destroy", "-n", "m1"]));

@@ -12,6 +12,7 @@ pub mod ls;
 pub mod net;
 pub mod run;
 pub mod template_script;
+pub mod unpriv;
 pub mod unshare;
 pub mod update_config;
 pub mod usernsexec;
@@ -106,6 +107,14 @@ pub enum Command {
     Backends(checkconfig::BackendsArgs),
     /// Run a command as root in a new user namespace (lxc-usernsexec).
     Usernsexec(usernsexec::UsernsexecArgs),
+    /// Start a user's container in a cgroup delegated to it: a systemd user
+    /// scope with Delegate=yes unless it has one (lxc-unpriv-start).
+    #[command(name = "unpriv-start")]
+    UnprivStart(unpriv::UnprivArgs),
+    /// Attach to a user's container from a delegated cgroup likewise
+    /// (lxc-unpriv-attach).
+    #[command(name = "unpriv-attach")]
+    UnprivAttach(unpriv::UnprivArgs),
     /// Create lxc-* symlinks to this binary in DIR.
     InstallLinks(install_links::InstallLinksArgs),
     /// A built-in template run as LXC runs a template script (what an

@@ -16,6 +16,7 @@ pub mod net;
 pub mod run;
 pub mod snapshot;
 pub mod template_script;
+pub mod unpriv;
 pub mod unshare;
 pub mod update_config;
 pub mod usernsexec;

@@ -5,6 +5,7 @@
 //! `info`, `cgroup`, `ps` and stop all go through it.
 
 mod access;
+pub mod delegation;
 pub mod device_access;
 pub mod device_bpf;
 pub mod devices;

@@ -116,11 +116,20 @@ pub fn attach(
         ),
         _ => None,
     };
-    let procs = if req.elevated {
+    let mut procs = if req.elevated {
         Vec::new()
     } else {
         req.cgroups.open_procs().map_err(|e| fail(e.to_string()))?
     };
+    // A user may move a process into its cgroups (v1) only while that
+    // process has the user's own ids: this one joins them before it takes
+    // the namespace's root ids, and its child is born there.
+    if !nix::unistd::geteuid().is_root() {
+        for mut f in procs.drain(..) {
+            f.write_all(b"0")
+                .map_err(|e| fail(format!("joining the container's cgroup: {e}")))?;
+        }
+    }
     for (fd, flag, ns) in &enter {
         sys.setns(fd.as_fd(), flag.bits())
             .map_err(|e| fail(format!("entering the {ns} namespace: {e}")))?;

@@ -105,6 +105,13 @@ impl Launch {
             Cloned::Parent { pid, pidfd } => (pid, pidfd),
         };
         drop(report_w);
+        // A user may move only processes with its own ids (cgroup v1): the
+        // first process is attached before its maps let it take root's.
+        if self.plan.unprivileged {
+            if let Some(Err(e)) = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid)) {
+                return Err(e.into());
+            }
+        }
         if let (Some(maps), Some((_, w))) = (&self.plan.spec.idmap, mapped) {
             self.write_maps(pid, maps, &w)?;
         }
@@ -125,9 +132,10 @@ impl Launch {
                 .write_file(&path, value.as_bytes())
                 .map_err(self.sys_err(&format!("lxc.proc.{file} = {value}")))?;
         }
-        let cg = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid));
-        if let Some(Err(e)) = cg {
-            return Err(e.into());
+        if !self.plan.unprivileged {
+            if let Some(Err(e)) = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid)) {
+                return Err(e.into());
+            }
         }
         Ok(())
     }

@@ -134,7 +134,8 @@ impl Launch {
         if self.plan.spec.lsm.load.is_some() && !user {
             s.push(Stage::Lsm);
         }
-        if !user {
+        // A user's cgroups: only below the ones delegated to it.
+        if !user || !crate::cgroups::delegation::is_empty(&self.plan.layout) {
             s.push(Stage::Cgroups);
         }
         // pre-mount hooks run in the monitor's own mount namespace, which
@@ -317,7 +318,9 @@ impl Launch {
             })?;
         cg.apply(&*self.sys, &self.plan.cgroup.writes)?;
         cg.apply_devices(&*self.sys, &self.plan.devices, &self.run_dir)?;
-        if let Some(maps) = &self.plan.spec.idmap {
+        // (A user may not chown them to the container's root: they stay
+        // the user's.)
+        if let (Some(maps), false) = (&self.plan.spec.idmap, self.plan.unprivileged) {
             let dirs: Vec<PathBuf> = cg.dirs.iter().map(|d| d.path.clone()).collect();
             self.give_cgroups(&dirs, maps)?;
         }

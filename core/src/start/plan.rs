@@ -182,6 +182,13 @@ impl StartPlan {
             });
         }
         let settings = config.cgroup_settings();
+        // A user's cgroups go below the ones delegated to it, if any.
+        let own_layout = unprivileged.then(|| crate::cgroups::delegation::of_caller(layout));
+        let layout = own_layout.as_ref().unwrap_or(layout);
+        let mut user_notes = Vec::new();
+        if unprivileged {
+            user_notes = user_cgroups(name, &settings, layout)?;
+        }
         let cgroup = place(&settings, layout);
         if let Some(t) = cgroup.untranslatable.first() {
             return Err(PlanError::Cgroup {
@@ -190,25 +197,20 @@ impl StartPlan {
                 why: t.note.clone(),
             });
         }
-        let devices =
+        let devices = if unprivileged {
+            DevicePolicy::default()
+        } else {
             DevicePolicy::for_host(&settings, layout).map_err(|(key, why)| PlanError::Cgroup {
                 name: name.into(),
                 key,
                 why,
-            })?;
-        if unprivileged {
-            if let Some(s) = settings.first() {
-                return Err(PlanError::Cgroup {
-                    name: name.into(),
-                    key: s.key(),
-                    why: "a user's container gets no cgroup of its own in this version of rlxc (no delegated cgroup is used yet), so this limit cannot be applied".into(),
-                });
-            }
-        }
+            })?
+        };
         let mut warnings: Vec<String> = cgroup
             .translated
             .iter()
             .map(|t| format!("container `{name}`: {}", t.describe()))
+            .chain(user_notes)
             .collect();
         warnings.extend(
             spec.lsm
@@ -228,7 +230,7 @@ impl StartPlan {
             // Without a cgroup of its own there is nothing of its to mount.
             spec.auto_mounts.cgroup = crate::run::cgroup_mount::CgroupMode::Off;
             warnings.push(format!(
-                "container `{name}`: lxc.mount.auto cgroup: not mounted (a user's container has no cgroup of its own yet)"
+                "container `{name}`: lxc.mount.auto cgroup: not mounted (a user's container does not mount its cgroups yet)"
             ));
         }
         let argv = command(name, &spec, &options, rootfs.is_some())?;
@@ -252,6 +254,39 @@ impl StartPlan {
             unprivileged,
         })
     }
+}
+
+/// A user's cgroup settings, for the cgroups delegated to it (`layout`):
+/// with none, any limit is refused (it could not be applied); device rules
+/// are left out with a note (the kernel takes them from root only, and a
+/// user namespace makes no device nodes anyway). Returns the notes.
+fn user_cgroups(
+    name: &str,
+    settings: &[crate::config::cgroup::CgroupSetting],
+    layout: &CgroupLayout,
+) -> Result<Vec<String>, PlanError> {
+    let devices = settings
+        .iter()
+        .filter(|s| crate::cgroups::devices::is_device_file(&s.file))
+        .count();
+    let limits = settings
+        .iter()
+        .find(|s| !crate::cgroups::devices::is_device_file(&s.file));
+    if let (Some(s), true) = (limits, crate::cgroups::delegation::is_empty(layout)) {
+        return Err(PlanError::Cgroup {
+            name: name.into(),
+            key: s.key(),
+            why: "you have no delegated cgroup to put the container's below, so this limit cannot be applied: start it with `rlxc unpriv-start` (lxc-unpriv-start), or from a cgroup that is yours to write".into(),
+        });
+    }
+    Ok((devices > 0)
+        .then(|| {
+            format!(
+                "container `{name}`: {devices} device rule(s) of lxc.cgroup*.devices.* not applied: only root may set them, and a user's container cannot make device nodes"
+            )
+        })
+        .into_iter()
+        .collect())
 }
 
 /// A user's NICs: `empty`, `none`, or `veth` on a bridge through
