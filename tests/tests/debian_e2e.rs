@@ -178,8 +178,9 @@ fn a_debian_guest_in_a_user_namespace_boots_systemd_to_running() {
         return;
     }
     with_cache(&lab);
-    // lxc.idmap: the cached tree is shifted to 100000…, and systemd runs
-    // as that on the host, with the container's cgroups its own.
+    // lxc.idmap: the rootfs is mounted idmapped (the tree is not chowned),
+    // and systemd runs as 100000 on the host, with the container's cgroups
+    // its own.
     let f = lab.path().join("map.conf");
     std::fs::write(
         &f,
@@ -201,7 +202,7 @@ fn a_debian_guest_in_a_user_namespace_boots_systemd_to_running() {
         std::fs::metadata(lab.rootfs(&c).join("usr/bin/apt"))
             .unwrap()
             .uid(),
-        100_000
+        0
     );
     lab.ok(&["start", "-n", &c, "-d"]);
     let state = lab.attach_sh(
@@ -209,6 +210,7 @@ fn a_debian_guest_in_a_user_namespace_boots_systemd_to_running() {
         "for i in $(seq 100); do s=$(systemctl is-system-running --wait 2>/dev/null) && break; sleep 0.1; done; echo $s",
     );
     assert_eq!(state, "running\n", "systemd's state in the user namespace");
+    assert_eq!(lab.attach_sh(&c, "stat -c %u /usr/bin/apt"), "0\n");
     let pid = lab.pid(&c);
     assert_eq!(
         std::fs::metadata(format!("/proc/{pid}")).unwrap().uid(),

@@ -1,6 +1,7 @@
-//! `lxc.idmap`: at create a built-in template's tree is shifted through
-//! the maps (the container's root owns its files on the host, set-user-id
-//! bits kept), and an LXC script is told `--mapped-uid`/`--mapped-gid` and
+//! `lxc.idmap`: at create a built-in template's tree stays as it is and the
+//! rootfs is mounted idmapped (`idmap=container`) where the filesystem
+//! takes it (here), else shifted through the maps; an idmapped bind of a
+//! host directory; an LXC script is told `--mapped-uid`/`--mapped-gid` and
 //! maps its files itself; root starts such a container in a user namespace
 //! (its processes are the mapped ids on the host), attaches into it, and
 //! stops it.
@@ -23,10 +24,13 @@ fn a_mapped_container_owns_its_rootfs_and_runs_in_a_user_namespace() {
     lab.ok(&["create", "-n", &c, "-f", &fs, "-t", "busybox"]);
     let root = lab.rootfs(&c);
     let m = |p: &str| std::fs::symlink_metadata(root.join(p)).unwrap();
-    assert_eq!((m("").uid(), m("").gid()), (100_000, 100_000));
-    assert_eq!(
-        (m("etc/passwd").uid(), m("bin/busybox").uid()),
-        (100_000, 100_000)
+    // This filesystem takes idmapped mounts: the tree is not chowned, the
+    // config asks for the rootfs to be mounted through the maps.
+    assert_eq!((m("").uid(), m("etc/passwd").uid()), (0, 0));
+    let cfg = std::fs::read_to_string(root.parent().unwrap().join("config")).unwrap();
+    assert!(
+        cfg.contains("lxc.rootfs.options = idmap=container\n"),
+        "{cfg}"
     );
     // The modes the template gives, set-user-id included, are kept.
     let plain = lab.busybox("plain");
@@ -36,7 +40,24 @@ fn a_mapped_container_owns_its_rootfs_and_runs_in_a_user_namespace() {
             .mode()
     };
     assert_eq!(mode(&c), mode(&plain));
+    // A host directory of root's, bound idmapped: root's inside too.
+    let shared = lab.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::write(shared.join("f"), "host\n").unwrap();
+    let entry = format!(
+        "lxc.mount.entry = {} mnt/shared none bind,create=dir,idmap=container 0 0\n",
+        shared.display()
+    );
+    // Not for a container without lxc.idmap: refused by key.
+    lab.configure(&plain, &entry);
+    let o = lab.run(&["start", "-n", &plain, "-d"]);
+    assert!(
+        stderr(&o).contains("lxc.mount.entry") && stderr(&o).contains("does not have"),
+        "{}",
+        stderr(&o)
+    );
     lab.ok(&["destroy", "-n", &plain]);
+    lab.configure(&c, &entry);
     let ls = lab.ok(&["ls", "-f"]);
     assert!(
         ls.lines()
@@ -58,8 +79,21 @@ fn a_mapped_container_owns_its_rootfs_and_runs_in_a_user_namespace() {
         "init is the mapped root"
     );
     assert_eq!(lab.attach_sh(&c, "id -u; id -g"), "0\n0\n");
+    // Inside, root owns the tree; what it makes is the host's 0 on disk.
+    assert_eq!(
+        lab.attach_sh(&c, "stat -c %u:%g /etc/passwd /bin/busybox"),
+        "0:0\n0:0\n"
+    );
     lab.attach_sh(&c, "touch /root/made-inside");
-    assert_eq!(m("root/made-inside").uid(), 100_000);
+    assert_eq!(m("root/made-inside").uid(), 0);
+    assert_eq!(
+        lab.attach_sh(
+            &c,
+            "stat -c %u /mnt/shared/f; cat /mnt/shared/f; touch /mnt/shared/g"
+        ),
+        "0\nhost\n"
+    );
+    assert_eq!(std::fs::metadata(shared.join("g")).unwrap().uid(), 0);
     // What a user namespace refuses, it refuses (mknod), and a user inside
     // is the mapped one.
     assert!(!lab
@@ -72,6 +106,23 @@ fn a_mapped_container_owns_its_rootfs_and_runs_in_a_user_namespace() {
     );
     lab.ok(&["stop", "-n", &c]);
     assert_eq!(lab.state(&c), "STOPPED");
+    // A snapshot clone (an overlay, which cannot be idmapped itself) runs
+    // over its idmapped lower layer; what it writes is the mapped root's.
+    let s = lab.name("mapsnap");
+    lab.ok(&["copy", "-n", &c, "-N", &s, "-s"]);
+    lab.ok(&["start", "-n", &s, "-d"]);
+    assert_eq!(
+        lab.attach_sh(&s, "stat -c %u / /bin/busybox; touch /made"),
+        "0\n0\n"
+    );
+    let delta = Path::new(&lab.lxcpath).join(&s).join("overlay/delta");
+    assert_eq!(
+        std::fs::metadata(delta.join("made")).unwrap().uid(),
+        100_000
+    );
+    lab.ok(&["stop", "-n", &s, "-k"]);
+    lab.ok(&["destroy", "-n", &s]);
+    lab.assert_clean(&s);
     lab.ok(&["destroy", "-n", &c]);
     lab.assert_clean(&c);
 

@@ -306,9 +306,11 @@ async fn build(
             .collect();
     }
     let scripted = new.template.as_ref().is_some_and(|t| t.maps_itself());
-    if !scripted {
-        map_rootfs(sys, new, &spec, &maps).await?;
-    }
+    let idmapped = if scripted {
+        false
+    } else {
+        map_rootfs(sys, new, &spec, &maps).await?
+    };
     let final_spec = rebase(&spec, &staging.dir, final_dir);
     let text = config_text(new, &final_spec, &lines)?;
     let config_path = staging.dir.join("config");
@@ -320,6 +322,9 @@ async fn build(
             }
         })?;
     randomize_document_hwaddrs(&mut doc, &mut kernel_random());
+    if idmapped {
+        ask_idmapped_rootfs(&mut doc);
+    }
     load_text(&doc.to_bytes(), &final_dir.join("config")).map_err(|source| {
         CreateError::Config {
             name: name.into(),
@@ -380,17 +385,32 @@ fn root_of(ranges: &[crate::userns::maps::Range]) -> Option<u32> {
     crate::userns::shift::host_id(ranges, 0)
 }
 
-/// With `lxc.idmap`, the rootfs's owners shifted through the maps, so that
-/// the container's root owns it: root shifts the tree itself, a user gives
-/// what it wrote to the container's root from inside a user namespace.
+/// `lxc.rootfs.options` with `idmap=container` added to what it has.
+fn ask_idmapped_rootfs(doc: &mut Document) {
+    let had = crate::config::load_text(&doc.to_bytes(), Path::new("config"))
+        .ok()
+        .and_then(|c| c.get("lxc.rootfs.options").map(str::to_string))
+        .filter(|v| !v.is_empty());
+    let value = match had {
+        Some(v) => format!("{v},idmap=container"),
+        None => "idmap=container".into(),
+    };
+    doc.set("lxc.rootfs.options", &value);
+}
+
+/// With `lxc.idmap`, the container's root owns its rootfs through the maps.
+/// For root, on a filesystem that takes idmapped mounts, the tree stays as
+/// it is and the start mounts it idmapped (returns `true`: the config then
+/// asks for it); elsewhere root shifts the tree itself. A user gives what
+/// it wrote to the container's root from inside a user namespace.
 async fn map_rootfs(
     sys: &dyn Sys,
     new: &NewContainer,
     spec: &RootfsSpec,
     maps: &crate::userns::Maps,
-) -> Result<(), CreateError> {
+) -> Result<bool, CreateError> {
     if maps.uid.is_empty() && maps.gid.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let name = new.name.clone();
     let Some(path) =
@@ -406,7 +426,7 @@ async fn map_rootfs(
             "container `{name}`: lxc.idmap: a {} rootfs is not shifted to the map yet",
             new.storage.name()
         );
-        return Ok(());
+        return Ok(false);
     };
     if !nix::unistd::geteuid().is_root() {
         // What the user wrote is its own: it becomes the container root's,
@@ -416,11 +436,18 @@ async fn map_rootfs(
             nix::unistd::getgid().as_raw(),
         );
         return crate::userns::shift::give_users_tree(&path, maps, uid, gid)
-            .map(|_| ())
+            .map(|_| false)
             .map_err(|e| CreateError::Hook {
                 name,
                 why: format!("lxc.idmap: {e}"),
             });
+    }
+    // Maps that leave root unmapped take the shift, whose walk names the
+    // first file they do not cover.
+    let root_mapped = root_of(&maps.uid).is_some() && root_of(&maps.gid).is_some();
+    if root_mapped && crate::userns::idmapped::supported(&path, maps) {
+        tracing::debug!("container `{name}`: lxc.idmap: the rootfs is mounted idmapped");
+        return Ok(true);
     }
     let n = crate::userns::shift::shift_tree(&path, maps).map_err(|source| CreateError::Io {
         name: name.clone(),
@@ -428,7 +455,7 @@ async fn map_rootfs(
         source,
     })?;
     tracing::debug!("container `{name}`: {n} owners shifted through lxc.idmap");
-    Ok(())
+    Ok(false)
 }
 
 /// `lxc.tty.max` of the config a template starts from, when it sets it.

@@ -48,6 +48,8 @@ pub struct ChildPlan<'a> {
     /// `lxc.idmap`: read end of the pipe the monitor writes to once this
     /// process's maps are written.
     pub mapped: Option<OwnedFd>,
+    /// The idmapped trees of `idmap=container` binds, by mount entry.
+    pub idmapped: &'a [Option<OwnedFd>],
 }
 
 /// The child's body. Never returns.
@@ -368,10 +370,12 @@ fn setup_rootfs(plan: &ChildPlan<'_>, location: &Path, target: &Path) -> Result<
         target,
         plan.console,
         &plan.ttys,
+        plan.idmapped,
     )
 }
 
-/// The rootfs's mounts and `/dev`, then the pivot into it.
+/// The rootfs's mounts and `/dev`, then the pivot into it; `idmapped` holds
+/// the idmapped trees of `idmap=container` binds, by mount entry.
 pub fn prepare_rootfs(
     sys: &dyn Sys,
     spec: &RunSpec,
@@ -379,6 +383,7 @@ pub fn prepare_rootfs(
     target: &Path,
     console: Option<&OwnedFd>,
     ttys: &[&OwnedFd],
+    idmapped: &[Option<OwnedFd>],
 ) -> Result<(), String> {
     let root: OwnedFd = std::fs::File::open(target)
         .map_err(|e| format!("opening the rootfs at {}: {e}", target.display()))?
@@ -393,8 +398,9 @@ pub fn prepare_rootfs(
     if spec.autodev {
         dev::mount_tmpfs(sys, &root, spec.autodev_size)?;
     }
-    for e in &spec.mounts {
-        super::mount_entry::mount_entry(sys, &root, location, e)?;
+    for (i, e) in spec.mounts.iter().enumerate() {
+        let tree = idmapped.get(i).and_then(Option::as_ref);
+        super::mount_entry::mount_entry(sys, &root, location, e, tree)?;
     }
     spec.hooks.run(sys, HookKind::Mount, &[], &[])?;
     if spec.autodev {
@@ -429,7 +435,7 @@ fn setup_host_tree(plan: &ChildPlan<'_>) -> Result<(), String> {
         )?;
     }
     for e in &spec.mounts {
-        super::mount_entry::mount_entry(plan.sys, &root, Path::new("/"), e)?;
+        super::mount_entry::mount_entry(plan.sys, &root, Path::new("/"), e, None)?;
     }
     spec.hooks.run(plan.sys, HookKind::Mount, &[], &[])?;
     nix::unistd::chdir("/").map_err(|e| e.to_string())?;

@@ -3,8 +3,9 @@
 //! recursive bind is read-only all the way down, through `mount_setattr`),
 //! propagation (`shared`, `rslave`, …), `nosymfollow`, `optional`,
 //! `create=dir|file` (refused through a symlink), `relative` sources, and
-//! filesystem mounts with their data options. `idmap=` needs an idmapped
-//! container (`lxc.idmap`), which rlxc does not run yet: it is refused.
+//! filesystem mounts with their data options. `idmap=container` binds of a
+//! container with `lxc.idmap` are idmapped trees the monitor made
+//! ([`idmapped_trees`]), attached here.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
@@ -271,12 +272,46 @@ fn setattr_recursive(fd: &OwnedFd, flags: MsFlags) -> Result<(), String> {
     }
 }
 
-/// Mounts one `lxc.mount.entry` below `root` (the rootfs, or `/`).
+/// The idmapped trees of the `idmap=container` binds among `entries`
+/// (`None` for the others), made by the monitor (only the host's root may)
+/// for the container's first process to attach.
+pub fn idmapped_trees(
+    entries: &[MountEntry],
+    maps: &crate::userns::Maps,
+) -> Result<Vec<Option<OwnedFd>>, Fail> {
+    use crate::userns::idmapped;
+    if !entries.iter().any(|e| idmapped::asks_idmap(&e.options)) {
+        return Ok(Vec::new());
+    }
+    let ns = idmapped::userns_fd(maps)?;
+    entries
+        .iter()
+        .map(|e| {
+            let o = entry_options(&e.options);
+            if o.idmap.is_none() {
+                return Ok(None);
+            }
+            let what = format!("lxc.mount.entry `{} {}`", e.source, e.target);
+            if o.idmap.as_deref() != Some("container") || !o.bind || o.relative {
+                return Err(format!(
+                    "{what}: idmap= is `idmap=container`, on a bind of a host path"
+                ));
+            }
+            idmapped::idmapped_tree(Path::new(&e.source), &ns, o.flags.contains(MsFlags::MS_REC))
+                .map(Some)
+                .map_err(|why| format!("{what}: {why}"))
+        })
+        .collect()
+}
+
+/// Mounts one `lxc.mount.entry` below `root` (the rootfs, or `/`);
+/// `idmapped` is its idmapped tree (an `idmap=container` bind).
 pub fn mount_entry(
     sys: &dyn Sys,
     root: &OwnedFd,
     rootfs: &Path,
     e: &MountEntry,
+    idmapped: Option<&OwnedFd>,
 ) -> Result<(), Fail> {
     let o = entry_options(&e.options);
     let rel = entry_target(rootfs, &e.target);
@@ -289,9 +324,9 @@ pub fn mount_entry(
             Err(format!("{what}: {why}"))
         }
     };
-    if let Some(map) = &o.idmap {
+    if o.idmap.is_some() && idmapped.is_none() {
         return Err(format!(
-            "{what}: idmap={map} needs a container with lxc.idmap, which rlxc does not run yet"
+            "{what}: idmap=container is for a bind of a container with lxc.idmap started by root"
         ));
     }
     if o.create_dir || o.create_file {
@@ -320,7 +355,19 @@ pub fn mount_entry(
     };
     let tpath = fd_path(&target);
     let data = (!o.data.is_empty()).then(|| o.data.join(","));
-    let result = if o.bind {
+    let result = if let Some(tree) = idmapped {
+        crate::userns::idmapped::attach(tree, &target)
+            .map_err(|why| format!("{what}: {why}"))
+            .and_then(|()| {
+                let extra = o.flags - MsFlags::MS_REC;
+                if extra.is_empty() {
+                    return Ok(());
+                }
+                let fresh = open_in_root(root, &rel, libc::O_PATH)
+                    .map_err(|e| format!("{what}: reopening the target: {e}"))?;
+                setattr_recursive(&fresh, extra).map_err(|e| format!("{what}: {e}"))
+            })
+    } else if o.bind {
         // `relative`: a source inside the rootfs, resolved without leaving it.
         let source_fd;
         let source = if o.relative {

@@ -53,7 +53,7 @@ fn prepare(sys: &FakeSys, extra: &str) -> tempfile::TempDir {
     let cfg = load_text(text.as_bytes(), Path::new("config")).unwrap();
     let spec = RunSpec::from_config("c1", t.path(), &cfg).unwrap();
     let here = std::env::current_dir().unwrap();
-    let r = prepare_rootfs(sys, &spec, &rootfs, &rootfs, None, &[]);
+    let r = prepare_rootfs(sys, &spec, &rootfs, &rootfs, None, &[], &[]);
     // pivot_into changes directory; the test process must not stay there.
     std::env::set_current_dir(here).unwrap();
     r.unwrap_or_else(|e| panic!("{e}"));

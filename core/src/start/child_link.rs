@@ -69,6 +69,16 @@ impl Launch {
             w.finish();
         }
         super::runtime::shed_threads();
+        // Made here, single-threaded (a throwaway namespace is forked).
+        if let Some(maps) = &self.plan.spec.idmap {
+            self.idmapped_binds =
+                crate::run::mount_entry::idmapped_trees(&self.plan.spec.mounts, maps).map_err(
+                    |message| StartError::Child {
+                        name: self.plan.name.clone(),
+                        message,
+                    },
+                )?;
+        }
         // lxc.namespace.share.pid: the child is born in the other pid
         // namespace; the monitor's own later children (hooks) are not.
         let pid_ns = self
@@ -192,6 +202,7 @@ impl Launch {
             go,
             err: report,
             mapped,
+            idmapped: &self.idmapped_binds,
         })
     }
 

@@ -76,6 +76,8 @@ pub struct Launch {
     pub(super) netns: Option<OwnedFd>,
     /// The namespaces `lxc.namespace.share.*` name, for the child to join.
     pub(super) shared_ns: Vec<(i32, OwnedFd)>,
+    /// The idmapped trees of `idmap=container` binds, by mount entry.
+    pub(super) idmapped_binds: Vec<Option<OwnedFd>>,
     /// What each NIC's host half made (plan order).
     pub nic_states: Vec<NicState>,
     /// The thread answering seccomp notifications (`notify` rules) of init
@@ -114,6 +116,7 @@ impl Launch {
             child: None,
             netns: None,
             shared_ns: Vec::new(),
+            idmapped_binds: Vec::new(),
             nic_states: Vec::new(),
             seccomp,
             stop_ns: Vec::new(),
@@ -390,12 +393,49 @@ impl Launch {
             return Ok(());
         };
         std::fs::create_dir_all(&r.target).map_err(self.io("making the rootfs mount point"))?;
+        if let Some(done) = self.mount_idmapped_layers(&r)? {
+            return Ok(done);
+        }
         block_on(r.storage.mount(&*self.sys, &r.spec, &r.target))
             .map_err(self.io("starting the I/O runtime"))?
             .map_err(|source| StartError::Storage {
                 name: self.plan.name.clone(),
                 backend: r.storage.name(),
                 source: Box::new(source),
+            })?;
+        // `idmap=container`: the container's root sees the host's owners
+        // through its maps (checked at plan time: only with lxc.idmap).
+        if let (Some(maps), true) = (
+            &self.plan.spec.idmap,
+            crate::userns::idmapped::asks_idmap(&self.plan.spec.rootfs_options),
+        ) {
+            crate::userns::idmapped::idmap_in_place(&r.target, maps).map_err(|why| {
+                StartError::Child {
+                    name: self.plan.name.clone(),
+                    message: format!("lxc.rootfs.options = idmap=container: {why}"),
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// `idmap=container` on a rootfs over layers (an overlay clone of an
+    /// idmapped container): mounted over idmapped layers, in the run
+    /// directory's `layers/`. `None` for every other rootfs.
+    fn mount_idmapped_layers(&mut self, r: &super::RootfsPlan) -> Result<Option<()>, StartError> {
+        let (Some(maps), Some(desc)) = (&self.plan.spec.idmap, r.storage.userns_mount(&r.spec))
+        else {
+            return Ok(None);
+        };
+        if !crate::userns::idmapped::asks_idmap(&self.plan.spec.rootfs_options) {
+            return Ok(None);
+        }
+        let scratch = self.run_dir.join("layers");
+        crate::userns::idmapped::mount_layers_idmapped(&desc, &r.target, maps, &scratch)
+            .map(|()| Some(()))
+            .map_err(|why| StartError::Child {
+                name: self.plan.name.clone(),
+                message: format!("lxc.rootfs.options = idmap=container: {why}"),
             })
     }
 
@@ -404,6 +444,21 @@ impl Launch {
             return Vec::new();
         };
         let mut errors = Vec::new();
+        // The idmapped copy on top goes first (it holds the mount below),
+        // or the overlay over idmapped layers, and the layers.
+        if self.plan.spec.idmap.is_some()
+            && crate::userns::idmapped::asks_idmap(&self.plan.spec.rootfs_options)
+        {
+            let _ = nix::mount::umount2(&r.target, nix::mount::MntFlags::MNT_DETACH);
+            let layers = self.run_dir.join("layers");
+            if let Ok(rd) = std::fs::read_dir(&layers) {
+                for e in rd.flatten() {
+                    let _ = nix::mount::umount2(&e.path(), nix::mount::MntFlags::MNT_DETACH);
+                    let _ = std::fs::remove_dir(e.path());
+                }
+                let _ = std::fs::remove_dir(&layers);
+            }
+        }
         let done = block_on(r.storage.umount(&*self.sys, &r.spec, &r.target))
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));

@@ -159,6 +159,7 @@ impl StartPlan {
         }
         let mut spec = RunSpec::from_config(name, &dir, config)?;
         spec.seccomp = seccomp_filter(name, config, &paths.seccomp_cache())?;
+        idmap_options(name, &spec, unprivileged)?;
         let mut rootfs = rootfs_plan(name, paths, config, registry)?;
         if unprivileged {
             user_rootfs(name, &dir, rootfs.as_mut())?;
@@ -254,6 +255,32 @@ impl StartPlan {
             unprivileged,
         })
     }
+}
+
+/// `idmap=container` (the rootfs's or a mount entry's) needs `lxc.idmap`,
+/// and root: only the host's root makes idmapped mounts.
+fn idmap_options(name: &str, spec: &RunSpec, unprivileged: bool) -> Result<(), PlanError> {
+    use crate::userns::idmapped::asks_idmap;
+    let entry = spec.mounts.iter().find(|m| asks_idmap(&m.options));
+    let key = if asks_idmap(&spec.rootfs_options) {
+        "lxc.rootfs.options"
+    } else if entry.is_some() {
+        "lxc.mount.entry"
+    } else {
+        return Ok(());
+    };
+    let why = if spec.idmap.is_none() {
+        "idmap=container maps through the container's lxc.idmap, which it does not have"
+    } else if unprivileged {
+        "idmap=container: only root makes idmapped mounts (a user's container has its files mapped at create)"
+    } else {
+        return Ok(());
+    };
+    Err(PlanError::Spec(SpecError::Key {
+        name: name.into(),
+        key: key.into(),
+        why: why.into(),
+    }))
 }
 
 /// A user's cgroup settings, for the cgroups delegated to it (`layout`):

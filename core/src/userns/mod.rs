@@ -8,6 +8,7 @@
 
 pub mod container_root;
 pub mod exec;
+pub mod idmapped;
 pub mod maps;
 pub mod shift;
 pub mod subid;
