@@ -491,6 +491,44 @@ impl TestUser {
         run(&mut c)
     }
 
+    /// A user for a container test: made when this runs as root with
+    /// busybox and newuidmap (else the test is skipped, or fails under
+    /// `RLXC_REQUIRE_ROOT=1`), with `default` as its `default.conf` (see
+    /// [`TestUser::default_conf`]).
+    pub fn for_containers(tag: &str, default: &str) -> Option<TestUser> {
+        let have = is_root()
+            && std::path::Path::new("/bin/busybox").exists()
+            && std::path::Path::new("/usr/bin/newuidmap").exists();
+        if !require(
+            have,
+            "root (to make a user), busybox and newuidmap (uidmap)",
+        ) {
+            return None;
+        }
+        let u = TestUser::new(tag)?;
+        u.default_conf(default);
+        Some(u)
+    }
+
+    /// Writes the user's `~/.config/lxc/default.conf`: `lines`, then
+    /// `lxc.idmap` of its first subordinate range (65536 ids from 0).
+    pub fn default_conf(&self, lines: &str) {
+        let home = PathBuf::from(format!("/home/{}", self.name));
+        let cfg = home.join(".config/lxc");
+        std::fs::create_dir_all(&cfg).unwrap();
+        std::fs::write(
+            cfg.join("default.conf"),
+            format!(
+                "{lines}lxc.idmap = u 0 {s} 65536\nlxc.idmap = g 0 {s} 65536\n",
+                s = self.sub
+            ),
+        )
+        .unwrap();
+        for d in [home.join(".config"), cfg] {
+            std::os::unix::fs::chown(&d, Some(self.uid), Some(self.uid)).unwrap();
+        }
+    }
+
     /// `rlxc usernsexec ARGS` as this user, in `dir`.
     pub fn exec(&self, dir: &Path, args: &[&str]) -> std::process::Output {
         run(Command::new("runuser")

@@ -100,19 +100,7 @@ fn a_users_container_gets_its_cgroups_below_the_users_delegated_ones() {
     }
     let Some(u) = TestUser::new("g") else { return };
     let home = format!("/home/{}", u.name);
-    let cfg = Path::new(&home).join(".config/lxc");
-    std::fs::create_dir_all(&cfg).unwrap();
-    std::fs::write(
-        cfg.join("default.conf"),
-        format!(
-            "lxc.net.0.type = empty\nlxc.idmap = u 0 {s} 65536\nlxc.idmap = g 0 {s} 65536\n",
-            s = u.sub
-        ),
-    )
-    .unwrap();
-    for d in [Path::new(&home).join(".config"), cfg] {
-        std::os::unix::fs::chown(&d, Some(u.uid), Some(u.uid)).unwrap();
-    }
+    u.default_conf("lxc.net.0.type = empty\n");
     let o = u.rlxc(&[], &["create", "-n", "g1", "-t", "busybox"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let conf = Path::new(&home).join(".local/share/lxc/g1/config");

@@ -13,30 +13,10 @@ use rlxc_tests::{stderr, stdout, TestUser};
 
 #[test]
 fn a_user_snapshots_copies_and_runs_clones_of_its_container() {
-    let have = rlxc_tests::is_root()
-        && Path::new("/bin/busybox").exists()
-        && Path::new("/usr/bin/newuidmap").exists();
-    if !rlxc_tests::require(
-        have,
-        "root (to make a user), busybox and newuidmap (uidmap)",
-    ) {
+    let Some(u) = TestUser::for_containers("c", "lxc.net.0.type = empty\n") else {
         return;
-    }
-    let Some(u) = TestUser::new("c") else { return };
+    };
     let home = format!("/home/{}", u.name);
-    let cfg = Path::new(&home).join(".config/lxc");
-    std::fs::create_dir_all(&cfg).unwrap();
-    std::fs::write(
-        cfg.join("default.conf"),
-        format!(
-            "lxc.net.0.type = empty\nlxc.idmap = u 0 {s} 65536\nlxc.idmap = g 0 {s} 65536\n",
-            s = u.sub
-        ),
-    )
-    .unwrap();
-    for d in [Path::new(&home).join(".config"), cfg] {
-        std::os::unix::fs::chown(&d, Some(u.uid), Some(u.uid)).unwrap();
-    }
     let ok = |args: &[&str]| {
         let o = u.rlxc(&[], args);
         assert!(o.status.success(), "{args:?}: {}{}", stdout(&o), stderr(&o));

@@ -253,19 +253,7 @@ fn a_users_container_gets_its_veth_on_the_bridge_through_the_helper() {
     let host = HostNs::with_bridge("uveth");
     let _usernet = Usernet::set(&format!("{} veth br0 1\n", u.name));
     let home = format!("/home/{}", u.name);
-    let cfg = Path::new(&home).join(".config/lxc");
-    std::fs::create_dir_all(&cfg).unwrap();
-    std::fs::write(
-        cfg.join("default.conf"),
-        format!(
-            "lxc.net.0.type = veth\nlxc.net.0.link = br0\nlxc.net.0.flags = up\nlxc.net.0.hwaddr = 00:16:3e:xx:xx:xx\nlxc.idmap = u 0 {s} 65536\nlxc.idmap = g 0 {s} 65536\n",
-            s = u.sub
-        ),
-    )
-    .unwrap();
-    for d in [Path::new(&home).join(".config"), cfg] {
-        std::os::unix::fs::chown(&d, Some(u.uid), Some(u.uid)).unwrap();
-    }
+    u.default_conf("lxc.net.0.type = veth\nlxc.net.0.link = br0\nlxc.net.0.flags = up\nlxc.net.0.hwaddr = 00:16:3e:xx:xx:xx\n");
     user_busybox(&u, "v1", "10.0.3.51");
     user_busybox(&u, "v2", "10.0.3.52");
     let ns = Some(host.0.as_str());

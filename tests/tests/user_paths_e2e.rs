@@ -91,30 +91,10 @@ fn a_user_creates_lists_and_destroys_in_its_own_places() {
 
 #[test]
 fn a_users_container_runs_in_its_user_namespace_and_is_destroyed_from_it() {
-    let have = rlxc_tests::is_root()
-        && Path::new("/bin/busybox").exists()
-        && Path::new("/usr/bin/newuidmap").exists();
-    if !rlxc_tests::require(
-        have,
-        "root (to make a user), busybox and newuidmap (uidmap)",
-    ) {
+    let Some(u) = TestUser::for_containers("m", "lxc.net.0.type = empty\n") else {
         return;
-    }
-    let Some(u) = TestUser::new("m") else { return };
+    };
     let home = format!("/home/{}", u.name);
-    let cfg = Path::new(&home).join(".config/lxc");
-    std::fs::create_dir_all(&cfg).unwrap();
-    std::fs::write(
-        cfg.join("default.conf"),
-        format!(
-            "lxc.net.0.type = empty\nlxc.idmap = u 0 {s} 65536\nlxc.idmap = g 0 {s} 65536\n",
-            s = u.sub
-        ),
-    )
-    .unwrap();
-    for d in [Path::new(&home).join(".config"), cfg.clone()] {
-        std::os::unix::fs::chown(&d, Some(u.uid), Some(u.uid)).unwrap();
-    }
     let ok = |o: &std::process::Output| {
         assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
     };
@@ -195,7 +175,7 @@ fn a_users_container_runs_in_its_user_namespace_and_is_destroyed_from_it() {
     assert!(!root.exists());
     // A map the user is not granted is named before anything is made.
     std::fs::write(
-        cfg.join("default.conf"),
+        Path::new(&home).join(".config/lxc/default.conf"),
         "lxc.net.0.type = empty\nlxc.idmap = u 0 50000 10\nlxc.idmap = g 0 50000 10\n",
     )
     .unwrap();

@@ -94,7 +94,7 @@ pub fn remove_tree_as(as_root: Option<&ContainerRoot>, dir: &Path) -> Result<(),
 }
 
 /// A mount namespace of our own, receiving the host's mounts but sending none.
-fn enter() -> Result<(), String> {
+pub(crate) fn enter() -> Result<(), String> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .map_err(|e| format!("a private mount namespace: {}", e.desc()))?;
     nix::mount::mount(

@@ -197,14 +197,7 @@ fn no_symlink_on_the_way(root: &OwnedFd, rel: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `struct mount_attr` for `mount_setattr(2)`.
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
+use crate::userns::idmapped::MountAttr;
 
 /// `MOUNT_ATTR__ATIME`: the atime mode field, cleared to set one of its values.
 const ATTR_ATIME_MASK: u64 = 0x70;

@@ -48,7 +48,7 @@ impl ContainerRoot {
         let done = in_users_namespace(&self.maps, self.uid, self.gid, move || {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 become_root()
-                    .and_then(|()| private_mounts())
+                    .and_then(|()| crate::container::private_mounts::enter())
                     .and_then(|()| f())
             }))
             .unwrap_or_else(|_| Err("the helper process panicked".into()));
@@ -76,19 +76,4 @@ fn become_root() -> Result<(), String> {
     let (g, u) = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
     nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid 0: {}", e.desc()))?;
     nix::unistd::setresuid(u, u, u).map_err(|e| format!("setresuid 0: {}", e.desc()))
-}
-
-/// A mount namespace of the child's own, receiving the host's mounts but
-/// sending none back.
-fn private_mounts() -> Result<(), String> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-        .map_err(|e| format!("a private mount namespace: {}", e.desc()))?;
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        nix::mount::MsFlags::MS_SLAVE | nix::mount::MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(|e| format!("making / a slave mount: {}", e.desc()))
 }
