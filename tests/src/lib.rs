@@ -545,6 +545,10 @@ impl Drop for TestUser {
         if let Some(d) = self.bin.parent() {
             let _ = std::fs::remove_dir_all(d);
         }
+        // A failed test may leave the user's processes (a monitor) behind,
+        // which userdel refuses to remove the user under.
+        let _ = run(Command::new("pkill").args(["-9", "-u", &self.name]));
+        std::thread::sleep(std::time::Duration::from_millis(100));
         let _ = run(Command::new("userdel").args(["-r", &self.name]));
     }
 }

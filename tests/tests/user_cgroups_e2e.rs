@@ -73,15 +73,32 @@ impl Delegated {
 
 impl Drop for Delegated {
     fn drop(&mut self) {
+        // After a failed test the container may still run below: its
+        // processes are killed and its cgroups removed, deepest first.
         for d in self.0.iter().rev() {
-            // Its processes back to the hierarchy's root first.
+            let mut dirs: Vec<PathBuf> = vec![d.clone()];
+            let mut i = 0;
+            while i < dirs.len() {
+                if let Ok(rd) = std::fs::read_dir(&dirs[i]) {
+                    dirs.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+                }
+                i += 1;
+            }
             let root = d.parent().unwrap().join("cgroup.procs");
-            if let Ok(p) = std::fs::read_to_string(d.join("cgroup.procs")) {
-                for pid in p.lines() {
-                    let _ = std::fs::write(&root, pid);
+            for dir in dirs.iter().rev() {
+                if let Ok(p) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+                    for pid in p.lines().filter_map(|l| l.parse::<i32>().ok()) {
+                        rlxc_tests::kill(pid, 9);
+                        let _ = std::fs::write(&root, pid.to_string());
+                    }
+                }
+                for _ in 0..50 {
+                    if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
                 }
             }
-            let _ = std::fs::remove_dir(d);
         }
     }
 }
