@@ -107,6 +107,16 @@ fn rand_tag() -> u64 {
         .as_nanos() as u64
 }
 
+/// Waits until no port is left on br0: the kernel deletes a pair whose
+/// namespace went in the background (10 s at most, for a loaded machine).
+fn wait_bridge_empty(host: &HostNs) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !host.on_bridge().is_empty() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(host.on_bridge().is_empty(), "{:?}", host.on_bridge());
+}
+
 /// The helper, copied set-user-id root into a directory every user reaches.
 fn install(dir: &Path) -> PathBuf {
     let bin = dir.join("rlxc-user-nic");
@@ -205,12 +215,7 @@ fn a_user_gets_veths_within_its_quota_for_its_own_namespaces_only() {
     // The NICs go with their namespace, and so does their place in the quota.
     drop(ns1);
     let ns2 = UserNetns::new(&u);
-    for _ in 0..50 {
-        if host.on_bridge().is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_bridge_empty(&host);
     let o = nic(ns2.pid, "br0", "eth0");
     assert!(o.status.success(), "the quota freed: {}", stderr(&o));
     // Without set-user-id, it says so.
@@ -316,13 +321,7 @@ fn a_users_container_gets_its_veth_on_the_bridge_through_the_helper() {
             .collect::<Vec<_>>(),
         ));
         // Its pair went with its namespace, and its place in the quota.
-        for _ in 0..100 {
-            if host.on_bridge().is_empty() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert!(host.on_bridge().is_empty(), "{:?}", host.on_bridge());
+        wait_bridge_empty(&host);
     }
     // A key that needs root on the host is refused by name.
     let v2 = Path::new(&home).join(".local/share/lxc/v2/config");
