@@ -21,7 +21,6 @@
 //! impl Storage for Tmpfs {
 //!     fn name(&self) -> &'static str { "tmpfs" }
 //!     fn caps(&self) -> StorageCaps { StorageCaps { needs_mount: true, ..Default::default() } }
-//!     fn detect(&self, spec: &RootfsSpec) -> bool { spec.backend.as_deref() == Some("tmpfs") }
 //!     async fn create(&self, _: &dyn Sys, req: &CreateRequest) -> Result<RootfsSpec, StorageError> {
 //!         Ok(RootfsSpec::new("tmpfs", req.container_dir.join("rootfs").display().to_string()))
 //!     }

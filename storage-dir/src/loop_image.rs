@@ -69,10 +69,6 @@ impl Storage for Loop {
         }
     }
 
-    fn detect(&self, spec: &RootfsSpec) -> bool {
-        spec.backend.as_deref() == Some(NAME)
-    }
-
     async fn create(&self, sys: &dyn Sys, req: &CreateRequest) -> Result<RootfsSpec, StorageError> {
         let image = req.container_dir.join("rootdev");
         let spec = RootfsSpec::new(NAME, image.display().to_string());

@@ -70,10 +70,6 @@ impl Storage for Overlay {
         }
     }
 
-    fn detect(&self, spec: &RootfsSpec) -> bool {
-        spec.backend.as_deref() == Some(NAME)
-    }
-
     async fn create(
         &self,
         _sys: &dyn Sys,

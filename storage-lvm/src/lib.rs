@@ -161,10 +161,6 @@ impl Storage for Lvm {
         }
     }
 
-    fn detect(&self, spec: &RootfsSpec) -> bool {
-        spec.backend.as_deref() == Some(NAME)
-    }
-
     fn usable_in(&self, _lxcpath: &Path) -> bool {
         // `-B best`: where the default VG exists and volumes can be activated.
         has_device_mapper() && Path::new("/dev").join(DEFAULT_VG).is_dir()

@@ -142,10 +142,6 @@ impl Storage for Zfs {
         }
     }
 
-    fn detect(&self, spec: &RootfsSpec) -> bool {
-        spec.backend.as_deref() == Some(NAME)
-    }
-
     fn usable_in(&self, _lxcpath: &Path) -> bool {
         // `-B best`: only where the default root dataset exists.
         std::process::Command::new("zfs")

@@ -135,26 +135,20 @@ impl Template for Debian {
         let _lock = CacheLock::take(&req.cache_dir, NAME, true)
             .map_err(|e| failed(format!("{}: {e}", cache.display())))?;
         let _lxc = debootstrap::script_lock(Path::new(LXC_LOCK));
-        if o.flush_cache && entry.exists() {
-            std::fs::remove_dir_all(&entry)
-                .map_err(|e| failed(format!("{}: {e}", entry.display())))?;
+        Bootstrap {
+            template: NAME,
+            cache: &cache,
+            entry: &entry,
+            what: format!("{} {} from {}", o.release, o.arch, o.mirror),
+            options: o.debootstrap_options(),
+            suite: &o.release,
+            mirror: &o.mirror,
+            script: None,
+            progress: debootstrap::shows_progress(req.quiet),
+            volume: req.volume.as_ref(),
         }
-        if !entry.is_dir() {
-            Bootstrap {
-                template: NAME,
-                cache: &cache,
-                entry: &entry,
-                what: format!("{} {} from {}", o.release, o.arch, o.mirror),
-                options: o.debootstrap_options(),
-                suite: &o.release,
-                mirror: &o.mirror,
-                script: None,
-                progress: debootstrap::shows_progress(req.quiet),
-                volume: req.volume.as_ref(),
-            }
-            .run(sys)
-            .await?;
-        }
+        .ensure(sys, o.flush_cache)
+        .await?;
         debootstrap::fill_rootfs(sys, NAME, req, &entry).await?;
         let ttys = req.tty_max.unwrap_or(TTYS);
         guest::configure(&req.rootfs, &req.name, &o.sources_list(), &req.nics, ttys)

@@ -187,26 +187,20 @@ impl Template for Ubuntu {
         let entry = cache.join(o.cache_entry());
         let _lock = CacheLock::take(&req.cache_dir, NAME, true)
             .map_err(|e| failed(format!("{}: {e}", cache.display())))?;
-        if o.flush_cache && entry.exists() {
-            std::fs::remove_dir_all(&entry)
-                .map_err(|e| failed(format!("{}: {e}", entry.display())))?;
+        Bootstrap {
+            template: NAME,
+            cache: &cache,
+            entry: &entry,
+            what: format!("{} {} from {}", o.release, o.arch, o.mirror),
+            options: o.debootstrap_options(),
+            suite: &o.release,
+            mirror: &o.mirror,
+            script: script_for(&o.release),
+            progress: debootstrap::shows_progress(req.quiet),
+            volume: req.volume.as_ref(),
         }
-        if !entry.is_dir() {
-            Bootstrap {
-                template: NAME,
-                cache: &cache,
-                entry: &entry,
-                what: format!("{} {} from {}", o.release, o.arch, o.mirror),
-                options: o.debootstrap_options(),
-                suite: &o.release,
-                mirror: &o.mirror,
-                script: script_for(&o.release),
-                progress: debootstrap::shows_progress(req.quiet),
-                volume: req.volume.as_ref(),
-            }
-            .run(sys)
-            .await?;
-        }
+        .ensure(sys, o.flush_cache)
+        .await?;
         debootstrap::fill_rootfs(sys, NAME, req, &entry).await?;
         let root = &req.rootfs;
         guest::configure_files(root, &req.name, &o.sources_list(), &req.nics).map_err(failed)?;

@@ -17,9 +17,9 @@ fn with_cache(lab: &Lab) {
     std::fs::write(conf, sys).unwrap();
 }
 
-#[test]
-fn a_debian_guest_boots_to_running_and_stops_cleanly() {
-    let Some(lab) = Lab::new() else { return };
+/// A lab with the shared cache, when debootstrap is there.
+fn debootstrap_lab() -> Option<Lab> {
+    let lab = Lab::new()?;
     let have = run(std::process::Command::new("sh").args([
         "-c",
         "command -v debootstrap || test -x /usr/sbin/debootstrap",
@@ -27,9 +27,15 @@ fn a_debian_guest_boots_to_running_and_stops_cleanly() {
     .status
     .success();
     if !rlxc_tests::require(have, "debootstrap") {
-        return;
+        return None;
     }
     with_cache(&lab);
+    Some(lab)
+}
+
+#[test]
+fn a_debian_guest_boots_to_running_and_stops_cleanly() {
+    let Some(lab) = debootstrap_lab() else { return };
     let c = lab.name("deb");
     lab.ok(&["create", "-n", &c, "-t", "debian"]);
     let entry = Path::new(CACHE).join("debian/rootfs-bookworm-amd64");
@@ -112,17 +118,7 @@ fn a_debian_guest_boots_to_running_and_stops_cleanly() {
 
 #[test]
 fn a_sysvinit_guest_runs_its_gettys_and_halts_on_stop() {
-    let Some(lab) = Lab::new() else { return };
-    let have = run(std::process::Command::new("sh").args([
-        "-c",
-        "command -v debootstrap || test -x /usr/sbin/debootstrap",
-    ]))
-    .status
-    .success();
-    if !rlxc_tests::require(have, "debootstrap") {
-        return;
-    }
-    with_cache(&lab);
+    let Some(lab) = debootstrap_lab() else { return };
     // sysvinit instead of systemd: what old suites boot, asked for here on
     // bookworm (the old suites' archive is not needed for the init's part).
     let c = lab.name("sysv");
@@ -167,17 +163,7 @@ fn a_sysvinit_guest_runs_its_gettys_and_halts_on_stop() {
 
 #[test]
 fn a_debian_guest_in_a_user_namespace_boots_systemd_to_running() {
-    let Some(lab) = Lab::new() else { return };
-    let have = run(std::process::Command::new("sh").args([
-        "-c",
-        "command -v debootstrap || test -x /usr/sbin/debootstrap",
-    ]))
-    .status
-    .success();
-    if !rlxc_tests::require(have, "debootstrap") {
-        return;
-    }
-    with_cache(&lab);
+    let Some(lab) = debootstrap_lab() else { return };
     // lxc.idmap: the rootfs is mounted idmapped (the tree is not chowned),
     // and systemd runs as 100000 on the host, with the container's cgroups
     // its own.

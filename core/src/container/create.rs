@@ -265,8 +265,8 @@ async fn build(
             args: new.template_args.clone(),
             // A script maps its files itself (`--mapped-uid`); a built-in
             // template's tree is shifted after it.
-            mapped_uid: t.maps_itself().then(|| root_of(&maps.uid)).flatten(),
-            mapped_gid: t.maps_itself().then(|| root_of(&maps.gid)).flatten(),
+            mapped_uid: t.maps_itself().then(|| maps.root().0).flatten(),
+            mapped_gid: t.maps_itself().then(|| maps.root().1).flatten(),
             cache_dir: new.cache_dir.clone(),
             nics: base_nics(new.base_config.as_deref()),
             tty_max: base_tty_max(new.base_config.as_deref()),
@@ -380,12 +380,8 @@ fn base_maps(new: &NewContainer) -> Result<crate::userns::Maps, CreateError> {
     })
 }
 
-/// The host id of root inside, by a map.
-fn root_of(ranges: &[crate::userns::maps::Range]) -> Option<u32> {
-    crate::userns::shift::host_id(ranges, 0)
-}
-
-/// `lxc.rootfs.options` with `idmap=container` added to what it has.
+/// `lxc.rootfs.options` with `idmap=container` added to what it has (its
+/// includes read too: the value may come from one).
 fn ask_idmapped_rootfs(doc: &mut Document) {
     let had = crate::config::load_text(&doc.to_bytes(), Path::new("config"))
         .ok()
@@ -444,7 +440,7 @@ async fn map_rootfs(
     }
     // Maps that leave root unmapped take the shift, whose walk names the
     // first file they do not cover.
-    let root_mapped = root_of(&maps.uid).is_some() && root_of(&maps.gid).is_some();
+    let root_mapped = matches!(maps.root(), (Some(_), Some(_)));
     if root_mapped && crate::userns::idmapped::supported(&path, maps) {
         tracing::debug!("container `{name}`: lxc.idmap: the rootfs is mounted idmapped");
         return Ok(true);
@@ -657,11 +653,12 @@ pub async fn destroy_holding_lock(
     std::fs::create_dir_all(&staging_root).map_err(io_err(name, &staging_root))?;
     let gone = staging_root.join(format!("{name}.destroy.{}", std::process::id()));
     std::fs::rename(&dir, &gone).map_err(io_err(name, &dir))?;
+    // A user's mapped rootfs is the container root's: removed by the
+    // backend as that root, from a user namespace with its maps; so is
+    // what is left of the directory (its backups).
+    let as_root = config.as_ref().ok().and_then(container_root_of);
     if let (Some(spec), true) = (spec, managed) {
         let moved = rebase(&spec, &dir, &gone);
-        // A user's mapped rootfs is the container root's: removed by the
-        // backend as that root, from a user namespace with its maps.
-        let as_root = config.as_ref().ok().and_then(container_root_of);
         if let Some(backend) = rootfs_backend(&moved) {
             let removed = match &as_root {
                 Some(cr) => destroy_as(cr, backend, &moved).map_err(|why| CreateError::Hook {
@@ -683,8 +680,6 @@ pub async fn destroy_holding_lock(
             }
         }
     }
-    // What is left may still be the container root's (its backups).
-    let as_root = config.as_ref().ok().and_then(container_root_of);
     super::private_mounts::remove_tree_as(as_root.as_ref(), &gone).map_err(|why| {
         CreateError::Hook {
             name: name.into(),

@@ -140,16 +140,8 @@ pub fn attach(
         .iter()
         .any(|(_, f, _)| *f == CloneFlags::CLONE_NEWUSER)
     {
-        let (g, u) = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
-        let _ = nix::unistd::setgroups(&[]);
-        nix::unistd::setresgid(g, g, g)
-            .and_then(|()| nix::unistd::setresuid(u, u, u))
-            .map_err(|e| {
-                fail(format!(
-                    "taking root's ids in the user namespace: {}",
-                    e.desc()
-                ))
-            })?;
+        crate::userns::take_ids(0, 0)
+            .map_err(|e| fail(format!("taking root's ids in the user namespace: {e}")))?;
     }
     let argv = if req.argv.is_empty() {
         vec![login_shell(req.uid)]

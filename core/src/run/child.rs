@@ -177,24 +177,44 @@ fn bind_rootfs_here(sys: &dyn Sys, target: &Path) -> Result<(), String> {
     )
 }
 
+/// In a user namespace (`lxc.idmap`): once the maps are written, the
+/// rootfs is readied with the caller's ids, which reach its directory, and
+/// the namespace's root ids are taken. Returns the rootfs's descriptor for a
+/// user's container.
+fn enter_mapped(plan: &ChildPlan<'_>, mapped: &OwnedFd) -> Result<Option<OwnedFd>, String> {
+    wait_mapped(mapped);
+    let user = plan.plan.unprivileged;
+    let Some(r) = &plan.plan.rootfs else {
+        take_root()?;
+        return Ok(None);
+    };
+    // A user's filesystem of its own (an overlay clone): its directories
+    // opened as the user, mounted as root here.
+    if let Some(desc) = user.then(|| r.storage.userns_mount(&r.spec)).flatten() {
+        let opened = super::userns_mount::open(&desc, &r.target)?;
+        take_root()?;
+        let fd = opened
+            .mount()
+            .map_err(|e| format!("mounting the rootfs {}: {e}", r.spec))?;
+        return Ok(Some(fd));
+    }
+    bind_rootfs_here(plan.sys, &r.target)?;
+    let fd = if user {
+        let f = std::fs::File::open(&r.target)
+            .map_err(|e| format!("opening the rootfs at {}: {e}", r.target.display()))?;
+        Some(f.into())
+    } else {
+        None
+    };
+    take_root()?;
+    Ok(fd)
+}
+
 /// Takes the namespace's root ids, which the rest of the setup and init run
 /// as (the host sees the mapped ones).
 fn take_root() -> Result<(), String> {
-    let _ = nix::unistd::setgroups(&[]);
-    let root_g = nix::unistd::Gid::from_raw(0);
-    let root_u = nix::unistd::Uid::from_raw(0);
-    nix::unistd::setresgid(root_g, root_g, root_g).map_err(|e| {
-        format!(
-            "lxc.idmap: taking gid 0 in the user namespace: {}",
-            e.desc()
-        )
-    })?;
-    nix::unistd::setresuid(root_u, root_u, root_u).map_err(|e| {
-        format!(
-            "lxc.idmap: taking uid 0 in the user namespace: {}",
-            e.desc()
-        )
-    })
+    crate::userns::take_ids(0, 0)
+        .map_err(|e| format!("lxc.idmap: taking root's ids in the user namespace: {e}"))
 }
 
 /// `report_fd` is the monitor's pipe this process reports a failure on.
@@ -203,40 +223,10 @@ fn setup(plan: ChildPlan<'_>, report_fd: i32) -> Result<std::convert::Infallible
     // The rootfs as this process reaches it: by its path, or in a user's
     // container through a descriptor opened before the ids change (the
     // namespace's root may not search the user's home on the way).
-    let mut rootfs_fd: Option<OwnedFd> = None;
-    if let Some(m) = &plan.mapped {
-        wait_mapped(m);
-        // Still with the caller's ids, which reach the rootfs's directory.
-        let mut root_taken = false;
-        if let Some(r) = &plan.plan.rootfs {
-            let own_fs = plan
-                .plan
-                .unprivileged
-                .then(|| r.storage.userns_mount(&r.spec))
-                .flatten();
-            if let Some(desc) = own_fs {
-                // Its directories opened as the user, mounted as root here.
-                let opened = super::userns_mount::open(&desc, &r.target)?;
-                take_root()?;
-                root_taken = true;
-                let fd = opened
-                    .mount()
-                    .map_err(|e| format!("mounting the rootfs {}: {e}", r.spec))?;
-                rootfs_fd = Some(fd);
-            } else {
-                bind_rootfs_here(plan.sys, &r.target)?;
-                if plan.plan.unprivileged {
-                    let f = std::fs::File::open(&r.target).map_err(|e| {
-                        format!("opening the rootfs at {}: {e}", r.target.display())
-                    })?;
-                    rootfs_fd = Some(f.into());
-                }
-            }
-        }
-        if !root_taken {
-            take_root()?;
-        }
-    }
+    let rootfs_fd = match &plan.mapped {
+        Some(m) => enter_mapped(&plan, m)?,
+        None => None,
+    };
     // Until the exec, this is the host's rlxc inside the container's
     // namespaces: closed to container processes that lack CAP_SYS_PTRACE.
     not_dumpable();

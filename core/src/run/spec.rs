@@ -153,6 +153,14 @@ pub struct RunSpec {
 pub const SHAREABLE: &[&str] = &["net", "ipc", "uts", "cgroup", "time", "pid"];
 
 impl RunSpec {
+    /// The maps the rootfs is mounted through (`lxc.rootfs.options =
+    /// idmap=container` with `lxc.idmap`).
+    pub fn rootfs_idmap(&self) -> Option<&crate::userns::Maps> {
+        self.idmap
+            .as_ref()
+            .filter(|_| crate::userns::idmapped::asks_idmap(&self.rootfs_options))
+    }
+
     /// What `lxc.namespace.share.NS` names, if set.
     pub fn share_of(&self, ns: &str) -> Option<&str> {
         self.share

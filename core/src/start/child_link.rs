@@ -117,10 +117,10 @@ impl Launch {
         drop(report_w);
         // A user may move only processes with its own ids (cgroup v1): the
         // first process is attached before its maps let it take root's.
-        if self.plan.unprivileged {
-            if let Some(Err(e)) = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid)) {
-                return Err(e.into());
-            }
+        // root attaches it last, while it mounts.
+        let attach_first = self.plan.unprivileged;
+        if attach_first {
+            self.attach_cgroups(pid)?;
         }
         if let (Some(maps), Some((_, w))) = (&self.plan.spec.idmap, mapped) {
             self.write_maps(pid, maps, &w)?;
@@ -142,12 +142,18 @@ impl Launch {
                 .write_file(&path, value.as_bytes())
                 .map_err(self.sys_err(&format!("lxc.proc.{file} = {value}")))?;
         }
-        if !self.plan.unprivileged {
-            if let Some(Err(e)) = self.cgroups.as_ref().map(|c| c.attach(&*self.sys, pid)) {
-                return Err(e.into());
-            }
+        if !attach_first {
+            self.attach_cgroups(pid)?;
         }
         Ok(())
+    }
+
+    /// The first process into the container's cgroups, if it has any.
+    fn attach_cgroups(&self, pid: i32) -> Result<(), StartError> {
+        match &self.cgroups {
+            Some(c) => c.attach(&*self.sys, pid).map_err(StartError::from),
+            None => Ok(()),
+        }
     }
 
     /// The child's `uid_map` and `gid_map` (root writes them itself), then

@@ -335,12 +335,10 @@ impl Launch {
     /// them, so that its init (systemd) can make cgroups below; the limits
     /// the config set stay the host's.
     fn give_cgroups(&self, dirs: &[PathBuf], maps: &crate::userns::Maps) -> Result<(), StartError> {
-        let host = |r: &[crate::userns::maps::Range]| {
-            crate::userns::shift::host_id(r, 0).map(nix::unistd::Uid::from_raw)
-        };
+        let (uid, gid) = maps.root();
         let (uid, gid) = (
-            host(&maps.uid),
-            crate::userns::shift::host_id(&maps.gid, 0).map(nix::unistd::Gid::from_raw),
+            uid.map(nix::unistd::Uid::from_raw),
+            gid.map(nix::unistd::Gid::from_raw),
         );
         for d in dirs {
             let files = [
@@ -393,50 +391,49 @@ impl Launch {
             return Ok(());
         };
         std::fs::create_dir_all(&r.target).map_err(self.io("making the rootfs mount point"))?;
-        if let Some(done) = self.mount_idmapped_layers(&r)? {
-            return Ok(done);
+        match self.plan.spec.rootfs_idmap() {
+            Some(maps) => self.mount_idmapped(&r, maps),
+            None => self.mount_storage(&r),
         }
+    }
+
+    /// The rootfs's backend mounts it at its target.
+    fn mount_storage(&self, r: &super::RootfsPlan) -> Result<(), StartError> {
         block_on(r.storage.mount(&*self.sys, &r.spec, &r.target))
             .map_err(self.io("starting the I/O runtime"))?
             .map_err(|source| StartError::Storage {
                 name: self.plan.name.clone(),
                 backend: r.storage.name(),
                 source: Box::new(source),
-            })?;
-        // `idmap=container`: the container's root sees the host's owners
-        // through its maps (checked at plan time: only with lxc.idmap).
-        if let (Some(maps), true) = (
-            &self.plan.spec.idmap,
-            crate::userns::idmapped::asks_idmap(&self.plan.spec.rootfs_options),
-        ) {
-            crate::userns::idmapped::idmap_in_place(&r.target, maps).map_err(|why| {
-                StartError::Child {
-                    name: self.plan.name.clone(),
-                    message: format!("lxc.rootfs.options = idmap=container: {why}"),
-                }
-            })?;
-        }
-        Ok(())
+            })
     }
 
-    /// `idmap=container` on a rootfs over layers (an overlay clone of an
-    /// idmapped container): mounted over idmapped layers, in the run
-    /// directory's `layers/`. `None` for every other rootfs.
-    fn mount_idmapped_layers(&mut self, r: &super::RootfsPlan) -> Result<Option<()>, StartError> {
-        let (Some(maps), Some(desc)) = (&self.plan.spec.idmap, r.storage.userns_mount(&r.spec))
-        else {
-            return Ok(None);
+    /// `idmap=container`: the container's root sees the host's owners
+    /// through its maps (checked at plan time: only with lxc.idmap). A
+    /// rootfs over layers (an overlay clone), which cannot be idmapped
+    /// itself, is mounted over its idmapped lower layers, in the run
+    /// directory's `layers/`; any other is mounted and an idmapped copy of
+    /// its mount put on top.
+    fn mount_idmapped(
+        &self,
+        r: &super::RootfsPlan,
+        maps: &crate::userns::Maps,
+    ) -> Result<(), StartError> {
+        use crate::userns::idmapped;
+        let done = match r.storage.userns_mount(&r.spec) {
+            Some(desc) => {
+                let scratch = self.run_dir.join("layers");
+                idmapped::mount_layers_idmapped(&desc, &r.target, maps, &scratch)
+            }
+            None => {
+                self.mount_storage(r)?;
+                idmapped::idmap_in_place(&r.target, maps)
+            }
         };
-        if !crate::userns::idmapped::asks_idmap(&self.plan.spec.rootfs_options) {
-            return Ok(None);
-        }
-        let scratch = self.run_dir.join("layers");
-        crate::userns::idmapped::mount_layers_idmapped(&desc, &r.target, maps, &scratch)
-            .map(|()| Some(()))
-            .map_err(|why| StartError::Child {
-                name: self.plan.name.clone(),
-                message: format!("lxc.rootfs.options = idmap=container: {why}"),
-            })
+        done.map_err(|why| StartError::Child {
+            name: self.plan.name.clone(),
+            message: format!("lxc.rootfs.options = idmap=container: {why}"),
+        })
     }
 
     fn umount_rootfs(&mut self) -> Vec<String> {
@@ -446,9 +443,7 @@ impl Launch {
         let mut errors = Vec::new();
         // The idmapped copy on top goes first (it holds the mount below),
         // or the overlay over idmapped layers, and the layers.
-        if self.plan.spec.idmap.is_some()
-            && crate::userns::idmapped::asks_idmap(&self.plan.spec.rootfs_options)
-        {
+        if self.plan.spec.rootfs_idmap().is_some() {
             let _ = nix::mount::umount2(&r.target, nix::mount::MntFlags::MNT_DETACH);
             let layers = self.run_dir.join("layers");
             if let Ok(rd) = std::fs::read_dir(&layers) {
@@ -526,8 +521,7 @@ impl Launch {
                 ))
             })?;
         } else if let (Some(maps), Some(p)) = (&self.plan.spec.idmap, &self.ptys) {
-            let host = |r: &[crate::userns::maps::Range]| crate::userns::shift::host_id(r, 0);
-            let (uid, gid) = (host(&maps.uid), host(&maps.gid));
+            let (uid, gid) = maps.root();
             for pty in p.console.iter().chain(&p.ttys) {
                 nix::unistd::fchown(
                     std::os::fd::AsRawFd::as_raw_fd(&pty.slave),

@@ -186,10 +186,11 @@ impl StartPlan {
         // A user's cgroups go below the ones delegated to it, if any.
         let own_layout = unprivileged.then(|| crate::cgroups::delegation::of_caller(layout));
         let layout = own_layout.as_ref().unwrap_or(layout);
-        let mut user_notes = Vec::new();
-        if unprivileged {
-            user_notes = user_cgroups(name, &settings, layout)?;
-        }
+        let user_notes = if unprivileged {
+            user_cgroups(name, &settings, layout)?
+        } else {
+            Vec::new()
+        };
         let cgroup = place(&settings, layout);
         if let Some(t) = cgroup.untranslatable.first() {
             return Err(PlanError::Cgroup {

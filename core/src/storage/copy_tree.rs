@@ -211,6 +211,16 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// Hands a file or symlink to the worker pool.
+    fn to_workers(&self, from: &Path, to: &Path, m: std::fs::Metadata) -> Result<(), CopyError> {
+        self.files
+            .send((from.to_path_buf(), to.to_path_buf(), m))
+            .map_err(|_| CopyError {
+                path: from.to_path_buf(),
+                source: std::io::Error::other("the copy workers stopped"),
+            })
+    }
+
     fn entry(&mut self, from: &Path, to: &Path, m: std::fs::Metadata) -> Result<(), CopyError> {
         let ft = m.file_type();
         if ft.is_dir() {
@@ -232,13 +242,7 @@ impl Walk<'_> {
                 .mode(0o600)
                 .open(to)
                 .map_err(err(to))?;
-            return self
-                .files
-                .send((from.to_path_buf(), to.to_path_buf(), m))
-                .map_err(|_| CopyError {
-                    path: from.to_path_buf(),
-                    source: std::io::Error::other("the copy workers stopped"),
-                });
+            return self.to_workers(from, to, m);
         }
         if ft.is_symlink() {
             // Made by the workers too (a rootfs is mostly links: the kernel
@@ -247,13 +251,7 @@ impl Walk<'_> {
             if m.nlink() > 1 {
                 return copy_symlink(from, to, &m, self.mine);
             }
-            return self
-                .files
-                .send((from.to_path_buf(), to.to_path_buf(), m))
-                .map_err(|_| CopyError {
-                    path: from.to_path_buf(),
-                    source: std::io::Error::other("the copy workers stopped"),
-                });
+            return self.to_workers(from, to, m);
         }
         if ft.is_block_device() || ft.is_char_device() || ft.is_fifo() || ft.is_socket() {
             let c = cpath(to)?;

@@ -190,9 +190,13 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// What this backend can do.
     fn caps(&self) -> StorageCaps;
 
-    /// Whether an unprefixed rootfs value belongs to this backend (probing the
-    /// host is allowed; side effects are not).
-    fn detect(&self, spec: &RootfsSpec) -> bool;
+    /// Whether a rootfs value belongs to this backend: by default, one with
+    /// its prefix. A backend that can tell an unprefixed value by probing
+    /// the host (a directory, a subvolume) says so here; side effects are
+    /// not allowed.
+    fn detect(&self, spec: &RootfsSpec) -> bool {
+        spec.backend.as_deref() == Some(self.name())
+    }
 
     /// Whether this host can make a rootfs of this backend for a container
     /// of `lxcpath` (btrfs: the lxcpath is on btrfs). `-B best` and a

@@ -73,6 +73,21 @@ impl Bootstrap<'_> {
         v
     }
 
+    /// The entry, made with [`Bootstrap::run`] unless it is there; with
+    /// `flush` (`-F`) an entry that is there is built again.
+    pub async fn ensure(&self, sys: &dyn Sys, flush: bool) -> Result<(), TemplateError> {
+        if flush && self.entry.exists() {
+            std::fs::remove_dir_all(self.entry).map_err(|e| TemplateError::Usage {
+                template: self.template.into(),
+                reason: format!("{}: {e}", self.entry.display()),
+            })?;
+        }
+        if self.entry.is_dir() {
+            return Ok(());
+        }
+        self.run(sys).await
+    }
+
     /// Runs debootstrap into a staging directory under the cache and renames
     /// it to the entry when it succeeded: the entry is complete or absent.
     pub async fn run(&self, sys: &dyn Sys) -> Result<(), TemplateError> {

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use super::args::{is_name, ArgReader};
 use super::cache::CacheLock;
 use super::debootstrap::run_ok;
-use super::guest_files::{make_parents, write_mode};
+use super::guest_files::{existing_path, make_parents, write_mode};
 use crate::sys::{Sys, Tool};
 use crate::template::{Template, TemplateError, TemplateOutput, TemplateRequest};
 
@@ -329,7 +329,7 @@ fn fill_in(rootfs: &Path, rel: &str, vars: &[(&str, String)]) -> Result<(), Temp
     if rel.is_empty() {
         return Ok(());
     }
-    let Ok(p) = make_parents_existing(rootfs, rel) else {
+    let Some(p) = existing_path(rootfs, rel) else {
         return Ok(());
     };
     let Ok(m) = std::fs::symlink_metadata(&p) else {
@@ -348,23 +348,6 @@ fn fill_in(rootfs: &Path, rel: &str, vars: &[(&str, String)]) -> Result<(), Temp
         write_mode(rootfs, rel, &out, m.permissions().mode() & 0o7777).map_err(usage)?;
     }
     Ok(())
-}
-
-/// Like `make_parents`, but making nothing: the path of `rel` in `rootfs`
-/// when every directory on the way exists and none is a symlink.
-fn make_parents_existing(rootfs: &Path, rel: &str) -> Result<PathBuf, String> {
-    let mut p = rootfs.to_path_buf();
-    let parts: Vec<_> = Path::new(rel).components().collect();
-    for (i, c) in parts.iter().enumerate() {
-        let std::path::Component::Normal(n) = c else {
-            return Err(format!("{rel}: not a plain relative path"));
-        };
-        p.push(n);
-        if i + 1 < parts.len() && !std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
-            return Err(format!("{}: not a directory", p.display()));
-        }
-    }
-    Ok(p)
 }
 
 #[async_trait]

@@ -47,7 +47,8 @@ impl ContainerRoot {
             .map_err(|e| format!("{what}: socketpair: {e}"))?;
         let done = in_users_namespace(&self.maps, self.uid, self.gid, move || {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                become_root()
+                // uid and gid 0 there: what is made is the container root's.
+                super::take_ids(0, 0)
                     .and_then(|()| crate::container::private_mounts::enter())
                     .and_then(|()| f())
             }))
@@ -68,12 +69,4 @@ impl ContainerRoot {
             Err(e) => Err(format!("{what}: {e}")),
         }
     }
-}
-
-/// uid and gid 0 in the namespace: what is made is the container root's.
-fn become_root() -> Result<(), String> {
-    let _ = nix::unistd::setgroups(&[]);
-    let (g, u) = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
-    nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid 0: {}", e.desc()))?;
-    nix::unistd::setresuid(u, u, u).map_err(|e| format!("setresuid 0: {}", e.desc()))
 }

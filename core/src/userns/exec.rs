@@ -278,19 +278,12 @@ fn fail(what: &str, e: nix::errno::Errno) -> ! {
     unsafe { libc::_exit(127) }
 }
 
-/// Takes `uid` and `gid` inside (supplementary groups dropped where the
-/// map allows it: they are not mapped, so they would show as nogroup).
+/// Takes `uid` and `gid` inside, or leaves the forked child saying why.
 fn take_ids(uid: u32, gid: u32) {
-    let _ = nix::unistd::setgroups(&[]);
-    let (g, u) = (
-        nix::unistd::Gid::from_raw(gid),
-        nix::unistd::Uid::from_raw(uid),
-    );
-    if let Err(e) = nix::unistd::setresgid(g, g, g) {
-        fail("setresgid", e);
-    }
-    if let Err(e) = nix::unistd::setresuid(u, u, u) {
-        fail("setresuid", e);
+    if let Err(m) = super::take_ids(uid, gid) {
+        let _ = nix::unistd::write(std::io::stderr(), format!("rlxc: {m}\n").as_bytes());
+        // SAFETY: leaving the forked child without running the parent's atexit work.
+        unsafe { libc::_exit(127) }
     }
 }
 

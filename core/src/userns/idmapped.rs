@@ -176,8 +176,7 @@ pub fn mount_layers_idmapped(
     scratch: &Path,
 ) -> Result<(), String> {
     let ns = userns_fd(maps)?;
-    let root = |r: &[super::maps::Range]| super::shift::host_id(r, 0);
-    let (uid, gid) = (root(&maps.uid), root(&maps.gid));
+    let (uid, gid) = maps.root();
     let mut options = Vec::new();
     let mut n = 0;
     for (key, dirs) in &desc.dirs {

@@ -88,6 +88,13 @@ impl Maps {
         Ok(m)
     }
 
+    /// The host uid and gid of root inside (`None` where a map leaves it
+    /// unmapped).
+    pub fn root(&self) -> (Option<u32>, Option<u32>) {
+        let host = |r: &[Range]| r.iter().find(|x| x.has_ns(0)).map(|x| x.host);
+        (host(&self.uid), host(&self.gid))
+    }
+
     /// `uid_map`'s text (or `gid_map`'s with `gid`).
     pub fn text(ranges: &[Range]) -> String {
         ranges
