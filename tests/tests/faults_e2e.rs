@@ -132,6 +132,42 @@ fn a_killed_init_stops_the_container_cleanly() {
     lab.assert_clean(&c);
 }
 
+/// A client that asks while a stop is still being undone (here during a slow
+/// post-stop hook) is answered at its end, when nothing is left: a `wait` or
+/// an `info` that said STOPPED earlier would let a script start again into
+/// the last run's cgroups.
+#[test]
+fn clients_during_the_undo_of_a_stop_are_answered_at_its_end() {
+    let Some(lab) = Lab::new() else { return };
+    let c = lab.busybox("slowstop");
+    let (began, ended) = (lab.path().join("began"), lab.path().join("ended"));
+    let hook = lab.path().join("slow-post-stop.sh");
+    let body = format!(
+        "#!/bin/sh\ntouch {}\nsleep 1\ntouch {}\n",
+        began.display(),
+        ended.display()
+    );
+    std::fs::write(&hook, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    lab.configure(&c, &format!("lxc.hook.post-stop = {}\n", hook.display()));
+    lab.ok(&["start", "-n", &c]);
+    rlxc_tests::kill(lab.pid(&c), 9);
+    wait_until("the post-stop hook to begin", || began.exists());
+    let mut watch = lab
+        .cmd(&["wait", "-n", &c, "-s", "STOPPED", "-t", "10"])
+        .spawn()
+        .unwrap();
+    let state = lab.state(&c);
+    assert!(ended.exists(), "info said {state} before post-stop ended");
+    assert_eq!(state, "STOPPED");
+    assert!(watch.wait().unwrap().success());
+    lab.assert_clean(&c);
+    // And the container starts again at once.
+    lab.ok(&["start", "-n", &c]);
+    lab.ok(&["stop", "-n", &c, "-k"]);
+}
+
 #[test]
 fn stop_times_out_kills_and_nokill_refuses() {
     let Some(lab) = Lab::new() else { return };

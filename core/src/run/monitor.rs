@@ -152,15 +152,19 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
         }
     };
     // Outside the event loop: the undos run backends on runtimes of their own.
-    for e in l.teardown() {
-        tracing::warn!("{e}");
-    }
-
+    // The command socket goes last: until then a client waits for the end.
+    let (mut stopping, mut errors) = (stopping, l.teardown_but_socket());
     // An ephemeral container goes before STOPPED, under its lock.
     if !exit.reboot && l.plan.spec.ephemeral {
         super::ephemeral::destroy_now(&l.plan);
     }
-    // The lock survives a reboot; otherwise it goes before the final STOPPED.
+    errors.extend(l.teardown());
+    stopping.close_socket();
+    for e in errors {
+        tracing::warn!("{e}");
+    }
+    // The lock survives a reboot; otherwise it goes before the final STOPPED
+    // (and after the socket, which a new start would bind again).
     let lock = exit.reboot.then_some(lock);
     let _ = block_on(stopping.stopped());
     // Its tasks (watchers, consoles) end with it: their clients see the end.

@@ -194,6 +194,19 @@ impl Launch {
         errors
     }
 
+    /// Undoes a served start but for its command socket and the run
+    /// directory that holds it: clients that connect meanwhile queue there
+    /// instead of being told "stopped" too early. [`teardown`](Self::teardown)
+    /// then removes both.
+    pub fn teardown_but_socket(&mut self) -> Vec<String> {
+        let kept = |s: &Stage| matches!(s, Stage::RunDir | Stage::Socket);
+        let socket: Vec<Stage> = self.done.iter().copied().filter(kept).collect();
+        self.done.retain(|s| !kept(s));
+        let errors = self.teardown();
+        self.done = socket;
+        errors
+    }
+
     fn enter(&mut self, stage: Stage) -> Result<(), StartError> {
         match stage {
             Stage::RunDir => self.make_run_dir(),

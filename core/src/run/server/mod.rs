@@ -201,7 +201,7 @@ pub async fn serve(setup: Setup) -> (Exit, Stopping) {
                 code: 1,
                 reboot: false,
             };
-            return (exit, Stopping { shared, ptys });
+            return (exit, Stopping::new(shared, ptys, listener));
         }
     };
     loop {
@@ -232,15 +232,20 @@ pub async fn serve(setup: Setup) -> (Exit, Stopping) {
     if shared.state() != State::Stopping {
         shared.set_state(State::Stopping);
     }
-    (Exit { code, reboot }, Stopping { shared, ptys })
+    (Exit { code, reboot }, Stopping::new(shared, ptys, listener))
 }
 
 /// A container whose init exited: STOPPING until the monitor has undone the
 /// start (outside the event loop, whose thread the undo's runtimes need),
-/// then [`Stopping::stopped`].
+/// then [`Stopping::stopped`]. The command socket stays open meanwhile, so
+/// a client that connects during the undo waits for its end instead of
+/// taking the container for stopped while its cgroups and mounts are still
+/// there.
 pub struct Stopping {
     shared: Arc<Shared>,
     ptys: Ptys,
+    listener: Option<UnixListener>,
+    queued: Vec<std::os::unix::net::UnixStream>,
 }
 
 impl std::fmt::Debug for Stopping {
@@ -250,10 +255,49 @@ impl std::fmt::Debug for Stopping {
 }
 
 impl Stopping {
-    /// Reports STOPPED and lets the watchers write it before their
+    fn new(shared: Arc<Shared>, ptys: Ptys, listener: Option<UnixListener>) -> Stopping {
+        Stopping {
+            shared,
+            ptys,
+            listener,
+            queued: Vec::new(),
+        }
+    }
+
+    /// Closes the command socket once the undo has removed its file. The
+    /// clients queued on it are taken first, for [`stopped`](Self::stopped)
+    /// to answer: closing a listener under them would reset them.
+    pub fn close_socket(&mut self) {
+        let Some(Ok(listener)) = self.listener.take().map(UnixListener::into_std) else {
+            return;
+        };
+        let _ = listener.set_nonblocking(true);
+        while let Ok((conn, _)) = listener.accept() {
+            self.queued.push(conn);
+        }
+    }
+
+    /// Reports STOPPED, answers the queued clients as a stopped container's
+    /// (see [`handle`]), and lets the watchers write it before their
     /// connections close.
     pub async fn stopped(self) {
         self.shared.set_state(State::Stopped);
+        let answers: Vec<_> = self
+            .queued
+            .into_iter()
+            .filter_map(|c| {
+                c.set_nonblocking(true).ok()?;
+                UnixStream::from_std(c).ok()
+            })
+            .map(|c| tokio::spawn(handle(c, self.shared.clone())))
+            .collect();
+        // A client that never sends its request is not waited for long.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            for a in answers {
+                let _ = a.await;
+            }
+        })
+        .await;
         for _ in 0..4 {
             tokio::task::yield_now().await;
         }
@@ -310,6 +354,12 @@ async fn handle(conn: UnixStream, sh: Arc<Shared>) {
     let mut reader = BufReader::new(conn);
     let mut line = String::new();
     if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+        return;
+    }
+    if sh.state() == State::Stopped {
+        // A client queued while the start was undone: to it, as to any later
+        // one, the container is not running, which the end of the
+        // connection says (its request is read, so the close is no reset).
         return;
     }
     let mut conn = reader.into_inner();
