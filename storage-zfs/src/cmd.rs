@@ -24,6 +24,11 @@ pub fn clone(origin: &str, snap: &str, new: &str, mountpoint: &str) -> Vec<Strin
     ])
 }
 
+/// `zfs mount DATASET` (at its mountpoint property).
+pub fn mount(dataset: &str) -> Vec<String> {
+    args(&["mount", dataset])
+}
+
 /// `zfs set mountpoint=MP DATASET`.
 pub fn set_mountpoint(dataset: &str, mountpoint: &str) -> Vec<String> {
     args(&["set", &format!("mountpoint={mountpoint}"), dataset])
