@@ -306,19 +306,7 @@ impl Storage for Zfs {
             .ok_or_else(|| invalid(&spec.to_string(), "the dataset has no mountpoint"))?;
         // Not mounted (after a reboot without `zfs mount -a`): its mountpoint
         // would be an empty directory, so it is mounted first.
-        if mounted_at(&spec.location).is_empty() {
-            let out = sys
-                .run(&Tool::new("zfs", cmd::mount(&spec.location)))
-                .await
-                .map_err(err(&spec.to_string()))?;
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            if out.status != 0 && !stderr.contains("already mounted") {
-                return Err(invalid(
-                    &spec.to_string(),
-                    format!("zfs mount: {}", stderr.trim()),
-                ));
-            }
-        }
+        ensure_mounted(sys, &spec.location, Path::new(&mp)).await?;
         Ok(Some(PathBuf::from(mp)))
     }
 

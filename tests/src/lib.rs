@@ -87,6 +87,19 @@ pub fn parent_of(pid: i32) -> i32 {
         .expect("ppid")
 }
 
+/// Whether `done` holds within `secs` seconds (polled every 50 ms, and
+/// once more at the end).
+pub fn within(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    done()
+}
+
 /// Asserts a root-only prerequisite: in CI (`RLXC_REQUIRE_ROOT=1`) a missing
 /// prerequisite fails the test; elsewhere the test is skipped with a message.
 pub fn require(cond: bool, what: &str) -> bool {

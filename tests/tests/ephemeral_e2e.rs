@@ -6,18 +6,7 @@
 
 use std::path::Path;
 
-use rlxc_tests::{run, Lab};
-
-/// Whether `done` holds within `secs` seconds.
-fn within(secs: u64, mut done: impl FnMut() -> bool) -> bool {
-    for _ in 0..secs * 20 {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    done()
-}
+use rlxc_tests::{run, within, Lab};
 
 #[test]
 fn an_ephemeral_clone_runs_its_command_and_goes() {

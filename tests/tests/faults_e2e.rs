@@ -80,14 +80,8 @@ fn alive(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    panic!("timed out waiting for {what}");
+fn wait_until(what: &str, f: impl FnMut() -> bool) {
+    assert!(rlxc_tests::within(5, f), "timed out waiting for {what}");
 }
 
 #[test]

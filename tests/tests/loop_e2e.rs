@@ -22,13 +22,7 @@ fn attached(image: &Path) -> Vec<PathBuf> {
 }
 
 fn detached_within(image: &Path, secs: u64) -> bool {
-    for _ in 0..secs * 20 {
-        if attached(image).is_empty() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    false
+    rlxc_tests::within(secs, || attached(image).is_empty())
 }
 
 #[test]

@@ -4,22 +4,8 @@
 //! containers their leases at boot and resolving their names; nothing left
 //! after `net stop`.
 
-use std::time::{Duration, Instant};
-
 use rlxc_tests::netns::HostNs;
-use rlxc_tests::{stderr, stdout, Lab};
-
-/// Polls `f` for up to `secs` seconds.
-fn within(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    f()
-}
+use rlxc_tests::{stderr, stdout, within, Lab};
 
 #[test]
 fn lxcbr0_gives_leases_names_and_nat_and_goes_away() {

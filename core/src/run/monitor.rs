@@ -143,7 +143,7 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
         seccomp: l.seccomp.clone(),
     };
     // The event loop runs on the runtime the stages used.
-    let (exit, stopping) = match block_on(server::serve(setup)) {
+    let (exit, mut stopping) = match block_on(server::serve(setup)) {
         Ok(served) => served,
         Err(e) => {
             tracing::error!("container `{name}`: cannot build the event loop: {e}");
@@ -153,7 +153,7 @@ fn serve_once(mut l: Launch, lock: ContainerLock) -> (server::Exit, Option<Conta
     };
     // Outside the event loop: the undos run backends on runtimes of their own.
     // The command socket goes last: until then a client waits for the end.
-    let (mut stopping, mut errors) = (stopping, l.teardown_but_socket());
+    let mut errors = l.teardown_but_socket();
     // An ephemeral container goes before STOPPED, under its lock.
     if !exit.reboot && l.plan.spec.ephemeral {
         super::ephemeral::destroy_now(&l.plan);
